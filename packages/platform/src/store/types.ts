@@ -1,0 +1,243 @@
+/**
+ * The storage port: what the rest of the platform asks of the database. Two adapters implement the
+ * same SQL (PGlite embedded, PostgreSQL server); there is one schema and one set of queries.
+ */
+import type { Ed25519PublicJwk, RejectionCode } from '@openiomt/core';
+
+/** A parameterised SQL runner; both PGlite and node-postgres fit behind it. */
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[] }>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs fn in one transaction (BEGIN/COMMIT; ROLLBACK on throw). Transactions are serialised per connection. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface Patient {
+  readonly id: string;
+  /** Pseudonymous by default; identifying fields arrive with the access issue (encrypted at rest). */
+  readonly identifier?: string;
+  readonly displayName?: string;
+  readonly createdAt: string;
+}
+
+export type DeviceStatus = 'registered' | 'active' | 'revoked';
+
+export interface Device {
+  readonly id: string;
+  readonly kind: string; // e.g. ecg-patch, pulse-oximeter, bp-cuff, thermometer, wearable, gateway
+  readonly model?: string;
+  readonly manufacturer?: string;
+  readonly status: DeviceStatus;
+  /** How often the device is expected to report, seconds; drives stale-data detection. */
+  readonly expectedIntervalS: number;
+  readonly createdAt: string;
+  readonly revokedAt?: string;
+  readonly revokedReason?: string;
+  readonly lastSeenAt?: string;
+  readonly battery?: number;
+  readonly firmware?: string;
+  readonly highSeq: number;
+}
+
+export interface DeviceKey {
+  readonly kid: string; // RFC 7638 thumbprint
+  readonly deviceId: string;
+  readonly jwk: Ed25519PublicJwk;
+  readonly createdAt: string;
+  /** After this instant the key no longer verifies (set when a newer key replaces it; overlap window). */
+  readonly notAfter?: string;
+  readonly revokedAt?: string;
+}
+
+export interface Assignment {
+  readonly id: string;
+  readonly deviceId: string;
+  readonly patientId: string;
+  readonly from: string;
+  /** Exclusive end; absent while current. */
+  readonly to?: string;
+  readonly createdAt: string;
+}
+
+/** A reading the ingest pipeline has verified and mapped, ready to be made durable. */
+export interface ReadingToStore {
+  readonly deviceId: string;
+  readonly seq: number;
+  readonly patientId: string;
+  readonly kid: string;
+  /** Device timestamp of the message (ISO). */
+  readonly ts: string;
+  readonly receivedAt: string;
+  readonly via: 'mqtt' | 'https';
+  /** The compact JWS exactly as received, so anyone can re-verify later. */
+  readonly jws: string;
+  /** FHIR Observations made from it (already have ids), and the Provenance that signs them. */
+  readonly observations: readonly StoredObservation[];
+  readonly provenance: Record<string, unknown>;
+  readonly status?: { battery?: number; firmware?: string };
+}
+
+export interface StoredObservation {
+  readonly id: string;
+  readonly code: string; // catalogue code, e.g. heart-rate, ecg-ii
+  readonly effective: string; // ISO instant (start for waveforms)
+  readonly resource: Record<string, unknown>; // the FHIR Observation
+}
+
+/** Outcome of committing one reading: stored now, or a reading with that (device, seq) already existed. */
+export type CommitOutcome = { readonly stored: true } | { readonly stored: false; readonly existingJws: string };
+
+export interface DeadLetter {
+  readonly id: string;
+  readonly receivedAt: string;
+  readonly via: 'mqtt' | 'https';
+  readonly deviceId?: string;
+  readonly topic?: string;
+  readonly reason: RejectionCode;
+  readonly detail: string;
+  readonly field?: string;
+  /** The raw payload, base64 (it may not be text). */
+  readonly payloadBase64: string;
+}
+
+export type SecurityEventKind =
+  | RejectionCode
+  | 'auth-failed'
+  | 'acl-denied'
+  | 'device-revoked'
+  | 'key-enrolled'
+  | 'key-rotated'
+  | 'admin-auth-failed';
+
+export interface SecurityEvent {
+  readonly id: string;
+  readonly at: string;
+  readonly kind: SecurityEventKind;
+  readonly deviceId?: string;
+  /** Remote address or client id; never patient data. */
+  readonly source?: string;
+  readonly detail: string;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Opaque cursor for the next page, absent at the end. */
+  readonly next?: string;
+}
+
+export interface ListQuery {
+  readonly limit?: number;
+  readonly cursor?: string;
+  readonly deviceId?: string;
+}
+
+export interface ObservationQuery extends ListQuery {
+  readonly patientId?: string;
+  readonly code?: string;
+  readonly from?: string;
+  readonly to?: string;
+}
+
+/** Everything the platform keeps, grouped by the thing kept. All methods are safe to call concurrently. */
+export interface Store {
+  readonly db: Database;
+  migrate(): Promise<{ applied: string[] }>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  patients: {
+    create(p: { id?: string; identifier?: string; displayName?: string }): Promise<Patient>;
+    get(id: string): Promise<Patient | undefined>;
+    list(q?: ListQuery): Promise<Page<Patient>>;
+  };
+
+  devices: {
+    /** Registers a device and returns a one-time enrolment code (only its hash is kept). */
+    register(d: {
+      id: string;
+      kind: string;
+      model?: string;
+      manufacturer?: string;
+      expectedIntervalS?: number;
+      enrolmentTtlS?: number;
+    }): Promise<{ device: Device; enrolmentCode: string; enrolmentExpiresAt: string }>;
+    get(id: string): Promise<Device | undefined>;
+    list(q?: ListQuery & { status?: DeviceStatus }): Promise<Page<Device>>;
+    /** Issues a fresh enrolment code (re-enrolment after loss of key). */
+    newEnrolmentCode(id: string, ttlS?: number): Promise<{ enrolmentCode: string; enrolmentExpiresAt: string }>;
+    /**
+     * Consumes the enrolment code (single use, not expired) and stores the key; the device becomes active.
+     * Throws StoreError('enrolment-invalid') otherwise, without saying which part was wrong.
+     */
+    enrol(id: string, enrolmentCode: string, jwk: Ed25519PublicJwk): Promise<DeviceKey>;
+    /** Adds a new key; every other live key of the device stops verifying at overlapUntil. */
+    rotateKey(id: string, jwk: Ed25519PublicJwk, overlapUntil: string): Promise<DeviceKey>;
+    keys(id: string): Promise<DeviceKey[]>;
+    keyByKid(kid: string): Promise<DeviceKey | undefined>;
+    revoke(id: string, reason: string): Promise<Device>;
+  };
+
+  assignments: {
+    /** Assigns from `from` (default now) until `to` (open when absent); overlapping periods are refused. */
+    assign(a: { deviceId: string; patientId: string; from?: string; to?: string }): Promise<Assignment>;
+    /** Ends the device's current assignment at `at` (default now). */
+    end(deviceId: string, at?: string): Promise<Assignment | undefined>;
+    history(deviceId: string): Promise<Assignment[]>;
+    /** The patient the device was assigned to at instant `at`, if any. */
+    patientAt(deviceId: string, at: string): Promise<string | undefined>;
+  };
+
+  readings: {
+    /** Makes a batch durable in one transaction; outcomes are in input order. */
+    commit(batch: readonly ReadingToStore[]): Promise<CommitOutcome[]>;
+    get(deviceId: string, seq: number): Promise<{ jws: string; patientId: string; receivedAt: string } | undefined>;
+    /** Highest stored seq of the device (0 when none). */
+    highSeq(deviceId: string): Promise<number>;
+    count(deviceId?: string): Promise<number>;
+    provenance(deviceId: string, seq: number): Promise<Record<string, unknown> | undefined>;
+  };
+
+  observations: {
+    list(q: ObservationQuery): Promise<Page<Record<string, unknown>>>;
+    get(id: string): Promise<Record<string, unknown> | undefined>;
+  };
+
+  deadLetters: {
+    add(d: Omit<DeadLetter, 'id'>): Promise<DeadLetter>;
+    /** Adds many in one transaction (the ingest path batches them). */
+    addMany(d: readonly Omit<DeadLetter, 'id'>[]): Promise<void>;
+    list(q?: ListQuery & { reason?: string }): Promise<Page<DeadLetter>>;
+  };
+
+  securityEvents: {
+    add(e: Omit<SecurityEvent, 'id' | 'at'> & { at?: string }): Promise<SecurityEvent>;
+    list(q?: ListQuery & { kind?: string }): Promise<Page<SecurityEvent>>;
+  };
+
+  /** Administrator credentials: only hashes are kept. */
+  credentials: {
+    /** True when no administrator credential exists yet (first start). */
+    isEmpty(): Promise<boolean>;
+    add(c: { name: string; tokenHash: string }): Promise<void>;
+    /** The credential name whose hash matches, if any. */
+    findByHash(tokenHash: string): Promise<string | undefined>;
+  };
+}
+
+export type StoreErrorCode = 'not-found' | 'conflict' | 'enrolment-invalid' | 'invalid';
+
+/** A refusal the caller can show (HTTP 404/409/400); never carries patient data. */
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
