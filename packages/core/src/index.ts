@@ -1,4 +1,5 @@
 export * from './codes/vitals.ts';
+export * from './fhir/index.ts';
 export * from './message/decode.ts';
 export * from './message/device-token.ts';
 export * from './message/jws.ts';

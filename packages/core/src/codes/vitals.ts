@@ -34,6 +34,8 @@ export interface VitalDefinition {
   readonly max?: number;
   /** Allowed codes when valueKind is 'code'. */
   readonly allowedCodes?: readonly string[];
+  /** The coded answer for each allowed code (valueCodeableConcept), when valueKind is 'code'. */
+  readonly answerCodings?: Readonly<Record<string, Coding>>;
   /** Observation.category code (vital-signs or activity). */
   readonly category: 'vital-signs' | 'activity' | 'survey';
 }
@@ -83,6 +85,17 @@ export interface WaveformDefinition {
 
 const loinc = (code: string, display: string): Coding => ({ system: LOINC, code, display });
 const mdc = (code: string, display: string): Coding => ({ system: MDC, code, display });
+
+const sct = (code: string, display: string): Coding => ({ system: SNOMED, code, display });
+
+/** SNOMED CT answers for the ACVPU letters (the HL7 UK ACVPU value set). */
+export const ACVPU_ANSWERS: Readonly<Record<'A' | 'C' | 'V' | 'P' | 'U', Coding>> = {
+  A: sct('248234008', 'Mentally alert'),
+  C: sct('130987000', 'Acute confusion'),
+  V: sct('300202002', 'Responds to voice'),
+  P: sct('450847001', 'Responds to pain'),
+  U: sct('422768004', 'Unresponsive'),
+};
 
 export const VITALS: Readonly<Record<VitalCode, VitalDefinition>> = {
   'heart-rate': {
@@ -185,15 +198,25 @@ export const VITALS: Readonly<Record<VitalCode, VitalDefinition>> = {
     code: 'consciousness',
     display: 'Level of consciousness (ACVPU)',
     valueKind: 'code',
-    codings: [loinc('67775-7', 'Level of responsiveness')],
+    // SNOMED's ACVPU scale (the NEWS2 one, as UK Core uses it) first; LOINC 67775-7 is the older AVPU
+    // "Level of responsiveness" (NEMSIS eVitals.26), which has no "new confusion" answer.
+    codings: [
+      {
+        system: SNOMED,
+        code: '1104441000000107',
+        display: 'ACVPU (Alert Confusion Voice Pain Unresponsive) scale score',
+      },
+      loinc('67775-7', 'Level of responsiveness'),
+    ],
     allowedCodes: ['A', 'C', 'V', 'P', 'U'],
+    answerCodings: ACVPU_ANSWERS,
     category: 'survey',
   },
   'supplemental-oxygen': {
     code: 'supplemental-oxygen',
     display: 'Supplemental oxygen in use',
     valueKind: 'boolean',
-    codings: [{ system: SNOMED, code: '57485005', display: 'Oxygen therapy' }],
+    codings: [sct('57485005', 'Oxygen therapy')],
     category: 'vital-signs',
   },
   steps: {
@@ -211,7 +234,7 @@ export const VITALS: Readonly<Record<VitalCode, VitalDefinition>> = {
     code: 'fall',
     display: 'Fall detected',
     valueKind: 'boolean',
-    codings: [{ system: SNOMED, code: '1912002', display: 'Fall' }],
+    codings: [sct('1912002', 'Fall')],
     category: 'activity',
   },
 };
@@ -305,7 +328,9 @@ export const WAVEFORMS: Readonly<Record<WaveformCode, WaveformDefinition>> = {
   respiration: {
     code: 'respiration',
     display: 'Respiration waveform',
-    codings: [mdc('151780', 'MDC_RESP')],
+    // 151780 is MDC_IMPED_TTHOR (transthoracic impedance), the respiration wave bedside monitors send
+    // (Philips NOM_RESP, Mindray); it was mislabelled MDC_RESP. Values are normalised, hence unit 1.
+    codings: [mdc('151780', 'MDC_IMPED_TTHOR')],
     unit: '1',
   },
 };

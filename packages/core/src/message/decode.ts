@@ -20,6 +20,10 @@ export function decodeReading(
   limits: Partial<typeof MESSAGE_LIMITS> = {},
 ): Result<ReadingMessage> {
   const lim = { ...MESSAGE_LIMITS, ...limits };
+  // Checked before parsing so an oversized payload costs no JSON work.
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes > lim.maxBytes)
+    return fail(reject('oversize', `/: payload is ${bytes} bytes, at most ${lim.maxBytes}`, ''));
   let raw: unknown;
   try {
     raw = JSON.parse(json);

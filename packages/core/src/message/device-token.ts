@@ -35,18 +35,23 @@ export function checkDeviceToken(
   } catch {
     return fail(reject('malformed-jws', 'device token payload is not JSON'));
   }
-  if (typeof c !== 'object' || c === null)
+  if (typeof c !== 'object' || c === null || Array.isArray(c))
     return fail(reject('malformed-jws', 'device token payload must be an object'));
   const now = nowMs / 1000;
   if (c.sub !== deviceId)
     return fail(reject('device-mismatch', 'device token sub is not the connecting device'));
   if (c.aud !== DEVICE_TOKEN_AUDIENCE)
     return fail(reject('malformed-jws', `device token aud must be ${DEVICE_TOKEN_AUDIENCE}`));
-  if (typeof c.iat !== 'number' || typeof c.exp !== 'number')
-    return fail(reject('malformed-jws', 'device token needs iat and exp'));
-  if (c.exp - c.iat > MAX_TOKEN_LIFETIME_S)
+  const { iat, exp } = c;
+  // NumericDate may be fractional (RFC 7519 §2) but never NaN/Infinity (1e999 parses to Infinity).
+  if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp))
+    return fail(reject('malformed-jws', 'device token needs iat and exp (seconds since the epoch)'));
+  if (exp <= iat) return fail(reject('stale-timestamp', 'device token expires before it is issued'));
+  if (c.jti !== undefined && typeof c.jti !== 'string')
+    return fail(reject('malformed-jws', 'device token jti must be a string'));
+  if (exp - iat > MAX_TOKEN_LIFETIME_S)
     return fail(reject('stale-timestamp', 'device token lifetime too long'));
-  if (c.iat > now + skewS) return fail(reject('stale-timestamp', 'device token issued in the future'));
-  if (c.exp < now - skewS) return fail(reject('stale-timestamp', 'device token expired'));
+  if (iat > now + skewS) return fail(reject('stale-timestamp', 'device token issued in the future'));
+  if (exp < now - skewS) return fail(reject('stale-timestamp', 'device token expired'));
   return ok(c as unknown as DeviceTokenClaims);
 }

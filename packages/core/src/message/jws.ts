@@ -30,16 +30,30 @@ export interface Ed25519PublicJwk {
 
 const B64URL = /^[A-Za-z0-9_-]*$/;
 
+/**
+ * Decodes one base64url part, accepting only the canonical encoding. Node's decoder ignores the unused
+ * low bits of the last character, so without this check 'A' and 'B' at the end of the signature decode
+ * to the same bytes: a changed message that still verifies (signature malleability).
+ */
+function canonicalBase64url(part: string): Buffer | undefined {
+  if (!B64URL.test(part)) return undefined;
+  const bytes = Buffer.from(part, 'base64url');
+  return bytes.toString('base64url') === part ? bytes : undefined;
+}
+
 export function parseCompactJws(compact: string): Result<CompactJws> {
   const parts = compact.split('.');
   if (parts.length !== 3)
     return fail(reject('malformed-jws', 'compact JWS must have three dot-separated parts'));
   const [h, p, s] = parts as [string, string, string];
-  if (!B64URL.test(h) || !B64URL.test(p) || !B64URL.test(s))
-    return fail(reject('malformed-jws', 'JWS parts must be base64url without padding'));
+  const headerBytes = canonicalBase64url(h);
+  const payloadBytes = canonicalBase64url(p);
+  const signature = canonicalBase64url(s);
+  if (headerBytes === undefined || payloadBytes === undefined || signature === undefined)
+    return fail(reject('malformed-jws', 'JWS parts must be canonical base64url without padding'));
   let header: unknown;
   try {
-    header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
+    header = JSON.parse(headerBytes.toString('utf8'));
   } catch {
     return fail(reject('malformed-jws', 'JWS header is not JSON'));
   }
@@ -53,9 +67,7 @@ export function parseCompactJws(compact: string): Result<CompactJws> {
     return fail(reject('malformed-jws', 'JWS header needs a kid (the device key id)'));
   if (typ !== undefined && typeof typ !== 'string')
     return fail(reject('malformed-jws', 'JWS typ must be a string'));
-  const signature = Buffer.from(s, 'base64url');
   if (signature.length !== 64) return fail(reject('bad-signature', 'Ed25519 signature must be 64 bytes'));
-  const payloadBytes = Buffer.from(p, 'base64url');
   const payload = payloadBytes.toString('utf8');
   // Refuse payloads that are not valid UTF-8 rather than silently replacing bytes.
   if (!Buffer.from(payload, 'utf8').equals(payloadBytes))

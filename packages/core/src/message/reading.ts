@@ -23,7 +23,7 @@ export interface VitalSample {
   readonly code: VitalCode;
   /** number for quantities, boolean for yes/no vitals, a code (ACVPU letter) for consciousness. */
   readonly value: VitalValue;
-  /** UCUM unit; when given it must be the catalogue's unit or convertible to it. */
+  /** UCUM unit; when given it must be the catalogue's unit (values are not converted). */
   readonly unit?: string;
   /** When it was measured; defaults to the message ts. */
   readonly at?: string;

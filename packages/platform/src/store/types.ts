@@ -89,7 +89,9 @@ export interface StoredObservation {
 }
 
 /** Outcome of committing one reading: stored now, or a reading with that (device, seq) already existed. */
-export type CommitOutcome = { readonly stored: true } | { readonly stored: false; readonly existingJws: string };
+export type CommitOutcome =
+  | { readonly stored: true }
+  | { readonly stored: false; readonly existingJws: string };
 
 export interface DeadLetter {
   readonly id: string;
@@ -168,7 +170,10 @@ export interface Store {
     get(id: string): Promise<Device | undefined>;
     list(q?: ListQuery & { status?: DeviceStatus }): Promise<Page<Device>>;
     /** Issues a fresh enrolment code (re-enrolment after loss of key). */
-    newEnrolmentCode(id: string, ttlS?: number): Promise<{ enrolmentCode: string; enrolmentExpiresAt: string }>;
+    newEnrolmentCode(
+      id: string,
+      ttlS?: number,
+    ): Promise<{ enrolmentCode: string; enrolmentExpiresAt: string }>;
     /**
      * Consumes the enrolment code (single use, not expired) and stores the key; the device becomes active.
      * Throws StoreError('enrolment-invalid') otherwise, without saying which part was wrong.
@@ -194,7 +199,10 @@ export interface Store {
   readings: {
     /** Makes a batch durable in one transaction; outcomes are in input order. */
     commit(batch: readonly ReadingToStore[]): Promise<CommitOutcome[]>;
-    get(deviceId: string, seq: number): Promise<{ jws: string; patientId: string; receivedAt: string } | undefined>;
+    get(
+      deviceId: string,
+      seq: number,
+    ): Promise<{ jws: string; patientId: string; receivedAt: string } | undefined>;
     /** Highest stored seq of the device (0 when none). */
     highSeq(deviceId: string): Promise<number>;
     count(deviceId?: string): Promise<number>;

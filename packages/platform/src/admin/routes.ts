@@ -1,0 +1,131 @@
+import { DEVICE_ID_PATTERN, deviceResource, patientResource } from '@openiomt/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { bodyObject, optionalInstant, optionalInt, optionalString, requiredString } from '../http/body.ts';
+import { badRequest, notFound, unauthorized } from '../http/problem.ts';
+import { checkAdminToken } from '../security/admin-credential.ts';
+import type { Store } from '../store/types.ts';
+import type { DeviceAdmin } from './service.ts';
+
+const PATIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const DEVICE_KINDS = ['ecg-patch', 'pulse-oximeter', 'bp-cuff', 'thermometer', 'wearable', 'monitor', 'gateway', 'other'];
+
+function listQuery(q: Record<string, string | undefined>) {
+  const limit = q.limit === undefined ? undefined : Number(q.limit);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000))
+    throw badRequest('limit must be 1..1000', 'limit');
+  return { ...(limit ? { limit } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) };
+}
+
+/** The administrator's HTTP API under /api/v1/admin, every route behind the administrator credential. */
+export function adminRoutes(app: FastifyInstance, deps: { store: Store; devices: DeviceAdmin }): void {
+  const { store } = deps;
+  const actor = new WeakMap<FastifyRequest, string>();
+
+  app.register(async (admin) => {
+    admin.addHook('onRequest', async (req) => {
+      const name = await checkAdminToken(store, req.headers.authorization);
+      if (!name) {
+        await store.securityEvents.add({ kind: 'admin-auth-failed', source: req.ip, detail: `${req.method} ${req.routeOptions.url}` });
+        throw unauthorized();
+      }
+      actor.set(req, name);
+    });
+
+    admin.post('/api/v1/admin/patients', async (req, reply) => {
+      const b = bodyObject(req.body);
+      const id = optionalString(b, 'id', 64);
+      if (id !== undefined && !PATIENT_ID.test(id)) throw badRequest('id has an invalid format', '/id');
+      const identifier = optionalString(b, 'identifier');
+      const displayName = optionalString(b, 'displayName');
+      const patient = await store.patients.create({
+        ...(id ? { id } : {}),
+        ...(identifier ? { identifier } : {}),
+        ...(displayName ? { displayName } : {}),
+      });
+      return reply.code(201).send(patient);
+    });
+    admin.get('/api/v1/admin/patients', async (req) => store.patients.list(listQuery(req.query as Record<string, string>)));
+    admin.get<{ Params: { id: string } }>('/api/v1/admin/patients/:id', async (req) => {
+      const p = await store.patients.get(req.params.id);
+      if (!p) throw notFound(`no patient ${req.params.id}`);
+      return { ...p, fhir: patientResource(p) };
+    });
+
+    admin.post('/api/v1/admin/devices', async (req, reply) => {
+      const b = bodyObject(req.body);
+      const id = requiredString(b, 'id', DEVICE_ID_PATTERN);
+      const kind = requiredString(b, 'kind');
+      if (!DEVICE_KINDS.includes(kind)) throw badRequest(`kind must be one of ${DEVICE_KINDS.join(', ')}`, '/kind');
+      const model = optionalString(b, 'model');
+      const manufacturer = optionalString(b, 'manufacturer');
+      const expectedIntervalS = optionalInt(b, 'expectedIntervalS', 1, 86_400);
+      const enrolmentTtlS = optionalInt(b, 'enrolmentTtlS', 60, 30 * 86_400);
+      const r = await store.devices.register({
+        id,
+        kind,
+        ...(model ? { model } : {}),
+        ...(manufacturer ? { manufacturer } : {}),
+        ...(expectedIntervalS ? { expectedIntervalS } : {}),
+        ...(enrolmentTtlS ? { enrolmentTtlS } : {}),
+      });
+      return reply.code(201).send(r);
+    });
+    admin.get('/api/v1/admin/devices', async (req) => {
+      const q = req.query as Record<string, string | undefined>;
+      const status = q.status as 'registered' | 'active' | 'revoked' | undefined;
+      if (status && !['registered', 'active', 'revoked'].includes(status))
+        throw badRequest('status must be registered, active or revoked', 'status');
+      return store.devices.list({ ...listQuery(q), ...(status ? { status } : {}) });
+    });
+    admin.get<{ Params: { id: string } }>('/api/v1/admin/devices/:id', async (req) => {
+      const d = await store.devices.get(req.params.id);
+      if (!d) throw notFound(`no device ${req.params.id}`);
+      const history = await store.assignments.history(d.id);
+      const current = history.find((a) => a.to === undefined);
+      const fhir = deviceResource({ ...d, ...(current ? { patientId: current.patientId } : {}) });
+      return { ...d, assignments: history, keys: await store.devices.keys(d.id), fhir };
+    });
+    admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/enrolment-code', async (req, reply) => {
+      const b = req.body === undefined ? {} : bodyObject(req.body);
+      const ttl = optionalInt(b, 'enrolmentTtlS', 60, 30 * 86_400);
+      return reply.code(201).send(await store.devices.newEnrolmentCode(req.params.id, ttl));
+    });
+    admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/revoke', async (req) => {
+      const reason = requiredString(bodyObject(req.body ?? {}), 'reason');
+      return deps.devices.revoke(req.params.id, reason, actor.get(req) ?? 'admin');
+    });
+    admin.get<{ Params: { id: string } }>('/api/v1/admin/devices/:id/assignments', async (req) =>
+      store.assignments.history(req.params.id),
+    );
+    admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/assignments', async (req, reply) => {
+      const b = bodyObject(req.body);
+      const patientId = requiredString(b, 'patientId');
+      const from = optionalInstant(b, 'from');
+      const to = optionalInstant(b, 'to');
+      const a = await deps.devices.assign({ deviceId: req.params.id, patientId, ...(from ? { from } : {}), ...(to ? { to } : {}) });
+      return reply.code(201).send(a);
+    });
+    admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/assignments/end', async (req) => {
+      const at = optionalInstant(req.body === undefined ? {} : bodyObject(req.body), 'at');
+      const ended = await deps.devices.endAssignment(req.params.id, at);
+      if (!ended) throw notFound(`device ${req.params.id} has no current assignment`);
+      return ended;
+    });
+
+    admin.get('/api/v1/admin/dead-letters', async (req) => {
+      const q = req.query as Record<string, string | undefined>;
+      return store.deadLetters.list({ ...listQuery(q), ...(q.device ? { deviceId: q.device } : {}), ...(q.reason ? { reason: q.reason } : {}) });
+    });
+    admin.get('/api/v1/admin/security-events', async (req) => {
+      const q = req.query as Record<string, string | undefined>;
+      return store.securityEvents.list({ ...listQuery(q), ...(q.device ? { deviceId: q.device } : {}), ...(q.kind ? { kind: q.kind } : {}) });
+    });
+    admin.get<{ Params: { id: string; seq: string } }>('/api/v1/admin/readings/:id/:seq', async (req) => {
+      const seq = Number(req.params.seq);
+      if (!Number.isSafeInteger(seq) || seq < 1) throw badRequest('seq must be a positive integer', 'seq');
+      const r = await store.readings.get(req.params.id, seq);
+      if (!r) throw notFound(`no reading ${req.params.id}/${seq}`);
+      return { ...r, provenance: await store.readings.provenance(req.params.id, seq) };
+    });
+  });
+}

@@ -1,0 +1,44 @@
+/**
+ * The in-process bus between stages (embedded mode). Stored readings are published here for what comes
+ * after the store: analysis, rules, live dashboards. A durable, partitioned bus (NATS JetStream) replaces
+ * it in scale-out mode behind the same interface.
+ */
+export interface StoredReadingEvent {
+  readonly deviceId: string;
+  readonly seq: number;
+  readonly patientId: string;
+  readonly receivedAt: string;
+  readonly observations: readonly { id: string; code: string; effective: string; resource: Record<string, unknown> }[];
+}
+
+export interface BusEvents {
+  'reading.stored': StoredReadingEvent;
+  'device.revoked': { deviceId: string; reason: string };
+}
+
+type Handler<T> = (event: T) => void;
+
+export class InProcessBus {
+  private readonly handlers = new Map<keyof BusEvents, Set<Handler<never>>>();
+
+  subscribe<K extends keyof BusEvents>(topic: K, handler: Handler<BusEvents[K]>): () => void {
+    let set = this.handlers.get(topic);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(topic, set);
+    }
+    set.add(handler as Handler<never>);
+    return () => set.delete(handler as Handler<never>);
+  }
+
+  /** Delivers synchronously; a failing subscriber does not stop the others or the publisher. */
+  publish<K extends keyof BusEvents>(topic: K, event: BusEvents[K]): void {
+    for (const h of this.handlers.get(topic) ?? []) {
+      try {
+        (h as Handler<BusEvents[K]>)(event);
+      } catch {
+        // Subscribers own their errors; the reading is already durable.
+      }
+    }
+  }
+}

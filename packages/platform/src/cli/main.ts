@@ -1,0 +1,30 @@
+import { Command, CommanderError } from 'commander';
+import { adminCommands } from './admin.ts';
+import { CliError } from './admin-client.ts';
+import { deviceToolCommands } from './device-tools.ts';
+import { signalCommands } from './signal.ts';
+import { simulateCommand } from './simulate.ts';
+import { startCommand } from './start.ts';
+
+const program = new Command('openiomt')
+  .description('OpenIoMT: signed medical device readings to FHIR R4, in real time')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+startCommand(program);
+adminCommands(program);
+deviceToolCommands(program.commands.find((c) => c.name() === 'device') as Command);
+simulateCommand(program);
+signalCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode);
+  if (e instanceof CliError) {
+    process.stderr.write(`openiomt: ${e.message}\n`);
+    process.exit(2);
+  }
+  throw e;
+}

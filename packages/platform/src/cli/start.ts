@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/config.ts';
+import { ListenError, startPlatform } from '../platform.ts';
+import { CliError } from './admin-client.ts';
+
+/** `openiomt start`: the whole platform in one process (embedded mode unless DATABASE_URL is set). */
+export function startCommand(program: Command): void {
+  program
+    .command('start')
+    .description('run the platform: HTTP API, MQTT broker, ingest and storage in one process')
+    .option('--http-host <host>', 'HTTP listen address (non-loopback needs TLS)')
+    .option('--http-port <port>', 'HTTP port (default 8080; 0 picks a free port)')
+    .option('--mqtt-host <host>', 'MQTT listen address (non-loopback needs TLS)')
+    .option('--mqtt-port <port>', 'MQTT port (default 1883; 0 picks a free port)')
+    .option('--data-dir <dir>', 'embedded database and state (default ./data)')
+    .option('--database-url <url>', 'PostgreSQL server instead of the embedded database (or DATABASE_URL)')
+    .option('--tls-cert <file>', 'PEM certificate for HTTPS and MQTT over TLS')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option('--insecure', 'allow plaintext listeners on non-loopback addresses (not for patient data)')
+    .option('--demo', 'also provision demo patients and devices that stream real recordings')
+    .option('--config <file>', 'JSON file of settings (flags and environment override it)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug or silent')
+    .action(async (opts: Record<string, unknown>) => {
+      const { config: configFile, tlsCert, tlsKey, ...rest } = opts;
+      let fileText: string | undefined;
+      if (typeof configFile === 'string') {
+        try {
+          fileText = readFileSync(configFile, 'utf8');
+        } catch (e) {
+          throw new CliError(`cannot read --config ${configFile}: ${(e as Error).message}`);
+        }
+      }
+      let config: ReturnType<typeof loadConfig>;
+      try {
+        config = loadConfig({
+          flags: { ...rest, tlsCertFile: tlsCert, tlsKeyFile: tlsKey },
+          env: process.env,
+          ...(fileText !== undefined ? { fileText, fileName: configFile as string } : {}),
+        });
+      } catch (e) {
+        if (e instanceof ConfigError) throw new CliError(e.message);
+        throw e;
+      }
+      const platform = await startPlatform(config).catch((e) => {
+        if (e instanceof ListenError || e instanceof ConfigError) throw new CliError(e.message);
+        throw e;
+      });
+      const out = process.stdout;
+      out.write(`OpenIoMT is running (${config.databaseUrl ? 'PostgreSQL' : `embedded database in ${config.dataDir}`})\n`);
+      out.write(`  HTTP  ${platform.httpUrl}   (health: ${platform.httpUrl}/healthz)\n`);
+      out.write(`  MQTT  ${platform.mqttUrl}\n`);
+      if (platform.firstAdminToken) {
+        out.write('\nFirst start: an administrator token was created. It is shown only this once; only its hash is stored.\n');
+        out.write(`  OPENIOMT_ADMIN_TOKEN=${platform.firstAdminToken}\n\n`);
+      }
+      let demo: { stop(): Promise<void> } | undefined;
+      if (config.demo) {
+        const { startDemo } = await import('../simulate/demo.ts');
+        demo = await startDemo(platform);
+        out.write(`Demo: ${demo ? 'simulated patients are streaming real recordings' : 'not started'}\n`);
+      }
+      const stop = async (signal: string) => {
+        out.write(`\n${signal}: finishing what is in flight, then stopping\n`);
+        await demo?.stop();
+        await platform.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop('SIGINT'));
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+    });
+}

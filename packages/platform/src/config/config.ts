@@ -1,0 +1,139 @@
+/**
+ * Platform settings from, in increasing precedence: defaults, an optional JSON config file, environment
+ * variables (OPENIOMT_*, DATABASE_URL) and command-line flags. Pure: callers pass env, flags and the
+ * file's text, so this is testable without touching the process.
+ */
+
+export interface PlatformConfig {
+  readonly httpHost: string;
+  readonly httpPort: number;
+  readonly mqttHost: string;
+  readonly mqttPort: number;
+  readonly dataDir: string;
+  /** PostgreSQL server URL; absent means embedded PGlite in dataDir. */
+  readonly databaseUrl?: string;
+  readonly tlsCertFile?: string;
+  readonly tlsKeyFile?: string;
+  /** Allows plaintext listeners on non-loopback addresses. Never the default. */
+  readonly insecure: boolean;
+  readonly demo: boolean;
+  /** A message whose timestamp is further in the future than this is refused. */
+  readonly maxClockSkewS: number;
+  /** A message older than this is refused (store-and-forward must deliver within it). */
+  readonly maxMessageAgeS: number;
+  readonly maxMessageBytes: number;
+  /** How long a rotated-out key keeps verifying. */
+  readonly keyOverlapS: number;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+}
+
+export const DEFAULTS: PlatformConfig = {
+  httpHost: '127.0.0.1',
+  httpPort: 8080,
+  mqttHost: '127.0.0.1',
+  mqttPort: 1883,
+  dataDir: './data',
+  insecure: false,
+  demo: false,
+  maxClockSkewS: 300,
+  maxMessageAgeS: 7 * 24 * 3600,
+  maxMessageBytes: 256 * 1024,
+  keyOverlapS: 24 * 3600,
+  logLevel: 'info',
+};
+
+/** Each setting: its flag (as commander camel-cases it), its environment variable, and its type. */
+const SETTINGS: Record<keyof PlatformConfig, { env: string; type: 'string' | 'port' | 'int' | 'bool' }> = {
+  httpHost: { env: 'OPENIOMT_HTTP_HOST', type: 'string' },
+  httpPort: { env: 'OPENIOMT_HTTP_PORT', type: 'port' },
+  mqttHost: { env: 'OPENIOMT_MQTT_HOST', type: 'string' },
+  mqttPort: { env: 'OPENIOMT_MQTT_PORT', type: 'port' },
+  dataDir: { env: 'OPENIOMT_DATA_DIR', type: 'string' },
+  databaseUrl: { env: 'DATABASE_URL', type: 'string' },
+  tlsCertFile: { env: 'OPENIOMT_TLS_CERT', type: 'string' },
+  tlsKeyFile: { env: 'OPENIOMT_TLS_KEY', type: 'string' },
+  insecure: { env: 'OPENIOMT_INSECURE', type: 'bool' },
+  demo: { env: 'OPENIOMT_DEMO', type: 'bool' },
+  maxClockSkewS: { env: 'OPENIOMT_MAX_CLOCK_SKEW_S', type: 'int' },
+  maxMessageAgeS: { env: 'OPENIOMT_MAX_MESSAGE_AGE_S', type: 'int' },
+  maxMessageBytes: { env: 'OPENIOMT_MAX_MESSAGE_BYTES', type: 'int' },
+  keyOverlapS: { env: 'OPENIOMT_KEY_OVERLAP_S', type: 'int' },
+  logLevel: { env: 'OPENIOMT_LOG_LEVEL', type: 'string' },
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const flagName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+function coerce(key: keyof PlatformConfig, raw: unknown, source: string): unknown {
+  const { type } = SETTINGS[key];
+  const where = `${source} (${key === 'databaseUrl' ? 'DATABASE_URL' : flagName(key)})`;
+  if (type === 'string') {
+    if (typeof raw !== 'string' || raw.length === 0) throw new ConfigError(`${where}: must be a non-empty string`);
+    return raw;
+  }
+  if (type === 'bool') {
+    if (typeof raw === 'boolean') return raw;
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    throw new ConfigError(`${where}: must be true or false`);
+  }
+  const n = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${where}: must be a whole number, got ${String(raw)}`);
+  if (type === 'port' && n > 65535) throw new ConfigError(`${where}: must be a port 0..65535, got ${n}`);
+  return n;
+}
+
+export function loadConfig(input: {
+  flags?: Record<string, unknown>;
+  env?: Record<string, string | undefined>;
+  fileText?: string;
+  fileName?: string;
+}): PlatformConfig {
+  const out: Record<string, unknown> = { ...DEFAULTS };
+  if (input.fileText !== undefined) {
+    let file: unknown;
+    try {
+      file = JSON.parse(input.fileText);
+    } catch (e) {
+      throw new ConfigError(`config file ${input.fileName ?? ''}: not valid JSON (${(e as Error).message})`);
+    }
+    if (typeof file !== 'object' || file === null || Array.isArray(file))
+      throw new ConfigError(`config file ${input.fileName ?? ''}: must be a JSON object`);
+    for (const [k, v] of Object.entries(file)) {
+      if (!(k in SETTINGS)) throw new ConfigError(`config file ${input.fileName ?? ''}: unknown setting "${k}"`);
+      out[k] = coerce(k as keyof PlatformConfig, v, 'config file');
+    }
+  }
+  for (const [k, s] of Object.entries(SETTINGS)) {
+    const v = input.env?.[s.env];
+    if (v !== undefined && v !== '') out[k] = coerce(k as keyof PlatformConfig, v, `environment ${s.env}`);
+  }
+  for (const [k, v] of Object.entries(input.flags ?? {})) {
+    if (k in SETTINGS && v !== undefined) out[k] = coerce(k as keyof PlatformConfig, v, 'flag');
+  }
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'];
+  if (!levels.includes(out.logLevel as string)) throw new ConfigError(`--log-level: must be one of ${levels.join(', ')}`);
+  return out as unknown as PlatformConfig;
+}
+
+export const isLoopback = (host: string): boolean =>
+  host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/** Fails closed: a non-loopback listener needs TLS unless --insecure says otherwise. */
+export function checkTransportSecurity(c: PlatformConfig): void {
+  const hasTls = c.tlsCertFile !== undefined && c.tlsKeyFile !== undefined;
+  if ((c.tlsCertFile === undefined) !== (c.tlsKeyFile === undefined))
+    throw new ConfigError('--tls-cert and --tls-key must be given together');
+  for (const [host, flag] of [
+    [c.httpHost, '--http-host'],
+    [c.mqttHost, '--mqtt-host'],
+  ] as const) {
+    if (!isLoopback(host) && !hasTls && !c.insecure)
+      throw new ConfigError(
+        `${flag} ${host} is not a loopback address: give --tls-cert and --tls-key, or --insecure to accept plaintext`,
+      );
+  }
+}

@@ -1,0 +1,50 @@
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from '../log.ts';
+import { StoreError } from '../store/types.ts';
+import { HttpProblem, sendProblem } from './problem.ts';
+
+export interface HttpOptions {
+  readonly logger: Logger;
+  readonly tls?: { key: Buffer; cert: Buffer };
+  /** Largest request body, bytes (the readings batch endpoint sets its own). */
+  readonly bodyLimit?: number;
+}
+
+const STORE_STATUS = { 'not-found': 404, conflict: 409, 'enrolment-invalid': 400, invalid: 400 } as const;
+
+/** The Fastify instance with security headers, rate limiting and problem-details errors. */
+export async function createHttpApp(opts: HttpOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    disableRequestLogging: true,
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    ...(opts.tls ? { https: opts.tls } : {}),
+  }) as unknown as FastifyInstance;
+  await app.register(helmet, { global: true });
+  await app.register(rateLimit, { global: true, max: 6000, timeWindow: '1 minute' });
+
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof HttpProblem) return sendProblem(reply, err.problem);
+    if (err instanceof StoreError) {
+      const title = err.code === 'enrolment-invalid' ? 'Enrolment refused' : err.code === 'conflict' ? 'Conflict' : 'Bad request';
+      return sendProblem(reply, {
+        status: STORE_STATUS[err.code],
+        title: err.code === 'not-found' ? 'Not found' : title,
+        detail: err.message,
+        ...(err.field !== undefined ? { field: err.field } : {}),
+      });
+    }
+    const e = err as { statusCode?: number; message?: string; code?: string };
+    if (e.statusCode && e.statusCode < 500) {
+      return sendProblem(reply, { status: e.statusCode, title: 'Bad request', detail: e.message ?? 'invalid request' });
+    }
+    req.log.error({ err }, 'request failed');
+    return sendProblem(reply, { status: 500, title: 'Internal error', detail: 'the request could not be completed' });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, { status: 404, title: 'Not found', detail: `no route ${req.method} ${req.url.split('?')[0]}` }),
+  );
+  return app;
+}

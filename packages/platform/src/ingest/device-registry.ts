@@ -1,0 +1,94 @@
+import type { KeyObject } from 'node:crypto';
+import { importEd25519 } from '@openiomt/core';
+import type { Assignment, Device, DeviceKey, Store } from '../store/types.ts';
+
+export interface LiveKey {
+  readonly kid: string;
+  readonly deviceId: string;
+  readonly key: KeyObject;
+  readonly notAfterMs?: number;
+  readonly revoked: boolean;
+}
+
+/**
+ * What ingest needs to know about devices, cached in memory because it is asked for every message:
+ * keys by kid, device status, assignment history and the highest sequence number. Administrative
+ * changes in this process invalidate the cache entry they touch.
+ */
+export class DeviceRegistry {
+  // Only known keys are cached: caching misses would let a flood of made-up kids grow memory.
+  private readonly keys = new Map<string, LiveKey>();
+  private readonly devices = new Map<string, Device | null>();
+  private readonly assignments = new Map<string, Assignment[]>();
+  private readonly highSeq = new Map<string, number>();
+
+  constructor(private readonly store: Store) {}
+
+  async key(kid: string): Promise<LiveKey | undefined> {
+    const cached = this.keys.get(kid);
+    if (cached) return cached;
+    const row = await this.store.devices.keyByKid(kid);
+    if (!row) return undefined;
+    const k = toLiveKey(row);
+    this.keys.set(kid, k);
+    return k;
+  }
+
+  async device(id: string): Promise<Device | undefined> {
+    let d = this.devices.get(id);
+    if (d === undefined) {
+      d = (await this.store.devices.get(id)) ?? null;
+      this.devices.set(id, d);
+    }
+    return d ?? undefined;
+  }
+
+  /** The patient the device was assigned to at `atMs`, from the cached assignment history. */
+  async patientAt(deviceId: string, atMs: number): Promise<string | undefined> {
+    let history = this.assignments.get(deviceId);
+    if (history === undefined) {
+      history = await this.store.assignments.history(deviceId);
+      this.assignments.set(deviceId, history);
+    }
+    for (const a of history) {
+      const from = Date.parse(a.from);
+      const to = a.to === undefined ? Number.POSITIVE_INFINITY : Date.parse(a.to);
+      if (atMs >= from && atMs < to) return a.patientId;
+    }
+    return undefined;
+  }
+
+  async highestSeq(deviceId: string): Promise<number> {
+    let s = this.highSeq.get(deviceId);
+    if (s === undefined) {
+      s = await this.store.readings.highSeq(deviceId);
+      this.highSeq.set(deviceId, s);
+    }
+    return s;
+  }
+
+  /** Records a sequence number as taken (before its commit finishes, so a concurrent copy is caught). */
+  claimSeq(deviceId: string, seq: number): void {
+    if (seq > (this.highSeq.get(deviceId) ?? 0)) this.highSeq.set(deviceId, seq);
+  }
+
+  /** Forgets everything about a device (after an admin change, or a failed commit). */
+  invalidateDevice(deviceId: string): void {
+    this.devices.delete(deviceId);
+    this.assignments.delete(deviceId);
+    this.highSeq.delete(deviceId);
+    for (const [kid, k] of this.keys) if (k.deviceId === deviceId) this.keys.delete(kid);
+  }
+
+  invalidateAll(): void {
+    this.keys.clear();
+    this.devices.clear();
+    this.assignments.clear();
+    this.highSeq.clear();
+  }
+}
+
+function toLiveKey(k: DeviceKey): LiveKey {
+  const base = { kid: k.kid, deviceId: k.deviceId, key: importEd25519(k.jwk), revoked: k.revokedAt !== undefined };
+  return k.notAfter === undefined ? base : { ...base, notAfterMs: Date.parse(k.notAfter) };
+}

@@ -1,0 +1,79 @@
+import { checkDeviceToken, DEVICE_ID_PATTERN, isSecurityRejection, parseCompactJws, reject, verifyJws } from '@openiomt/core';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/types.ts';
+import type { DeviceRegistry } from './device-registry.ts';
+import type { MqttGatewayHooks } from './mqtt/index.ts';
+import type { IngestPipeline } from './pipeline.ts';
+
+/** MQTT 5 reason codes for a refused reading (PUBACK). */
+const NOT_AUTHORIZED = 0x87;
+const PAYLOAD_FORMAT_INVALID = 0x99;
+
+/**
+ * Connects the MQTT gateway to the platform: a device authenticates with a token signed by its own key
+ * (username = device id); each reading goes through the ingest pipeline; ACL violations and failed logins
+ * become security events, and a refused publish's payload is dead-lettered, never dropped.
+ */
+export function mqttHooks(deps: {
+  store: Store;
+  registry: DeviceRegistry;
+  pipeline: IngestPipeline;
+  log: Logger;
+  clock?: () => number;
+}): MqttGatewayHooks {
+  const clock = deps.clock ?? Date.now;
+  return {
+    async authenticate(req) {
+      const deviceId = req.username;
+      if (!deviceId || !DEVICE_ID_PATTERN.test(deviceId) || !req.password) return { ok: false, reason: 'missing credentials' };
+      const parsed = parseCompactJws(req.password.toString('latin1'));
+      if (!parsed.ok) return { ok: false, reason: `token: ${parsed.rejection.detail}` };
+      const key = await deps.registry.key(parsed.value.header.kid);
+      if (!key || key.deviceId !== deviceId) return { ok: false, reason: 'unknown key for this device' };
+      const device = await deps.registry.device(deviceId);
+      if (!device || device.status !== 'active' || key.revoked) return { ok: false, reason: 'device not active' };
+      const now = clock();
+      if (key.notAfterMs !== undefined && now > key.notAfterMs) return { ok: false, reason: 'key rotated out' };
+      if (!verifyJws(parsed.value, key.key)) return { ok: false, reason: 'token signature does not verify' };
+      const claims = checkDeviceToken(parsed.value, deviceId, now);
+      if (!claims.ok) return { ok: false, reason: claims.rejection.detail };
+      return { ok: true, deviceId };
+    },
+
+    async onReading(r) {
+      const outcome = await deps.pipeline.ingest({
+        raw: r.payload,
+        via: 'mqtt',
+        authenticatedDevice: r.deviceId,
+        topic: r.topic,
+        retry: r.dup,
+        source: r.remoteAddress,
+      });
+      if (outcome.status !== 'rejected') return { accepted: true };
+      const code = outcome.rejection.code;
+      return {
+        accepted: false,
+        reasonCode: isSecurityRejection(code) ? NOT_AUTHORIZED : PAYLOAD_FORMAT_INVALID,
+        reasonString: code,
+      };
+    },
+
+    onSecurityEvent(e) {
+      const kind = e.kind === 'acl-denied' ? 'acl-denied' : e.kind === 'auth-failed' ? 'auth-failed' : 'malformed-jws';
+      if (e.kind === 'acl-denied' && e.payload) {
+        // A publish on a topic that is not the device's own: refused, and its payload kept with the reason.
+        void deps.pipeline
+          .refuseRaw(
+            { raw: e.payload, via: 'mqtt', retry: false, source: e.source, ...(e.topic ? { topic: e.topic } : {}) },
+            reject('topic-not-allowed', `${e.detail}${e.topic ? ` (topic ${e.topic})` : ''}`),
+            e.deviceId,
+          )
+          .catch((err) => deps.log.error({ err }, 'could not dead-letter a refused publish'));
+        return;
+      }
+      void deps.store.securityEvents
+        .add({ kind, source: e.source, detail: e.detail, ...(e.deviceId ? { deviceId: e.deviceId } : {}) })
+        .catch((err) => deps.log.error({ err }, 'could not record a security event'));
+    },
+  };
+}

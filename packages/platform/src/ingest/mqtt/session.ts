@@ -1,0 +1,453 @@
+/**
+ * One device connection: framing, the CONNECT handshake, packet dispatch, the ordered PUBACK pipeline,
+ * backpressure and keepalive. Every failure ends this connection only; nothing here throws to the server.
+ */
+import type net from 'node:net';
+import { readingsTopic } from '@openiomt/core';
+import {
+  parser as createParser,
+  generate,
+  type IConnectPacket,
+  type IPublishPacket,
+  type Packet,
+} from 'mqtt-packet';
+import { AckQueue } from './ack-queue.ts';
+import { mayPublish, pubackReasonCode } from './acl.ts';
+import { CommandChannel } from './commands.ts';
+import { acceptedConnack, negotiateKeepalive, refusedConnack, type ServerLimits } from './connack.ts';
+import { MqttFramer } from './framer.ts';
+import type { MqttGatewayHooks, MqttReadingOutcome, MqttSecurityEvent } from './gateway.ts';
+import { RC4, RC5 } from './reason-codes.ts';
+
+export interface SessionHost {
+  readonly hooks: MqttGatewayHooks;
+  readonly limits: ServerLimits;
+  isClosing(): boolean;
+  authenticated(session: DeviceSession, deviceId: string): void;
+  ended(session: DeviceSession): void;
+  count(counter: 'received' | 'acknowledged' | 'rejected'): void;
+  securityEvent(event: MqttSecurityEvent): void;
+}
+
+type State = 'awaiting-connect' | 'authenticating' | 'connected' | 'draining' | 'closed';
+
+/** What the pipeline releases for one publish: a PUBACK to send (QoS 1) or nothing (QoS 0). */
+interface Ack {
+  messageId?: number;
+  outcome: MqttReadingOutcome;
+}
+
+const CONNECT_TYPE = 1;
+/** Stop reading from a client that does not read its acknowledgements. */
+const WRITE_HIGH_WATER = 256 * 1024;
+/** After DISCONNECT/end, how long a peer gets to close before the socket is destroyed. */
+const END_GRACE_MS = 2_000;
+
+export class DeviceSession {
+  deviceId: string | undefined;
+  private state: State = 'awaiting-connect';
+  private version: 4 | 5 = 4;
+  private connackSent = false;
+  private requestProblemInformation = true;
+  private readonly framer: MqttFramer;
+  private readonly parser = createParser();
+  private readonly acks: AckQueue<Ack>;
+  private readonly commands: CommandChannel;
+  private readonly remoteAddress: string;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private keepaliveMs = 0;
+  private lastActivity = Date.now();
+  private reading = true;
+  private closedPromise: Promise<void>;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly host: SessionHost,
+  ) {
+    this.remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.framer = new MqttFramer(host.limits.maxPacketBytes);
+    this.acks = new AckQueue<Ack>({
+      release: (ack) => this.sendPuback(ack),
+      fail: () => this.terminate(RC5.unspecifiedError, 'reading could not be stored'),
+      drained: () => this.pump(),
+    });
+    this.commands = new CommandChannel((packet) => this.send(packet));
+    this.parser.on('packet', (packet: Packet) => this.onPacket(packet));
+    this.parser.on('error', (error: Error) => this.protocolError(`malformed packet: ${error.message}`));
+    this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.pump());
+    socket.on('error', () => {}); // 'close' follows; a reset by one client is not an error of the server
+    socket.on('close', () => this.onClosed());
+    socket.setNoDelay(true);
+    this.connectTimer = setTimeout(() => this.terminate(), host.limits.connectTimeoutMs);
+    this.connectTimer.unref();
+  }
+
+  /** The device's session is revoked: close at once, whatever is in flight. */
+  revoke(reason: string): void {
+    this.terminate(RC5.administrativeAction, reason);
+  }
+
+  /** A newer authenticated connection for the same device replaces this one. */
+  takenOver(): void {
+    this.terminate(RC5.sessionTakenOver, 'another connection for this device was accepted');
+  }
+
+  sendCommand(payload: Buffer | string, qos: 0 | 1): boolean {
+    if (this.state !== 'connected' || this.deviceId === undefined) return false;
+    if (this.socket.writableLength > WRITE_HIGH_WATER) return false;
+    return this.commands.publish(payload, qos);
+  }
+
+  /** Gateway shutdown: take no new packets, flush the PUBACKs of readings in flight, then disconnect. */
+  async shutdown(): Promise<void> {
+    if (this.state === 'connected') {
+      this.state = 'draining';
+      this.framer.clear();
+      this.updateReading();
+      await this.acks.whenSettled();
+      this.terminate(RC5.serverShuttingDown, 'server shutting down');
+    } else if (this.state === 'draining') {
+      await this.acks.whenSettled();
+    } else {
+      this.terminate();
+    }
+    await this.closedPromise;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed' || this.state === 'draining') return;
+    this.lastActivity = Date.now();
+    this.framer.push(chunk);
+    this.pump();
+  }
+
+  private canTakePackets(): boolean {
+    if (this.state !== 'awaiting-connect' && this.state !== 'connected') return false;
+    return this.acks.inFlight < this.host.limits.maxInflightPerClient && !this.acks.hasFailed;
+  }
+
+  /** Called from socket events and promise callbacks: a fault here must end this connection only. */
+  private pump(): void {
+    try {
+      this.takePackets();
+    } catch {
+      this.socket.destroy();
+    }
+  }
+
+  /** Takes whole packets while the client is within its limits, then pauses or resumes the socket. */
+  private takePackets(): void {
+    while (this.canTakePackets()) {
+      const next = this.framer.next();
+      if (next.kind === 'need-more') break;
+      if (next.kind === 'oversize') {
+        this.protocolError(
+          `packet of ${next.size} bytes exceeds ${this.host.limits.maxPacketBytes}`,
+          RC5.packetTooLarge,
+        );
+        break;
+      }
+      if (next.kind === 'malformed') {
+        this.protocolError(`malformed packet: ${next.detail}`);
+        break;
+      }
+      if (this.state === 'awaiting-connect' && next.type !== CONNECT_TYPE) {
+        this.protocolError(`packet type ${next.type} before CONNECT`);
+        break;
+      }
+      this.parseFrame(next.frame);
+    }
+    this.updateReading();
+  }
+
+  /** The parser reports most faults as 'error' events; anything it throws is a malformed packet too. */
+  private parseFrame(frame: Buffer): void {
+    try {
+      this.parser.parse(frame);
+    } catch (error) {
+      this.protocolError(`malformed packet: ${error instanceof Error ? error.message : 'parser failure'}`);
+    }
+  }
+
+  private updateReading(): void {
+    const wantRead =
+      (this.state === 'awaiting-connect' || this.state === 'connected' || this.state === 'authenticating') &&
+      this.canTakePacketsOrAuthenticating() &&
+      this.socket.writableLength < WRITE_HIGH_WATER;
+    if (wantRead && !this.reading) {
+      // Time spent paused by us is not the client's silence.
+      this.lastActivity = Date.now();
+      this.socket.resume();
+    }
+    if (!wantRead && this.reading) this.socket.pause();
+    this.reading = wantRead;
+  }
+
+  /** While authenticating, bytes are buffered (not parsed) so nothing but CONNECT runs before auth. */
+  private canTakePacketsOrAuthenticating(): boolean {
+    if (this.state === 'authenticating') return this.framer.pendingBytes < this.host.limits.maxPacketBytes;
+    return this.canTakePackets();
+  }
+
+  private onPacket(packet: Packet): void {
+    if (this.state === 'awaiting-connect') {
+      if (packet.cmd === 'connect') this.onConnect(packet);
+      else this.protocolError(`${packet.cmd} before CONNECT`);
+      return;
+    }
+    if (this.state !== 'connected') return;
+    switch (packet.cmd) {
+      case 'publish':
+        this.onPublish(packet);
+        return;
+      case 'subscribe':
+        this.commands.subscribe(packet, this.deviceId!, this.version, (topic) =>
+          this.emit({ kind: 'acl-denied', detail: `subscribe to ${topic} refused`, topic }),
+        );
+        return;
+      case 'unsubscribe':
+        this.commands.unsubscribe(packet);
+        return;
+      case 'puback':
+        this.commands.acknowledged(packet.messageId);
+        return;
+      case 'pingreq':
+        this.send({ cmd: 'pingresp' });
+        return;
+      case 'disconnect':
+        this.terminate();
+        return;
+      default:
+        this.protocolError(`unexpected ${packet.cmd} packet`);
+        return;
+    }
+  }
+
+  private onConnect(connect: IConnectPacket): void {
+    this.state = 'authenticating';
+    this.updateReading();
+    const version = connect.protocolVersion;
+    if (version !== 4 && version !== 5) {
+      this.send(refusedConnack(4, RC4.unacceptableProtocolVersion, RC5.unsupportedProtocolVersion));
+      this.terminate();
+      return;
+    }
+    this.version = version;
+    this.requestProblemInformation = connect.properties?.requestProblemInformation !== false;
+    if (version === 5 && connect.properties?.authenticationMethod !== undefined) {
+      this.refuse(RC4.notAuthorized, RC5.badAuthenticationMethod);
+      return;
+    }
+    if (version === 4 && connect.clientId === '' && connect.clean === false) {
+      this.refuse(RC4.identifierRejected, RC4.identifierRejected);
+      return;
+    }
+    const request = {
+      clientId: connect.clientId,
+      protocolVersion: version,
+      remoteAddress: this.remoteAddress,
+      ...(connect.username !== undefined ? { username: connect.username } : {}),
+      ...(connect.password !== undefined ? { password: connect.password } : {}),
+    };
+    Promise.resolve()
+      .then(() => this.host.hooks.authenticate(request))
+      .then(
+        (result) => {
+          if (this.state !== 'authenticating') return;
+          if (this.host.isClosing()) {
+            this.refuse(RC4.serverUnavailable, RC5.serverUnavailable);
+            return;
+          }
+          if (!result.ok) {
+            this.emit({
+              kind: 'auth-failed',
+              detail: `client ${JSON.stringify(connect.clientId)} user ${JSON.stringify(connect.username ?? '')}: ${result.reason}`,
+            });
+            this.refuse(RC4.notAuthorized, RC5.notAuthorized);
+            return;
+          }
+          this.accept(connect, result.deviceId);
+        },
+        () => {
+          if (this.state === 'authenticating') this.refuse(RC4.serverUnavailable, RC5.serverUnavailable);
+        },
+      );
+  }
+
+  private accept(connect: IConnectPacket, deviceId: string): void {
+    this.deviceId = deviceId;
+    this.state = 'connected';
+    clearTimeout(this.connectTimer);
+    this.host.authenticated(this, deviceId);
+    const assigned = connect.clientId === '' && this.version === 5 ? deviceId : undefined;
+    this.send(acceptedConnack(connect, this.host.limits, assigned));
+    this.connackSent = true;
+    this.commands.configure(this.version, deviceId, connect.properties);
+    this.keepaliveMs = negotiateKeepalive(connect.keepalive ?? 0, this.host.limits.maxKeepaliveS) * 1500;
+    this.armKeepalive(this.keepaliveMs);
+    this.pump();
+  }
+
+  private refuse(code4: number, code5: number): void {
+    this.send(refusedConnack(this.version, code4, code5));
+    this.terminate();
+  }
+
+  private onPublish(publish: IPublishPacket): void {
+    const deviceId = this.deviceId!;
+    if (this.version === 5 && publish.properties?.topicAlias !== undefined) {
+      this.protocolError('topic alias used (Topic Alias Maximum is 0)', RC5.topicAliasInvalid);
+      return;
+    }
+    if (publish.qos === 2) {
+      this.protocolError('QoS 2 publish', RC5.qosNotSupported);
+      return;
+    }
+    if (publish.retain && this.version === 5) {
+      this.protocolError('retained publish', RC5.retainNotSupported);
+      return;
+    }
+    const payload = typeof publish.payload === 'string' ? Buffer.from(publish.payload) : publish.payload;
+    if (!mayPublish(deviceId, publish.topic)) {
+      this.host.count('rejected');
+      this.emit({
+        kind: 'acl-denied',
+        detail: 'publish to a topic other than its own readings topic',
+        topic: publish.topic,
+        payload,
+      });
+      if (this.version === 4) {
+        this.terminate();
+        return;
+      }
+      if (publish.qos === 1) {
+        const reasonString = `publish only to ${readingsTopic(deviceId)}`;
+        this.acks.pushDone({
+          messageId: publish.messageId!,
+          outcome: { accepted: false, reasonCode: RC5.notAuthorized, reasonString },
+        });
+      }
+      return;
+    }
+    this.host.count('received');
+    const reading = {
+      deviceId,
+      topic: publish.topic,
+      payload,
+      qos: publish.qos,
+      dup: publish.dup,
+      protocolVersion: this.version,
+      remoteAddress: this.remoteAddress,
+    };
+    const stored = Promise.resolve()
+      .then(() => this.host.hooks.onReading(reading))
+      .then((outcome) => {
+        this.host.count(outcome.accepted ? 'acknowledged' : 'rejected');
+        return { ...(publish.qos === 1 ? { messageId: publish.messageId! } : {}), outcome };
+      });
+    this.acks.push(stored);
+  }
+
+  private sendPuback(ack: Ack): void {
+    if (ack.messageId === undefined || this.state === 'closed') return;
+    if (this.version === 4) {
+      this.send({ cmd: 'puback', messageId: ack.messageId });
+      return;
+    }
+    const reasonCode = pubackReasonCode(ack.outcome);
+    const reasonString = ack.outcome.reasonString;
+    const withReason = reasonCode !== 0 && reasonString !== undefined && this.requestProblemInformation;
+    this.send({
+      cmd: 'puback',
+      messageId: ack.messageId,
+      reasonCode,
+      ...(withReason ? { properties: { reasonString } } : {}),
+    });
+  }
+
+  private armKeepalive(delayMs: number): void {
+    clearTimeout(this.keepaliveTimer);
+    this.keepaliveTimer = setTimeout(() => this.checkKeepalive(), delayMs);
+    this.keepaliveTimer.unref();
+  }
+
+  /** Silence is only the client's fault while we are reading from it and owe it nothing. */
+  private checkKeepalive(): void {
+    if (this.state !== 'connected') return;
+    const silentMs = Date.now() - this.lastActivity;
+    if (!this.reading || this.acks.inFlight > 0) {
+      this.armKeepalive(this.keepaliveMs);
+      return;
+    }
+    if (silentMs >= this.keepaliveMs) {
+      this.terminate(RC5.keepAliveTimeout, 'keep alive timeout');
+      return;
+    }
+    this.armKeepalive(this.keepaliveMs - silentMs);
+  }
+
+  private protocolError(detail: string, code5: number = RC5.protocolError): void {
+    if (this.state === 'closed') return;
+    this.emit({ kind: 'protocol-error', detail });
+    this.terminate(code5, detail);
+  }
+
+  private emit(event: Omit<MqttSecurityEvent, 'source' | 'deviceId'>): void {
+    this.host.securityEvent({
+      ...event,
+      source: this.remoteAddress,
+      ...(this.deviceId !== undefined ? { deviceId: this.deviceId } : {}),
+    });
+  }
+
+  private send(packet: Packet): boolean {
+    if (this.socket.destroyed || !this.socket.writable) return false;
+    let bytes: Buffer;
+    try {
+      bytes = generate(packet, { protocolVersion: this.version });
+    } catch {
+      this.socket.destroy();
+      return false;
+    }
+    this.socket.write(bytes);
+    if (this.socket.writableLength >= WRITE_HIGH_WATER) this.updateReading();
+    return true;
+  }
+
+  /**
+   * Ends the connection: MQTT 5 clients past CONNACK get a DISCONNECT with the reason (3.1.1 has none), then
+   * the socket is ended and destroyed if the peer does not close it promptly.
+   */
+  private terminate(code5?: number, reasonString?: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.clearTimers();
+    this.framer.clear();
+    this.host.ended(this);
+    if (code5 !== undefined && this.version === 5 && this.connackSent) {
+      const properties = reasonString ? { reasonString: reasonString.slice(0, 256) } : undefined;
+      this.send({ cmd: 'disconnect', reasonCode: code5, ...(properties ? { properties } : {}) });
+    }
+    this.socket.end();
+    // Keep draining (and discarding) input so the peer's FIN is seen and 'close' comes promptly.
+    this.socket.resume();
+    setTimeout(() => this.socket.destroy(), END_GRACE_MS).unref();
+  }
+
+  private onClosed(): void {
+    if (this.state !== 'closed') {
+      this.state = 'closed';
+      this.clearTimers();
+      this.framer.clear();
+    }
+    this.host.ended(this);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.keepaliveTimer);
+  }
+}

@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import { DeviceAdmin } from './admin/service.ts';
+import { adminRoutes } from './admin/routes.ts';
+import { InProcessBus } from './bus/bus.ts';
+import { checkTransportSecurity, type PlatformConfig } from './config/config.ts';
+import { fhirRoutes } from './fhir/routes.ts';
+import { createHttpApp } from './http/app.ts';
+import { healthRoutes } from './http/health.ts';
+import { DeviceRegistry } from './ingest/device-registry.ts';
+import { Enrolment } from './ingest/enrolment.ts';
+import { deviceRoutes } from './ingest/http-routes.ts';
+import { mqttHooks } from './ingest/mqtt-hooks.ts';
+import { MqttGateway } from './ingest/mqtt/index.ts';
+import { IngestPipeline } from './ingest/pipeline.ts';
+import { createLogger, type Logger } from './log.ts';
+import { ensureAdminCredential } from './security/admin-credential.ts';
+import { openStore } from './store/store.ts';
+import type { Store } from './store/types.ts';
+
+export interface RunningPlatform {
+  readonly config: PlatformConfig;
+  readonly httpUrl: string;
+  readonly mqttUrl: string;
+  readonly store: Store;
+  readonly bus: InProcessBus;
+  readonly pipeline: IngestPipeline;
+  readonly gateway: MqttGateway;
+  readonly http: FastifyInstance;
+  /** The administrator token when this start created it (first start only); print it once. */
+  readonly firstAdminToken?: string;
+  /** Stops accepting, finishes what is in flight, closes the database. */
+  close(): Promise<void>;
+}
+
+export class ListenError extends Error {
+  override name = 'ListenError';
+}
+
+/** Starts the whole platform in one process: store, ingest (MQTT and HTTPS), admin API. */
+export async function startPlatform(
+  config: PlatformConfig,
+  options: { logger?: Logger; store?: Store } = {},
+): Promise<RunningPlatform> {
+  checkTransportSecurity(config);
+  const log = options.logger ?? createLogger(config.logLevel);
+  const tls = config.tlsCertFile && config.tlsKeyFile
+    ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }
+    : undefined;
+  let store = options.store;
+  if (!store) {
+    if (!config.databaseUrl) await mkdir(config.dataDir, { recursive: true });
+    store = await openStore(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: `${config.dataDir}/pg` });
+  }
+  await store.migrate();
+  const firstAdminToken = await ensureAdminCredential(store);
+
+  const bus = new InProcessBus();
+  const registry = new DeviceRegistry(store);
+  const policy = {
+    maxClockSkewS: config.maxClockSkewS,
+    maxMessageAgeS: config.maxMessageAgeS,
+    maxMessageBytes: config.maxMessageBytes,
+  };
+  const pipeline = new IngestPipeline(store, registry, policy, bus, log);
+  const gateway = new MqttGateway({
+    hooks: mqttHooks({ store, registry, pipeline, log }),
+    host: config.mqttHost,
+    port: config.mqttPort,
+    maxPacketBytes: config.maxMessageBytes + 1024,
+    ...(tls ? { tls } : {}),
+  });
+  const devices = new DeviceAdmin(store, registry, bus, gateway);
+  const enrolment = new Enrolment(store, registry, config.keyOverlapS);
+
+  const http = await createHttpApp({ logger: log, ...(tls ? { tls } : {}) });
+  let brokerListening = false;
+  healthRoutes(http, { store, brokerListening: () => brokerListening });
+  deviceRoutes(http, { pipeline, enrolment });
+  adminRoutes(http, { store, devices });
+  fhirRoutes(http, { store });
+
+  const mqtt = await listenOrExplain(() => gateway.listen(), config.mqttHost, config.mqttPort, '--mqtt-port').catch(
+    async (e) => {
+      await store.close();
+      throw e;
+    },
+  );
+  brokerListening = true;
+  let httpAddress: string;
+  try {
+    httpAddress = await listenOrExplain(
+      () => http.listen({ host: config.httpHost, port: config.httpPort }),
+      config.httpHost,
+      config.httpPort,
+      '--http-port',
+    );
+  } catch (e) {
+    await gateway.close();
+    await store.close();
+    throw e;
+  }
+  const httpPort = new URL(httpAddress).port;
+  const scheme = tls ? 'https' : 'http';
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    httpUrl: `${scheme}://${hostForUrl(config.httpHost)}:${httpPort}`,
+    mqttUrl: `${tls ? 'mqtts' : 'mqtt'}://${hostForUrl(mqtt.host)}:${mqtt.port}`,
+    store,
+    bus,
+    pipeline,
+    gateway,
+    http,
+    ...(firstAdminToken ? { firstAdminToken } : {}),
+    close() {
+      closing ??= (async () => {
+        await http.close();
+        brokerListening = false;
+        await gateway.close();
+        await pipeline.drain();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+const hostForUrl = (host: string): string => (host.includes(':') ? `[${host}]` : host);
+
+async function listenOrExplain<T>(listen: () => Promise<T>, host: string, port: number, flag: string): Promise<T> {
+  try {
+    return await listen();
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'EADDRINUSE')
+      throw new ListenError(`${host}:${port} is already in use: choose another with ${flag} (0 picks a free port)`);
+    if (code === 'EACCES') throw new ListenError(`not allowed to listen on ${host}:${port}: choose another with ${flag}`);
+    if (code === 'EADDRNOTAVAIL') throw new ListenError(`${host} is not an address of this machine (${flag})`);
+    throw e;
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Versioned schema migrations, applied in order at start inside one transaction and recorded in
+ * schema_migrations. A migration, once released, is never edited: changes come as a new entry.
+ *
+ * Conventions: text ids where the domain has its own ids (devices, patients), uuid made in JavaScript
+ * (crypto.randomUUID) for rows the platform creates, timestamptz(3) everywhere so instants round-trip
+ * exactly through JavaScript (millisecond precision).
+ */
+import type { Database } from './types.ts';
+
+export interface Migration {
+  readonly id: string;
+  readonly sql: string;
+}
+
+/** Any fixed 64-bit number; all processes migrating one database agree on it. */
+const MIGRATION_LOCK_KEY = 7_112_026_001;
+
+const SCHEMA_001 = `
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+
+CREATE TABLE patients (
+  id            text PRIMARY KEY,
+  identifier    text,
+  display_name  text,
+  created_at    timestamptz(3) NOT NULL
+);
+CREATE INDEX patients_page ON patients (created_at, id);
+
+CREATE TABLE devices (
+  id                    text PRIMARY KEY,
+  kind                  text NOT NULL,
+  model                 text,
+  manufacturer          text,
+  status                text NOT NULL CHECK (status IN ('registered', 'active', 'revoked')),
+  expected_interval_s   integer NOT NULL CHECK (expected_interval_s > 0),
+  enrolment_code_hash   bytea,
+  enrolment_expires_at  timestamptz(3),
+  created_at            timestamptz(3) NOT NULL,
+  revoked_at            timestamptz(3),
+  revoked_reason        text,
+  last_seen_at          timestamptz(3),
+  battery               double precision,
+  firmware              text,
+  -- Highest sequence number stored; battery/firmware only change with a reading above it.
+  high_seq              bigint NOT NULL DEFAULT 0
+);
+CREATE INDEX devices_page ON devices (created_at, id);
+
+CREATE TABLE device_keys (
+  kid         text PRIMARY KEY,
+  device_id   text NOT NULL REFERENCES devices (id),
+  jwk         jsonb NOT NULL,
+  created_at  timestamptz(3) NOT NULL,
+  not_after   timestamptz(3),
+  revoked_at  timestamptz(3)
+);
+CREATE INDEX device_keys_device ON device_keys (device_id);
+
+-- Periods are [from_at, to_at): from inclusive, to exclusive, open while to_at is NULL. The exclusion
+-- constraint makes the database itself refuse two periods of one device that overlap.
+CREATE TABLE device_assignments (
+  id          text PRIMARY KEY,
+  device_id   text NOT NULL REFERENCES devices (id),
+  patient_id  text NOT NULL REFERENCES patients (id),
+  from_at     timestamptz(3) NOT NULL,
+  to_at       timestamptz(3),
+  created_at  timestamptz(3) NOT NULL,
+  CONSTRAINT device_assignments_period CHECK (to_at IS NULL OR to_at > from_at),
+  CONSTRAINT device_assignments_no_overlap
+    EXCLUDE USING gist (device_id WITH =, tstzrange(from_at, to_at, '[)') WITH &&)
+);
+CREATE INDEX device_assignments_patient ON device_assignments (patient_id);
+
+-- The hot path: no foreign keys here, the ingest pipeline has already resolved device and patient.
+CREATE TABLE readings (
+  device_id    text NOT NULL,
+  seq          bigint NOT NULL CHECK (seq > 0),
+  patient_id   text NOT NULL,
+  kid          text NOT NULL,
+  ts           timestamptz(3) NOT NULL,
+  received_at  timestamptz(3) NOT NULL,
+  via          text NOT NULL CHECK (via IN ('mqtt', 'https')),
+  jws          text NOT NULL,
+  provenance   jsonb NOT NULL,
+  PRIMARY KEY (device_id, seq)
+);
+
+CREATE TABLE observations (
+  id          uuid PRIMARY KEY,
+  device_id   text NOT NULL,
+  seq         bigint NOT NULL,
+  patient_id  text NOT NULL,
+  code        text NOT NULL,
+  effective   timestamptz(3) NOT NULL,
+  resource    jsonb NOT NULL
+);
+CREATE INDEX observations_patient_code_time ON observations (patient_id, code, effective);
+CREATE INDEX observations_reading ON observations (device_id, seq);
+CREATE INDEX observations_time ON observations (effective, id);
+
+CREATE TABLE dead_letters (
+  id           uuid PRIMARY KEY,
+  received_at  timestamptz(3) NOT NULL,
+  via          text NOT NULL CHECK (via IN ('mqtt', 'https')),
+  device_id    text,
+  topic        text,
+  reason       text NOT NULL,
+  detail       text NOT NULL,
+  field        text,
+  payload      bytea NOT NULL
+);
+CREATE INDEX dead_letters_page ON dead_letters (received_at, id);
+CREATE INDEX dead_letters_device ON dead_letters (device_id, received_at);
+
+CREATE TABLE security_events (
+  id         uuid PRIMARY KEY,
+  at         timestamptz(3) NOT NULL,
+  kind       text NOT NULL,
+  device_id  text,
+  source     text,
+  detail     text NOT NULL
+);
+CREATE INDEX security_events_page ON security_events (at, id);
+CREATE INDEX security_events_device ON security_events (device_id, at);
+
+CREATE TABLE admin_credentials (
+  name        text PRIMARY KEY,
+  token_hash  text NOT NULL UNIQUE,
+  created_at  timestamptz(3) NOT NULL
+);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [{ id: '001-initial-schema', sql: SCHEMA_001 }];
+
+/**
+ * Applies the migrations not yet recorded, in order, in one transaction (all or nothing). On PostgreSQL a
+ * transaction-scoped advisory lock makes a second process that starts at the same moment wait, then find
+ * everything applied.
+ */
+export async function migrate(
+  db: Database,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<{ applied: string[] }> {
+  return db.transaction(async (tx) => {
+    if (db.kind === 'postgres')
+      await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (
+         id          text PRIMARY KEY,
+         applied_at  timestamptz(3) NOT NULL DEFAULT now()
+       )`,
+    );
+    const { rows } = await tx.query<{ id: string }>('SELECT id FROM schema_migrations');
+    const done = new Set(rows.map((r) => r.id));
+    const applied: string[] = [];
+    for (const m of migrations) {
+      if (done.has(m.id)) continue;
+      await runScript(tx, m.sql);
+      await tx.query('INSERT INTO schema_migrations (id) VALUES ($1)', [m.id]);
+      applied.push(m.id);
+    }
+    return { applied };
+  });
+}
+
+/** Runs a multi-statement script one statement at a time (the extended protocol takes one per call). */
+async function runScript(tx: { query(sql: string): Promise<unknown> }, script: string): Promise<void> {
+  for (const statement of splitStatements(script)) await tx.query(statement);
+}
+
+/** Splits on semicolons at line ends; migration scripts are written so that this is enough. */
+export function splitStatements(script: string): string[] {
+  return script
+    .split(/;\s*$/m)
+    .map((s) =>
+      s
+        .split('\n')
+        .filter((line) => !line.trim().startsWith('--'))
+        .join('\n')
+        .trim(),
+    )
+    .filter((s) => s.length > 0);
+}

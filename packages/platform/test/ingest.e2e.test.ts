@@ -1,0 +1,177 @@
+import { createPublicKey, verify } from 'node:crypto';
+import { parseCompactJws } from '@openiomt/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  backends,
+  connectMqtt,
+  provisionDevice,
+  publish,
+  startTestPlatform,
+  type TestPlatform,
+  topicOf,
+} from './harness.ts';
+
+describe.each(backends)('secure ingestion end to end ($name)', (backend) => {
+  let t: TestPlatform;
+  beforeAll(async () => {
+    t = await startTestPlatform(backend);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const observations = async (patientId: string) =>
+    (await t.api('GET', `/fhir/R4/Observation?patient=${patientId}&_count=1000`)).body.entry ?? [];
+  const deadLetters = async (deviceId: string) => (await t.api('GET', `/api/v1/admin/dead-letters?device=${deviceId}`)).body.items;
+  const securityEvents = async (deviceId: string) =>
+    (await t.api('GET', `/api/v1/admin/security-events?device=${deviceId}`)).body.items;
+
+  it('stores a signed MQTT 5 reading as a FHIR Observation whose Provenance re-verifies', async () => {
+    const d = await provisionDevice(t, 'mqtt5-dev');
+    const client = await d.connect(5);
+    const jws = d.sign(1, { vitals: [{ code: 'heart-rate', value: 81 }, { code: 'spo2', value: 97 }] });
+    expect(await publish(client, topicOf(d.id), jws)).toBe(0);
+    client.end();
+    const entries = await observations(d.patientId);
+    expect(entries.map((e: any) => e.resource.valueQuantity?.value).sort()).toEqual([81, 97]);
+    const reading = await t.api('GET', `/api/v1/admin/readings/${d.id}/1`);
+    expect(reading.body.jws).toBe(jws);
+    const sig = reading.body.provenance.signature[0];
+    const stored = Buffer.from(sig.data, 'base64').toString('ascii');
+    const parsed = parseCompactJws(stored);
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    const key = createPublicKey({ key: { ...d.jwk }, format: 'jwk' });
+    expect(verify(null, parsed.value.signingInput, key, parsed.value.signature)).toBe(true);
+  });
+
+  it('accepts MQTT 3.1.1 too, acknowledging only what is stored', async () => {
+    const d = await provisionDevice(t, 'mqtt4-dev');
+    const client = await d.connect(4);
+    for (let seq = 1; seq <= 20; seq++) await publish(client, topicOf(d.id), d.sign(seq));
+    client.end();
+    expect(await observations(d.patientId)).toHaveLength(20);
+  });
+
+  it('refuses a flipped byte anywhere in a signed message, dead-letters it and logs a security event', async () => {
+    const d = await provisionDevice(t, 'flip-dev');
+    const client = await d.connect(5);
+    const good = d.sign(1);
+    const positions = [0, 10, Math.floor(good.length / 2), good.indexOf('.') + 5, good.length - 3];
+    let seq = 1;
+    for (const pos of positions) {
+      const jws = d.sign(seq++);
+      const c = jws[pos] === 'A' ? 'B' : 'A';
+      const flipped = jws.slice(0, pos) + c + jws.slice(pos + 1);
+      expect(await publish(client, topicOf(d.id), flipped)).toBeGreaterThanOrEqual(0x80);
+    }
+    client.end();
+    expect(await observations(d.patientId)).toHaveLength(0);
+    const letters = await deadLetters(d.id);
+    // A flip in the header can make the kid unknown, so not every letter can name the device.
+    const all = (await t.api('GET', '/api/v1/admin/dead-letters?limit=1000')).body.items;
+    expect(all.filter((l: any) => l.topic === topicOf(d.id)).length).toBe(positions.length);
+    expect(letters.some((l: any) => l.reason === 'bad-signature')).toBe(true);
+    expect((await t.api('GET', '/api/v1/admin/security-events?limit=1000')).body.items.length).toBeGreaterThan(0);
+  });
+
+  it('treats an exact copy with the DUP flag as a duplicate and without it as a replay', async () => {
+    const d = await provisionDevice(t, 'replay-dev');
+    const client = await d.connect(5);
+    const jws = d.sign(1);
+    expect(await publish(client, topicOf(d.id), jws)).toBe(0);
+    expect(await publish(client, topicOf(d.id), jws, { dup: true })).toBe(0);
+    expect(await publish(client, topicOf(d.id), jws)).toBe(0x87);
+    // A different message reusing a sequence number is a replay too.
+    expect(await publish(client, topicOf(d.id), d.sign(1, { vitals: [{ code: 'heart-rate', value: 180 }] }), { dup: true })).toBe(0x87);
+    client.end();
+    expect(await observations(d.patientId)).toHaveLength(1);
+    expect((await deadLetters(d.id)).map((l: any) => l.reason)).toEqual(['replay', 'replay']);
+    expect((await securityEvents(d.id)).filter((e: any) => e.kind === 'replay')).toHaveLength(2);
+  });
+
+  it("refuses a publish on another device's topic and keeps the payload as a dead letter", async () => {
+    const a = await provisionDevice(t, 'acl-a');
+    const b = await provisionDevice(t, 'acl-b');
+    const client = await a.connect(5);
+    const payload = a.sign(1);
+    expect(await publish(client, topicOf(b.id), payload)).toBe(0x87);
+    client.end();
+    const letters = await deadLetters(a.id);
+    expect(letters).toHaveLength(1);
+    expect(letters[0].reason).toBe('topic-not-allowed');
+    expect(Buffer.from(letters[0].payloadBase64, 'base64').toString()).toBe(payload);
+    expect(await observations(b.patientId)).toHaveLength(0);
+    expect((await securityEvents(a.id)).some((e: any) => e.kind === 'topic-not-allowed')).toBe(true);
+  });
+
+  it('refuses stale timestamps and schema violations with the field at fault', async () => {
+    const d = await provisionDevice(t, 'bad-input-dev', new Date(Date.now() - 30 * 86400_000).toISOString());
+    const client = await d.connect(5);
+    const old = new Date(Date.now() - 8 * 86400_000).toISOString();
+    expect(await publish(client, topicOf(d.id), d.sign(1, undefined, old))).toBe(0x87);
+    expect(await publish(client, topicOf(d.id), d.sign(2, { vitals: [{ code: 'spo2', value: 140 }] }))).toBe(0x99);
+    expect(await publish(client, topicOf(d.id), d.sign(3, { vitals: [{ code: 'pulse', value: 1 }] }))).toBe(0x99);
+    client.end();
+    const letters = (await deadLetters(d.id)).sort((x: any, y: any) => x.detail.localeCompare(y.detail));
+    expect(letters.map((l: any) => [l.reason, l.field]).sort()).toEqual(
+      [
+        ['implausible-value', '/vitals/0/value'],
+        ['schema-violation', '/vitals/0/code'],
+        ['stale-timestamp', '/ts'],
+      ].sort(),
+    );
+  });
+
+  it('refuses bad credentials at CONNECT and records the attempt', async () => {
+    const d = await provisionDevice(t, 'auth-dev');
+    await expect(connectMqtt(t.platform.mqttUrl, { username: d.id, password: 'not-a-token', protocolVersion: 5 })).rejects.toThrow();
+    await expect(connectMqtt(t.platform.mqttUrl, { username: 'acl-a', password: d.token(), protocolVersion: 4 })).rejects.toThrow();
+    const events = (await t.api('GET', '/api/v1/admin/security-events?kind=auth-failed&limit=1000')).body.items;
+    expect(events.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('closes a revoked device session at once and refuses it afterwards', async () => {
+    const d = await provisionDevice(t, 'revoke-dev');
+    const client = await d.connect(5);
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const r = await t.api('POST', `/api/v1/admin/devices/${d.id}/revoke`, { reason: 'lost on ward 7' });
+    expect(r.status).toBe(200);
+    await closed;
+    client.end(true);
+    await expect(d.connect(5)).rejects.toThrow();
+    const res = await fetch(`${t.platform.httpUrl}/api/v1/devices/${d.id}/readings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [d.sign(1)] }),
+    });
+    expect(((await res.json()) as any).results[0]).toMatchObject({ status: 'rejected', reason: 'device-revoked' });
+  });
+
+  it('takes HTTPS batches; a retried batch with the same Idempotency-Key stores nothing twice', async () => {
+    const d = await provisionDevice(t, 'https-dev');
+    const messages = Array.from({ length: 50 }, (_, i) => d.sign(i + 1));
+    const send = (key: string) =>
+      fetch(`${t.platform.httpUrl}/api/v1/devices/${d.id}/readings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ messages }),
+      }).then((r) => r.json() as Promise<any>);
+    const first = await send('batch-0001');
+    expect(first.results.every((r: any) => r.status === 'accepted')).toBe(true);
+    const retry = await send('batch-0001');
+    expect(retry.results.every((r: any) => r.status === 'duplicate')).toBe(true);
+    const replay = await send('batch-0002');
+    expect(replay.results.every((r: any) => r.status === 'rejected' && r.reason === 'replay')).toBe(true);
+    expect(await observations(d.patientId)).toHaveLength(50);
+  });
+
+  it('refuses the admin API without the administrator token', async () => {
+    const res = await fetch(`${t.platform.httpUrl}/api/v1/admin/devices`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    const fhir = await fetch(`${t.platform.httpUrl}/fhir/R4/Observation`);
+    expect(fhir.status).toBe(401);
+    expect(((await fhir.json()) as any).resourceType).toBe('OperationOutcome');
+  });
+});

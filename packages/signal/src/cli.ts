@@ -1,0 +1,49 @@
+// Entry points for `openiomt signal ...` (wired into the CLI by the platform package).
+import { detectQrsMultiLead } from './ecg/qrs.ts';
+import { readRecord } from './wfdb/loader.ts';
+import { toPhysical, type WfdbRecord } from './wfdb/signal.ts';
+
+/** Physical values of a signal with missing samples carried forward (the detector needs finite input). */
+function finiteSignal(record: WfdbRecord, index: number): Float64Array {
+  const x = toPhysical(record.signals[index]!);
+  let last = 0;
+  for (let i = 0; i < x.length; i++) {
+    if (Number.isFinite(x[i]!)) last = x[i]!;
+    else x[i] = last;
+  }
+  return x;
+}
+
+/** Picks the ECG signal to analyse: the first whose units are voltage, else signal 0. */
+export function ecgSignalIndex(record: WfdbRecord): number {
+  const i = record.signals.findIndex((s) => /^(mv|uv|µv|v)$/i.test(s.spec.units));
+  if (i < 0 && record.signals.length === 0) throw new Error(`record "${record.header.name}" has no signals`);
+  return Math.max(0, i);
+}
+
+/** Indices of all voltage signals at the same rate as the chosen ECG signal (the leads to fuse). */
+export function ecgLeadIndices(record: WfdbRecord): number[] {
+  const first = ecgSignalIndex(record);
+  const fs = record.signals[first]!.samplingFrequency;
+  const leads = record.signals
+    .map((s, i) => ({ s, i }))
+    .filter(({ s, i }) => i !== first && s.samplingFrequency === fs && /^(mv|uv|µv|v)$/i.test(s.spec.units))
+    .map(({ i }) => i);
+  return [first, ...leads];
+}
+
+/** QRS detections of a decoded record, as sample indices of its (first) ECG signal. */
+export function detectRecordQrs(record: WfdbRecord, options: { multiLead?: boolean } = {}): Int32Array {
+  const indices = options.multiLead === false ? [ecgSignalIndex(record)] : ecgLeadIndices(record);
+  const fs = record.signals[indices[0]!]!.samplingFrequency;
+  return detectQrsMultiLead(
+    indices.map((i) => finiteSignal(record, i)),
+    fs,
+  );
+}
+
+/** `openiomt signal qrs <record>`: QRS sample indices in the record's own numbering. */
+export async function qrsCommand(recordPath: string): Promise<number[]> {
+  const record = await readRecord(recordPath.replace(/\.(hea|dat)$/, ''));
+  return Array.from(detectRecordQrs(record));
+}
