@@ -107,7 +107,6 @@ describe('MqttPublisher against the platform gateway', () => {
     d.publisher.start();
     for (let i = 0; i < 50; i++) await d.send(60 + (i % 40));
     await d.publisher.flushed();
-    console.log(JSON.stringify(platform.arrivals.map((a) => (a.dup ? `${a.seq}d` : a.seq))));
     inOrderOnce(platform.order, 50);
     expect(platform.replays).toBe(0);
     expect(platform.arrivalsOf(10).map((a) => a.dup)).toEqual([false, true]);

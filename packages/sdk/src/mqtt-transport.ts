@@ -51,7 +51,7 @@ export class MqttPublisher {
   private nextId = 0;
   private pumping = false;
   private pumpAgain = false;
-  private ackChain: Promise<void> = Promise.resolve();
+  private lastAck: Promise<void> = Promise.resolve();
   private reconnectTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
 
@@ -80,7 +80,7 @@ export class MqttPublisher {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     await this.dropClient();
-    await this.ackChain;
+    await this.lastAck;
   }
 
   /** Resolves when the outbox is empty: everything appended was acknowledged (or dropped/rejected). */
@@ -230,8 +230,9 @@ export class MqttPublisher {
     let through = -1;
     while (this.inflight[0]?.done) through = this.inflight.shift()!.id;
     if (through >= 0) {
-      const id = through;
-      this.ackChain = this.ackChain.then(() => this.opts.outbox.ackThrough(id)).catch(() => undefined);
+      // The outbox drops the records from memory at once and coalesces the cursor writes.
+      const acked = this.opts.outbox.ackThrough(through).catch(() => undefined);
+      this.lastAck = Promise.all([this.lastAck, acked]).then(() => undefined);
     }
     this.pump();
   }

@@ -183,4 +183,47 @@ describe('Outbox', () => {
       { numRuns: 60 },
     );
   });
+  it('property: drop-oldest keeps exactly the newest records that fit, counting every drop', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 6 }), {
+          maxLength: 20,
+        }),
+        fc.boolean(),
+        async (bursts, reopen) => {
+          const d = join(dir, `full-${run++}`);
+          const opts = { maxBytes: 2048, sync: false };
+          let box = await Outbox.open(d, opts);
+          const model: string[] = [];
+          let modelBytes = 0;
+          let droppedTotal = 0;
+          let counter = 0;
+          for (const burst of bursts) {
+            const texts = burst.map((len) => `${counter++}:`.padEnd(len, '~'));
+            await Promise.all(texts.map((t) => box.append(t)));
+            for (const t of texts) {
+              const frame = 8 + Buffer.byteLength(t);
+              while (modelBytes + frame > 2048) {
+                modelBytes -= 8 + Buffer.byteLength(model.shift()!);
+                droppedTotal += 1;
+              }
+              model.push(t);
+              modelBytes += frame;
+            }
+            expect(box.stats().bytes).toBeLessThanOrEqual(2048);
+            if (reopen) {
+              await box.close();
+              box = await Outbox.open(d, opts);
+            }
+          }
+          expect((await box.peek(10_000)).map((r) => r.jws)).toEqual(model);
+          // The counter is per open outbox, so it is only comparable without reopening.
+          if (!reopen) expect(box.stats().dropped).toBe(droppedTotal);
+          await box.close();
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
 });

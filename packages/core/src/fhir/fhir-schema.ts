@@ -28,6 +28,9 @@ export function loadFhirValidator(): FhirValidator {
     Resource: { $ref: '#/definitions/ResourceList' },
     integer64: { type: 'string', pattern: '^(0|[-+]?[1-9][0-9]*)$' },
     ...(rest.definitions as Record<string, unknown>),
+    // `contained` resources (ResourceList: a oneOf over all ~150 types) would pull the whole schema into
+    // every compile (13 s); the mapping never makes contained resources, so any object passes there.
+    ResourceList: { type: 'object', required: ['resourceType'] },
   };
   const schema = { ...rest, definitions, $id: SCHEMA_ID };
   const draft6 = require('ajv/dist/refs/json-schema-draft-06.json') as Record<string, unknown>;

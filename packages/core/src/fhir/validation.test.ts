@@ -27,7 +27,9 @@ function expectValid(resource: unknown) {
 
 describe('FHIR R4 schema', () => {
   it('rejects what R4 forbids (the validator is live)', () => {
-    expect(fhir.errors({ resourceType: 'Observation', status: 'done', code: { text: 'x' } })).toMatch(/status/);
+    expect(fhir.errors({ resourceType: 'Observation', status: 'done', code: { text: 'x' } })).toMatch(
+      /status/,
+    );
     expect(fhir.errors({ resourceType: 'Observation', status: 'final', code: {}, valueFoo: 1 })).toMatch(
       /additional properties/,
     );
@@ -49,7 +51,14 @@ describe('FHIR R4 schema', () => {
       origin: 0,
       data: [0, 12, null, -7],
     }));
-    const message: ReadingMessage = { v: 1, device: 'dev_1', seq: 9, ts: '2025-01-02T03:04:05Z', vitals, waveforms };
+    const message: ReadingMessage = {
+      v: 1,
+      device: 'dev_1',
+      seq: 9,
+      ts: '2025-01-02T03:04:05Z',
+      vitals,
+      waveforms,
+    };
     const mapped = map(message);
     // systolic + diastolic + mean at the message time merge into one panel
     expect(mapped.observations).toHaveLength(vitals.length - 2 + waveforms.length);
@@ -76,7 +85,9 @@ describe('FHIR R4 schema', () => {
       );
     }
     expectValid(patientResource({ id: 'p-1' }));
-    expectValid(patientResource({ id: 'patient_with underscore', identifier: 'MRN-42', displayName: 'A. Person' }));
+    expectValid(
+      patientResource({ id: 'patient_with underscore', identifier: 'MRN-42', displayName: 'A. Person' }),
+    );
   });
 });
 

@@ -28,7 +28,7 @@ export function decodeReading(
   try {
     raw = JSON.parse(json);
   } catch (e) {
-    return fail(reject('schema-violation', `payload is not JSON: ${(e as Error).message}`, ''));
+    return fail(reject('schema-violation', `/: payload is not JSON: ${(e as Error).message}`, ''));
   }
   try {
     return ok(readMessage(raw, lim));

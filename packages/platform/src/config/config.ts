@@ -67,9 +67,11 @@ export class ConfigError extends Error {
 
 const flagName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
-function coerce(key: keyof PlatformConfig, raw: unknown, source: string): unknown {
-  const { type } = SETTINGS[key];
-  const where = `${source} (${key === 'databaseUrl' ? 'DATABASE_URL' : flagName(key)})`;
+type Source = 'flag' | 'environment' | 'config file';
+
+function coerce(key: keyof PlatformConfig, raw: unknown, source: Source): unknown {
+  const { type, env } = SETTINGS[key];
+  const where = source === 'flag' ? flagName(key) : source === 'environment' ? env : `config file setting "${key}"`;
   if (type === 'string') {
     if (typeof raw !== 'string' || raw.length === 0) throw new ConfigError(`${where}: must be a non-empty string`);
     return raw;
@@ -109,7 +111,7 @@ export function loadConfig(input: {
   }
   for (const [k, s] of Object.entries(SETTINGS)) {
     const v = input.env?.[s.env];
-    if (v !== undefined && v !== '') out[k] = coerce(k as keyof PlatformConfig, v, `environment ${s.env}`);
+    if (v !== undefined && v !== '') out[k] = coerce(k as keyof PlatformConfig, v, 'environment');
   }
   for (const [k, v] of Object.entries(input.flags ?? {})) {
     if (k in SETTINGS && v !== undefined) out[k] = coerce(k as keyof PlatformConfig, v, 'flag');

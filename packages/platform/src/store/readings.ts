@@ -22,7 +22,7 @@ const key = (deviceId: string, seq: number) => `${deviceId}\u0000${seq}`;
  */
 const COMMIT_SQL = `
 WITH input AS (
-  SELECT * FROM json_to_recordset($1::json)
+  SELECT * FROM jsonb_to_recordset($1::text::jsonb)
     AS t(device_id text, seq bigint, patient_id text, kid text, ts timestamptz, received_at timestamptz,
          via text, jws text, provenance jsonb, battery float8, firmware text)
 ),
@@ -35,7 +35,7 @@ stored AS (
 observed AS (
   INSERT INTO observations (id, device_id, seq, patient_id, code, effective, resource)
   SELECT o.id, o.device_id, o.seq, o.patient_id, o.code, o.effective, o.resource
-    FROM json_to_recordset($2::json)
+    FROM jsonb_to_recordset($2::text::jsonb)
       AS o(id uuid, device_id text, seq bigint, patient_id text, code text, effective timestamptz, resource jsonb)
     JOIN stored s ON s.device_id = o.device_id AND s.seq = o.seq
 ),

@@ -5,7 +5,7 @@
 //   3. energy envelope: centred moving average (~100 ms) of slope²
 //   4. candidates: envelope maxima, one per refractory period
 //   5. decision: adaptive signal/noise levels (Pan–Tompkins style), T-wave rejection by slope,
-//      RR-based search-back at a lower threshold
+//      RR-based search-back at a lower threshold (constants chosen on mitdb as a whole, none per record)
 //   6. fiducial: the largest deviation from the local baseline near the candidate (the R peak).
 // Linear time, typed arrays, no allocation per sample.
 
@@ -24,7 +24,11 @@ export interface QrsFeatures {
 }
 
 /** Centred moving average of width 2h+1 (shrinking at the edges), via a running sum. */
-export function movingAverage(x: ArrayLike<number>, h: number, out: Float64Array = new Float64Array(x.length)): Float64Array {
+export function movingAverage(
+  x: ArrayLike<number>,
+  h: number,
+  out: Float64Array = new Float64Array(x.length),
+): Float64Array {
   const n = x.length;
   if (n === 0) return out;
   let sum = 0;
@@ -91,7 +95,12 @@ function maxAbsIn(x: Float64Array, from: number, to: number): number {
 }
 
 /** Adaptive-threshold decision over envelope candidates; returns accepted candidate indices. */
-export function decideBeats(features: QrsFeatures, candidates: Int32Array, fs: number, refractory: number): Int32Array {
+export function decideBeats(
+  features: QrsFeatures,
+  candidates: Int32Array,
+  fs: number,
+  refractory: number,
+): Int32Array {
   const { envelope, slope } = features;
   const beats = new Int32Array(candidates.length);
   let count = 0;
@@ -129,11 +138,11 @@ export function decideBeats(features: QrsFeatures, candidates: Int32Array, fs: n
     pending = -1;
   };
   const isTWave = (p: number): boolean =>
-    count > 0 && p - last < tWaveWindow && maxAbsIn(slope, p - slopeHalf, p + slopeHalf) < Number(process.env.QT ?? 0.5) * lastSlope;
+    count > 0 && p - last < tWaveWindow && maxAbsIn(slope, p - slopeHalf, p + slopeHalf) < 0.7 * lastSlope;
 
   for (let c = 0; c < candidates.length; c++) {
     const p = candidates[c]!;
-    const th1 = npk + Number(process.env.QTH ?? 0.25) * (spk - npk);
+    const th1 = npk + 0.35 * (spk - npk);
     // Search-back: a beat is overdue, so take the best candidate seen since the last beat.
     if (pending >= 0 && p - last > 1.66 * (rrSum / 8) && envelope[pending]! > 0.5 * th1) {
       accept(pending, 0.25);
@@ -198,8 +207,8 @@ export function fuseFeatures(perLead: QrsFeatures[]): QrsFeatures {
     const e = f.envelope;
     const d = f.slope;
     for (let i = 0; i < n; i++) {
-      if (process.env.QMAX) { const v = e[i]! * scale; if (v > envelope[i]!) envelope[i] = v; } else envelope[i] += e[i]! * scale;
-      slope[i] += Math.abs(d[i]!) * scale;
+      envelope[i] = envelope[i]! + e[i]! * scale;
+      slope[i] = slope[i]! + Math.abs(d[i]!) * scale;
     }
   }
   return { lowpass: first.lowpass, slope, envelope };
@@ -214,7 +223,8 @@ export function detectQrsMultiLead(
   samplingFrequency: number,
   options: QrsOptions = {},
 ): Int32Array {
-  if (!(samplingFrequency > 0)) throw new RangeError(`samplingFrequency must be positive, got ${samplingFrequency}`);
+  if (!(samplingFrequency > 0))
+    throw new RangeError(`samplingFrequency must be positive, got ${samplingFrequency}`);
   const n = leads[0]?.length ?? 0;
   if (n < 3) return new Int32Array(0);
   if (leads.some((l) => l.length !== n)) throw new RangeError('leads must all have the same length');
@@ -226,6 +236,10 @@ export function detectQrsMultiLead(
 }
 
 /** Detects QRS complexes in one ECG lead sampled at `samplingFrequency` Hz; returns sample indices. */
-export function detectQrs(signal: ArrayLike<number>, samplingFrequency: number, options: QrsOptions = {}): Int32Array {
+export function detectQrs(
+  signal: ArrayLike<number>,
+  samplingFrequency: number,
+  options: QrsOptions = {},
+): Int32Array {
   return detectQrsMultiLead([signal], samplingFrequency, options);
 }

@@ -39,7 +39,10 @@ describe('EC57 comparator (bxb port)', () => {
   const ref: BeatEvent[] = [100, 200, 300, 400, 500].map((s) => ({ sample: s, code: 1 }));
 
   it('counts misses and extra detections, and pairs only within the 150 ms window', () => {
-    const r = compareBeats(ref, beatsFromSamples([102, 216, 290, 350, 500]), { samplingFrequency: fs, startSample: 0 });
+    const r = compareBeats(ref, beatsFromSamples([102, 216, 290, 350, 500]), {
+      samplingFrequency: fs,
+      startSample: 0,
+    });
     // 216 is 16 samples (160 ms) from 200: no match; 350 matches neither 300 (290 is closer) nor 400.
     expect([r.tp, r.fn, r.fp]).toEqual([3, 2, 2]);
     expect(Array.from(r.timingErrors)).toEqual([2, -10, 0]);
@@ -48,7 +51,10 @@ describe('EC57 comparator (bxb port)', () => {
 
   it('ignores the learning period before the start time and non-beat annotations', () => {
     const withNotes: BeatEvent[] = [...ref, { sample: 450, code: 28 }].sort((a, b) => a.sample - b.sample);
-    const r = compareBeats(withNotes, beatsFromSamples([150, 300, 400, 500]), { samplingFrequency: fs, startSample: 250 });
+    const r = compareBeats(withNotes, beatsFromSamples([150, 300, 400, 500]), {
+      samplingFrequency: fs,
+      startSample: 250,
+    });
     expect([r.tp, r.fn, r.fp]).toEqual([3, 0, 0]);
   });
 
@@ -60,7 +66,10 @@ describe('EC57 comparator (bxb port)', () => {
       { sample: 260, code: 33 },
       { sample: 300, code: 1 },
     ];
-    const r = compareBeats(vf, beatsFromSamples([100, 170, 200, 230, 300]), { samplingFrequency: fs, startSample: 0 });
+    const r = compareBeats(vf, beatsFromSamples([100, 170, 200, 230, 300]), {
+      samplingFrequency: fs,
+      startSample: 0,
+    });
     expect([r.tp, r.fn, r.fp]).toEqual([2, 0, 0]);
   });
 });

@@ -183,7 +183,9 @@ export function compareBeats(
     const T = ref.time;
     const t = tst.time;
     const more =
-      (end > 0 && (T <= end || t <= end)) || (end === -1 && T !== HUGE) || (end === 0 && T !== HUGE && t !== HUGE);
+      (end > 0 && (T <= end || t <= end)) ||
+      (end === -1 && T !== HUGE) ||
+      (end === 0 && T !== HUGE && t !== HUGE);
     if (!more) break;
     if (t < T) {
       if (T - t <= matchDt && T - t < abs(T - tst.nextTime)) {

@@ -62,7 +62,7 @@ export function decodeAnnotationStream(bytes: Uint8Array): RawAnnotation[] {
   const readSkip = (at: number): number => {
     if (at + 2 >= words) throw new WfdbAnnotationError(`annotation file: SKIP at word ${at} is truncated`);
     // High 16-bit word first (PDP-11 order), then the low word.
-    return ((word(at + 1) << 16) | word(at + 2)) | 0;
+    return (word(at + 1) << 16) | word(at + 2) | 0;
   };
   while (i < words) {
     const w = word(i);
@@ -76,7 +76,9 @@ export function decodeAnnotationStream(bytes: Uint8Array): RawAnnotation[] {
     }
     if (code === NUM || code === SUB || code === CHN || code === AUX) {
       if (current === undefined) {
-        throw new WfdbAnnotationError(`annotation file: pseudo-annotation ${code} at word ${i} precedes any annotation`);
+        throw new WfdbAnnotationError(
+          `annotation file: pseudo-annotation ${code} at word ${i} precedes any annotation`,
+        );
       }
       if (code === NUM) num = current.num = signedByte(data);
       else if (code === SUB) current.subtype = signedByte(data);
@@ -84,7 +86,8 @@ export function decodeAnnotationStream(bytes: Uint8Array): RawAnnotation[] {
       else {
         const len = data & 0xff;
         const start = 2 * (i + 1);
-        if (start + len > bytes.length) throw new WfdbAnnotationError(`annotation file: AUX at word ${i} is truncated`);
+        if (start + len > bytes.length)
+          throw new WfdbAnnotationError(`annotation file: AUX at word ${i} is truncated`);
         current.aux = decodeAux(bytes.subarray(start, start + len));
         i += Math.ceil(len / 2);
       }

@@ -109,7 +109,8 @@ export function parseHeader(text: string): RecordHeader {
 function intField(value: string | undefined, field: string, index: number, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n)) throw new WfdbHeaderError(`header: signal ${index} ${field} "${value}" is not an integer`);
+  if (!Number.isInteger(n))
+    throw new WfdbHeaderError(`header: signal ${index} ${field} "${value}" is not an integer`);
   return n;
 }
 

@@ -60,7 +60,8 @@ export function decodeStream(bytes: Uint8Array, format: number, offset: number, 
       for (let i = 0; i < count; i++) out[i] = bytes[p + i]! - 128;
       return out;
     case 24:
-      for (let i = 0; i < count; i++, p += 3) out[i] = ((bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16)) << 8) >> 8;
+      for (let i = 0; i < count; i++, p += 3)
+        out[i] = ((bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16)) << 8) >> 8;
       return out;
     case 32:
       for (let i = 0; i < count; i++, p += 4) {
@@ -68,7 +69,9 @@ export function decodeStream(bytes: Uint8Array, format: number, offset: number, 
       }
       return out;
     default:
-      throw new WfdbFormatError(`signal format ${format} is not supported (supported: 212, 16, 61, 80, 24, 32)`);
+      throw new WfdbFormatError(
+        `signal format ${format} is not supported (supported: 212, 16, 61, 80, 24, 32)`,
+      );
   }
 }
 
@@ -76,7 +79,9 @@ export function decodeStream(bytes: Uint8Array, format: number, offset: number, 
 function samplesInBytes(format: number, byteCount: number): number {
   const bits = BITS_PER_SAMPLE[format];
   if (bits === undefined) {
-    throw new WfdbFormatError(`signal format ${format} is not supported (supported: 212, 16, 61, 80, 24, 32)`);
+    throw new WfdbFormatError(
+      `signal format ${format} is not supported (supported: 212, 16, 61, 80, 24, 32)`,
+    );
   }
   // Format 212: a trailing 2-byte group still carries one sample.
   if (format === 212) return Math.floor(byteCount / 3) * 2 + (byteCount % 3 >= 2 ? 1 : 0);
@@ -102,13 +107,21 @@ export function decodeRecord(header: RecordHeader, files: ReadonlyMap<string, Ui
     const first = specs[0]!;
     for (const s of specs) {
       if (s.format !== first.format || s.byteOffset !== first.byteOffset) {
-        throw new WfdbFormatError(`signal file "${fileName}": signals sharing a file must share format and byte offset`);
+        throw new WfdbFormatError(
+          `signal file "${fileName}": signals sharing a file must share format and byte offset`,
+        );
       }
-      if (s.skew !== 0) throw new WfdbFormatError(`signal file "${fileName}": skew ${s.skew} is not supported`);
+      if (s.skew !== 0)
+        throw new WfdbFormatError(`signal file "${fileName}": skew ${s.skew} is not supported`);
     }
     const frameSize = specs.reduce((n, s) => n + s.samplesPerFrame, 0);
-    const available = Math.floor(samplesInBytes(first.format, Math.max(0, bytes.length - first.byteOffset)) / frameSize);
-    const frames = header.frameCount !== undefined && header.frameCount > 0 ? Math.min(header.frameCount, available) : available;
+    const available = Math.floor(
+      samplesInBytes(first.format, Math.max(0, bytes.length - first.byteOffset)) / frameSize,
+    );
+    const frames =
+      header.frameCount !== undefined && header.frameCount > 0
+        ? Math.min(header.frameCount, available)
+        : available;
     const flat = decodeStream(bytes, first.format, first.byteOffset, frames * frameSize);
     let column = 0;
     specs.forEach((spec, k) => {

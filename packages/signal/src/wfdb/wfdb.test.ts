@@ -18,7 +18,13 @@ describe('WFDB header', () => {
     expect(h.samplingFrequency).toBe(360);
     expect(h.frameCount).toBe(650000);
     expect(h.signals.map((s) => s.description)).toEqual(['MLII', 'V5']);
-    expect(h.signals[0]).toMatchObject({ format: 212, gain: 200, baseline: 1024, adcZero: 1024, checksum: -22131 });
+    expect(h.signals[0]).toMatchObject({
+      format: 212,
+      gain: 200,
+      baseline: 1024,
+      adcZero: 1024,
+      checksum: -22131,
+    });
     expect(h.comments).toEqual(['69 M 1085 1629 x1']);
   });
 
@@ -51,7 +57,10 @@ describe('WFDB signals', () => {
     const rec = await readRecord(join(micro, '100s'));
     const mlii = toPhysical(rec.signals[0]!);
     const v5 = toPhysical(rec.signals[1]!);
-    const lines = readFileSync(join(micro, 'expected', 'rdsamp.out'), 'latin1').trim().split('\n').slice(2);
+    const lines = readFileSync(join(micro, 'expected', 'rdsamp.out'), 'latin1')
+      .trim()
+      .split('\n')
+      .slice(2);
     expect(lines).toHaveLength(360);
     lines.forEach((line, k) => {
       const [t, a, b] = line.trim().split(/\s+/).map(Number);
@@ -93,7 +102,11 @@ describe('WFDB signals', () => {
   it('matches every mitdb header checksum when the shared data is present (else the 100s fixture)', async () => {
     const shared = sharedDataDir();
     const records = shared
-      ? readFileSync(join(shared, 'mitdb', 'RECORDS'), 'latin1').trim().split(/\s+/).slice(0, 6).map((r) => join(shared, 'mitdb', r))
+      ? readFileSync(join(shared, 'mitdb', 'RECORDS'), 'latin1')
+          .trim()
+          .split(/\s+/)
+          .slice(0, 6)
+          .map((r) => join(shared, 'mitdb', r))
       : [join(micro, '100s')];
     for (const path of records) {
       const rec = await readRecord(path);
@@ -105,7 +118,9 @@ describe('WFDB signals', () => {
 describe('MIT annotations', () => {
   it('reproduces rdann output for 100s.atr', async () => {
     const file = await readAnnotations(join(micro, '100s'), 'atr');
-    const lines = readFileSync(join(micro, 'expected', 'rdann.out'), 'latin1').trim().split('\n');
+    const lines = readFileSync(join(micro, 'expected', 'rdann.out'), 'latin1')
+      .trim()
+      .split('\n');
     expect(file.annotations).toHaveLength(lines.length);
     lines.forEach((line, k) => {
       const [cols, aux = ''] = line.split('\t');
@@ -126,7 +141,10 @@ describe('MIT annotations', () => {
     const file = await readAnnotations(join(micro, '100s'), 'atr');
     const beats = file.annotations.filter((a) => a.symbol !== '+').map((a) => a.sample);
     const rr = beats.map((t, k) => t - (k === 0 ? 0 : beats[k - 1]!));
-    const expected = readFileSync(join(micro, 'expected', 'ann2rr.out'), 'latin1').trim().split('\n').map(Number);
+    const expected = readFileSync(join(micro, 'expected', 'ann2rr.out'), 'latin1')
+      .trim()
+      .split('\n')
+      .map(Number);
     expect(rr).toEqual(expected);
   });
 

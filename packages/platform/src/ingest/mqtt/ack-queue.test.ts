@@ -18,7 +18,11 @@ describe('AckQueue', () => {
   it('releases in arrival order whatever the completion order', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.integer({ min: 1, max: 30 }).chain((n) => fc.tuple(fc.constant(n), fc.shuffledSubarray([...Array(n).keys()], { minLength: n }))),
+        fc
+          .integer({ min: 1, max: 30 })
+          .chain((n) =>
+            fc.tuple(fc.constant(n), fc.shuffledSubarray([...Array(n).keys()], { minLength: n })),
+          ),
         async ([n, completionOrder]) => {
           const { queue, released } = recorder();
           const pending = Array.from({ length: n }, () => deferred<number>());

@@ -77,6 +77,19 @@ describe('before authentication', () => {
     expect(await client.closesWithin(1_000)).toBe(true);
   });
 
+  it('answers "server unavailable" when authentication itself fails', async () => {
+    const { port, hooks } = await start();
+    hooks.authenticate = async () => {
+      throw new Error('identity store down');
+    };
+    const v4 = await raw(port, 4);
+    expect(await v4.handshake('dev-a')).toMatchObject({ cmd: 'connack', returnCode: 3 });
+    const v5 = await raw(port, 5);
+    expect(await v5.handshake('dev-a')).toMatchObject({ cmd: 'connack', reasonCode: 0x88 });
+    expect(await v5.closesWithin(1_000)).toBe(true);
+    expect(hooks.events).toEqual([]);
+  });
+
   it('closes a connection that sends no CONNECT in time', async () => {
     const { port } = await start({ connectTimeoutMs: 150 });
     const client = await raw(port);
@@ -166,27 +179,33 @@ describe('refused publications', () => {
     expect(puback.properties?.reasonString).toBeUndefined();
     const chatty = await connected(port, 5, 'dev-b');
     chatty.send(publish(readingsTopic('dev-b'), 4));
-    expect(await chatty.next()).toMatchObject({ reasonCode: 0x87, properties: { reasonString: 'revoked key' } });
+    expect(await chatty.next()).toMatchObject({
+      reasonCode: 0x87,
+      properties: { reasonString: 'revoked key' },
+    });
   });
 });
 
 describe('subscriptions and session control', () => {
-  it.each([4, 5] as const)('v%i SUBACK codes: own commands topic granted at most QoS 1, others refused', async (v) => {
-    const { port } = await start();
-    const client = await connected(port, v);
-    client.send({
-      cmd: 'subscribe',
-      messageId: 9,
-      subscriptions: [
-        { topic: commandsTopic('dev-a'), qos: 2 },
-        { topic: '#', qos: 0 },
-        { topic: '$share/g/x', qos: 0 },
-      ],
-    });
-    const suback = (await client.next()) as ISubackPacket;
-    const refused = v === 5 ? 0x87 : 0x80;
-    expect(suback).toMatchObject({ cmd: 'suback', messageId: 9, granted: [1, refused, refused] });
-  });
+  it.each([4, 5] as const)(
+    'v%i SUBACK codes: own commands topic granted at most QoS 1, others refused',
+    async (v) => {
+      const { port } = await start();
+      const client = await connected(port, v);
+      client.send({
+        cmd: 'subscribe',
+        messageId: 9,
+        subscriptions: [
+          { topic: commandsTopic('dev-a'), qos: 2 },
+          { topic: '#', qos: 0 },
+          { topic: '$share/g/x', qos: 0 },
+        ],
+      });
+      const suback = (await client.next()) as ISubackPacket;
+      const refused = v === 5 ? 0x87 : 0x80;
+      expect(suback).toMatchObject({ cmd: 'suback', messageId: 9, granted: [1, refused, refused] });
+    },
+  );
 
   it('a second CONNECT on the same connection is a protocol error', async () => {
     const { port, hooks } = await start();

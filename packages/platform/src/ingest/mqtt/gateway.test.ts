@@ -32,7 +32,8 @@ async function connect(port: number, deviceId: string, version: 4 | 5, extra: IC
   return client;
 }
 
-const closeOf = (client: MqttClient): Promise<void> => new Promise((resolve) => client.once('close', () => resolve()));
+const closeOf = (client: MqttClient): Promise<void> =>
+  new Promise((resolve) => client.once('close', () => resolve()));
 
 describe.each([4, 5] as const)('MQTT protocol version %i', (version) => {
   it('sends PUBACK only after onReading resolves', async () => {
@@ -41,9 +42,11 @@ describe.each([4, 5] as const)('MQTT protocol version %i', (version) => {
     hooks.reading = () => stored.promise;
     const client = await connect(port, 'dev-a', version);
     let acked = false;
-    const publish = client.publishAsync(readingsTopic('dev-a'), Buffer.from('{"v":1}'), { qos: 1 }).then(() => {
-      acked = true;
-    });
+    const publish = client
+      .publishAsync(readingsTopic('dev-a'), Buffer.from('{"v":1}'), { qos: 1 })
+      .then(() => {
+        acked = true;
+      });
     await expect.poll(() => hooks.readings.length).toBe(1);
     await delay(150);
     expect(acked).toBe(false);
@@ -114,7 +117,11 @@ describe.each([4, 5] as const)('MQTT protocol version %i', (version) => {
     }
     expect(hooks.readings).toEqual([]);
     expect(hooks.events).toHaveLength(1);
-    expect(hooks.events[0]).toMatchObject({ kind: 'acl-denied', deviceId: 'dev-a', topic: readingsTopic('dev-b') });
+    expect(hooks.events[0]).toMatchObject({
+      kind: 'acl-denied',
+      deviceId: 'dev-a',
+      topic: readingsTopic('dev-b'),
+    });
     expect(hooks.events[0]!.payload?.toString()).toBe('forged');
   });
 
@@ -125,7 +132,9 @@ describe.each([4, 5] as const)('MQTT protocol version %i', (version) => {
     const granted = await client.subscribeAsync(commandsTopic('dev-a'), { qos: 1 });
     expect(granted[0]).toMatchObject({ topic: commandsTopic('dev-a'), qos: 1 });
     const received = new Promise<{ topic: string; payload: string; qos: number }>((resolve) =>
-      client.once('message', (topic, payload, packet) => resolve({ topic, payload: payload.toString(), qos: packet.qos })),
+      client.once('message', (topic, payload, packet) =>
+        resolve({ topic, payload: payload.toString(), qos: packet.qos }),
+      ),
     );
     expect(gateway.sendCommand('dev-a', '{"cmd":"identify"}', 1)).toBe(true);
     expect(await received).toEqual({ topic: commandsTopic('dev-a'), payload: '{"cmd":"identify"}', qos: 1 });

@@ -2,9 +2,9 @@
 import net from 'node:net';
 import { generate, type IConnectPacket, type Packet, parser } from 'mqtt-packet';
 import {
-  MqttGateway,
   type MqttAuthRequest,
   type MqttAuthResult,
+  MqttGateway,
   type MqttGatewayHooks,
   type MqttGatewayOptions,
   type MqttReading,
@@ -66,7 +66,11 @@ export async function startGateway(
   return { gateway, hooks, port };
 }
 
-export function connectPacket(deviceId: string, version: 4 | 5, extra: Partial<IConnectPacket> = {}): IConnectPacket {
+export function connectPacket(
+  deviceId: string,
+  version: 4 | 5,
+  extra: Partial<IConnectPacket> = {},
+): IConnectPacket {
   return {
     cmd: 'connect',
     protocolId: 'MQTT',

@@ -1,0 +1,14 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startPlatformChild } from './platform-process.ts';
+import { provisionDevices } from './provision.ts';
+const dir = await mkdtemp(join(tmpdir(), 'bench-'));
+const child = await startPlatformChild({ flags: { dataDir: dir } });
+console.log(child.pid, child.httpUrl, child.mqttUrl);
+const t0 = performance.now();
+const n = Number(process.argv[2] ?? 500);
+const r = await provisionDevices({ httpUrl: child.httpUrl, adminToken: child.adminToken, count: n, onProgress: (d) => console.log(d, Math.round(performance.now() - t0)) });
+console.log('provisioned', r.devices.length, 'addresses', r.addresses, Math.round(performance.now() - t0), 'ms');
+console.log(await child.command('stats'));
+await child.stop();

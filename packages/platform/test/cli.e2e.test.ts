@@ -1,0 +1,79 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPlatformProcess } from './process.ts';
+
+const BIN = fileURLToPath(new URL('../bin/openiomt.js', import.meta.url));
+const run = promisify(execFile);
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
+  );
+
+describe('the openiomt command', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'openiomt-cli-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists every command with --help, and each command has its own --help', async () => {
+    const help = await cli(['--help']);
+    expect(help.code).toBe(0);
+    for (const c of ['start', 'patient', 'device', 'dead-letters', 'security-events', 'simulate', 'signal'])
+      expect(help.stdout).toContain(c);
+    const start = await cli(['start', '--help']);
+    for (const f of ['--http-port', '--mqtt-port', '--data-dir', '--tls-cert', '--insecure', '--demo'])
+      expect(start.stdout).toContain(f);
+    const device = await cli(['device', '--help']);
+    for (const c of ['register', 'enrol', 'assign', 'revoke', 'keygen', 'token', 'sign', 'rotate-key'])
+      expect(device.stdout).toContain(c);
+  });
+
+  it('says what to do when a port is taken or the admin token is missing', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    const taken = await cli(['start', '--http-port', String(port), '--mqtt-port', '0', '--data-dir', join(dir, 'taken')]);
+    blocker.close();
+    expect(taken.code).not.toBe(0);
+    expect(taken.stderr).toContain(`127.0.0.1:${port} is already in use`);
+    expect(taken.stderr).toContain('--http-port');
+    const noToken = await cli(['device', 'list'], { OPENIOMT_ADMIN_TOKEN: '' });
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toMatch(/OPENIOMT_ADMIN_TOKEN/);
+    const plaintext = await cli(['start', '--http-host', '0.0.0.0', '--data-dir', join(dir, 'tls')]);
+    expect(plaintext.stderr).toMatch(/--http-host 0\.0\.0\.0 is not a loopback address: give --tls-cert and --tls-key/);
+  });
+
+  it('prints the administrator token once, then manages devices with it; SIGTERM exits cleanly', async () => {
+    const dataDir = join(dir, 'data');
+    const first = await startPlatformProcess(['--data-dir', dataDir]);
+    expect(first.adminToken).toMatch(/^oiat_/);
+    const env = { OPENIOMT_URL: first.httpUrl, OPENIOMT_ADMIN_TOKEN: first.adminToken as string };
+    const reg = await cli(['device', 'register', 'cli-dev-1', '--kind', 'pulse-oximeter'], env);
+    expect(reg.code).toBe(0);
+    expect(JSON.parse(reg.stdout).enrolmentCode).toMatch(/\w{4}-\w{4}/);
+    const list = await cli(['device', 'list'], env);
+    expect(list.stdout).toMatch(/cli-dev-1\s+pulse-oximeter\s+registered/);
+    const refused = await cli(['device', 'list'], { ...env, OPENIOMT_ADMIN_TOKEN: 'oiat_wrong' });
+    expect(refused.stderr).toMatch(/refused the administrator token/);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const second = await startPlatformProcess(['--data-dir', dataDir]);
+    expect(second.adminToken).toBeUndefined();
+    expect(second.output()).not.toContain('oiat_');
+    const again = await cli(['device', 'list'], { ...env, OPENIOMT_URL: second.httpUrl });
+    expect(again.stdout).toContain('cli-dev-1');
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+});

@@ -1,0 +1,128 @@
+import { execFile } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURE_RECORDINGS_DIR } from '../src/simulate/recordings.ts';
+import { runWard, type WardProgress, type WardResult } from '../src/simulate/ward.ts';
+import { backends, startTestPlatform, type TestPlatform } from './harness.ts';
+
+const PLATFORM_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SECONDS = 4;
+
+describe.each(backends)('ward simulator end to end ($name)', (backend) => {
+  let t: TestPlatform;
+  let result: WardResult;
+  const progress: WardProgress[] = [];
+
+  beforeAll(async () => {
+    t = await startTestPlatform(backend);
+    result = await runWard({
+      httpUrl: t.platform.httpUrl,
+      mqttUrl: t.platform.mqttUrl,
+      adminToken: t.adminToken,
+      patients: 2,
+      durationS: SECONDS,
+      dataDir: FIXTURE_RECORDINGS_DIR,
+      vitalsEveryS: 2,
+      idPrefix: 'ward-test',
+      onProgress: (p) => progress.push(p),
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const search = async (patientId: string, code: string) => {
+    const r = await t.api('GET', `/fhir/R4/Observation?patient=${patientId}&code=${code}&_count=1000`);
+    expect(r.status).toBe(200);
+    return (r.body.entry ?? []).map((e: any) => e.resource);
+  };
+
+  it('sends one message per device per second and every one is acknowledged', () => {
+    expect(result.patientIds).toEqual(['ward-test-patient-1', 'ward-test-patient-2']);
+    expect(result.elapsedS).toBe(SECONDS);
+    expect(result.sent).toBe(2 * SECONDS);
+    expect(result.acknowledged).toBe(2 * SECONDS);
+    expect(result.rejected).toBe(0);
+    expect(result.devices.map((d) => [d.recording, d.sent, d.acknowledged])).toEqual([
+      ['mitdb-101', SECONDS, SECONDS],
+      ['mitdb-106', SECONDS, SECONDS],
+    ]);
+    expect(progress.map((p) => p.elapsedS).slice(0, SECONDS)).toEqual([1, 2, 3, 4]);
+    expect(progress.at(-1)).toMatchObject({ sent: 2 * SECONDS, acknowledged: 2 * SECONDS, rejected: 0 });
+  });
+
+  it('stores each second of ECG as SampledData at the recording rate (360 Hz)', async () => {
+    for (const patientId of result.patientIds) {
+      const ecg = await search(patientId, 'ecg-mlii');
+      expect(ecg).toHaveLength(SECONDS);
+      for (const o of ecg) {
+        const sd = o.valueSampledData;
+        expect(sd.period).toBeCloseTo(1000 / 360, 9);
+        expect(sd.dimensions).toBe(1);
+        expect(sd.data.split(' ')).toHaveLength(360);
+        // mitdb: gain 200 adu/mV, baseline 1024, so physical = -5.12 + 0.005 * sample.
+        expect(sd.factor).toBeCloseTo(0.005, 12);
+        expect(sd.origin.value).toBeCloseTo(-5.12, 9);
+      }
+      const starts = ecg.map((o: any) => Date.parse(o.effectiveDateTime ?? o.effectivePeriod?.start)).sort();
+      expect(starts.slice(1).map((s: number, i: number) => s - starts[i]!)).toEqual([1000, 1000, 1000]);
+    }
+  });
+
+  it('sends PPG and respiration when the recording has them, and vitals as they fall due', async () => {
+    const [withPpg, ecgOnly] = result.patientIds as [string, string];
+    for (const code of ['ppg', 'respiration']) {
+      const chunks = await search(withPpg, code);
+      expect(chunks).toHaveLength(SECONDS);
+      for (const o of chunks) {
+        expect(o.valueSampledData.period).toBeCloseTo(4, 9);
+        expect(o.valueSampledData.data.split(' ')).toHaveLength(250);
+      }
+      expect(await search(ecgOnly, code)).toHaveLength(0);
+    }
+    // Vitals every 2 s for 4 s: numerics rows at seconds 0 and 2; every row has a respiratory rate.
+    for (const patientId of result.patientIds) {
+      const rr = await search(patientId, 'respiratory-rate');
+      expect(rr).toHaveLength(SECONDS / 2);
+      for (const o of rr) expect(o.valueQuantity).toMatchObject({ unit: expect.any(String), code: '/min' });
+    }
+  });
+
+  it('leaves no dead letters and no security events for the simulated devices', async () => {
+    const letters = await t.api('GET', '/api/v1/admin/dead-letters?limit=1000');
+    expect(letters.body.items).toEqual([]);
+    for (const id of result.deviceIds) {
+      const events = await t.api('GET', `/api/v1/admin/security-events?device=${id}`);
+      expect(events.body.items.filter((e: any) => e.kind !== 'key-enrolled')).toEqual([]);
+    }
+  });
+
+  it('takes over an existing ward on restart: re-enrols the devices and continues their sequence numbers', async () => {
+    const again = await runWard({
+      httpUrl: t.platform.httpUrl,
+      mqttUrl: t.platform.mqttUrl,
+      adminToken: t.adminToken,
+      patients: 2,
+      durationS: 1,
+      dataDir: FIXTURE_RECORDINGS_DIR,
+      idPrefix: 'ward-test',
+      reuse: true,
+    });
+    expect(again).toMatchObject({ sent: 2, acknowledged: 2, rejected: 0 });
+    const device = await t.api('GET', '/api/v1/admin/devices/ward-test-monitor-1');
+    expect(device.body.highSeq).toBe(SECONDS + 1);
+    expect(device.body.assignments).toHaveLength(1);
+    expect(await search('ward-test-patient-1', 'ecg-mlii')).toHaveLength(SECONDS + 1);
+  });
+});
+
+describe('openiomt simulate (CLI)', () => {
+  it('documents --patients and --duration', async () => {
+    const { stdout } = await promisify(execFile)('node', [resolve(PLATFORM_DIR, 'bin/openiomt.js'), 'simulate', '--help']);
+    expect(stdout).toContain('--patients');
+    expect(stdout).toContain('--duration');
+    expect(stdout).toContain('--mqtt-url');
+  });
+});

@@ -1,0 +1,73 @@
+import { join } from 'node:path';
+import { HttpPublisher, type HttpPublisherOptions } from './http-transport.ts';
+import type { DeviceKeyPair } from './keys.ts';
+import { MqttPublisher, type MqttPublisherOptions } from './mqtt-transport.ts';
+import { Outbox, type OutboxOptions } from './outbox.ts';
+import { FileSequenceStore, type SequenceStore } from './sequence.ts';
+import { type ReadingContent, ReadingSigner } from './signer.ts';
+
+type Common = 'deviceId' | 'signer' | 'outbox';
+export type DeviceTransportOptions =
+  | ({ readonly kind: 'mqtt' } & Omit<MqttPublisherOptions, Common>)
+  | ({ readonly kind: 'http' } & Omit<HttpPublisherOptions, Common>);
+
+export interface DeviceClientOptions {
+  readonly deviceId: string;
+  readonly key: DeviceKeyPair;
+  /** Holds the sequence file and the outbox folder; one folder per device (a gateway opens several). */
+  readonly dataDir: string;
+  readonly transport: DeviceTransportOptions;
+  readonly outbox?: OutboxOptions;
+  /** Replaces the file sequence store in dataDir (tests, or a device with its own secure counter). */
+  readonly sequence?: SequenceStore;
+  readonly clock?: () => number;
+}
+
+/**
+ * One device end to end: sign a reading, store it durably, deliver it in the background. `send` resolves
+ * once the reading is on disk, so it survives a crash or an outage from then on.
+ */
+export class DeviceClient {
+  private constructor(
+    readonly signer: ReadingSigner,
+    readonly outbox: Outbox,
+    private readonly publisher: MqttPublisher | HttpPublisher,
+  ) {}
+
+  static async open(opts: DeviceClientOptions): Promise<DeviceClient> {
+    const sequence = opts.sequence ?? new FileSequenceStore(join(opts.dataDir, 'sequence'));
+    const signer = new ReadingSigner({
+      deviceId: opts.deviceId,
+      key: opts.key,
+      sequence,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+    });
+    const outbox = await Outbox.open(join(opts.dataDir, 'outbox'), opts.outbox);
+    const common = { deviceId: opts.deviceId, signer, outbox };
+    const { kind, ...rest } = opts.transport;
+    const publisher =
+      kind === 'mqtt'
+        ? new MqttPublisher({ ...(rest as Omit<MqttPublisherOptions, Common>), ...common })
+        : new HttpPublisher({ ...(rest as Omit<HttpPublisherOptions, Common>), ...common });
+    publisher.start();
+    return new DeviceClient(signer, outbox, publisher);
+  }
+
+  /** Signs and stores one reading; returns its seq. Delivery happens in the background. */
+  async send(content: ReadingContent): Promise<number> {
+    const { seq, jws } = await this.signer.sign(content);
+    await this.outbox.append(jws);
+    return seq;
+  }
+
+  /** Resolves when everything sent so far has been delivered (or dropped/rejected and reported). */
+  flushed(): Promise<void> {
+    return this.publisher.flushed();
+  }
+
+  /** Stops delivery and closes the outbox; undelivered readings are sent after the next open. */
+  async close(): Promise<void> {
+    await this.publisher.stop();
+    await this.outbox.close();
+  }
+}

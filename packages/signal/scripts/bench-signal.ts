@@ -1,0 +1,75 @@
+// Single-core QRS detection throughput over the mitdb records, with a same-run baseline (one summing pass
+// over the same samples) so the ratio is comparable across machines.
+// Usage: npx tsx packages/signal/scripts/bench-signal.ts --data /work/shared/data/mitdb [--out .bench/bench-signal.json]
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { detectQrsMultiLead } from '../src/ecg/qrs.ts';
+import { readRecord } from '../src/wfdb/loader.ts';
+import { toPhysical } from '../src/wfdb/signal.ts';
+
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string', default: join(process.cwd(), '..', 'shared', 'data', 'mitdb') },
+    out: { type: 'string', default: '.bench/bench-signal.json' },
+    rounds: { type: 'string', default: '3' },
+  },
+});
+const dataDir = values.data!;
+const names = readFileSync(join(dataDir, 'RECORDS'), 'latin1').trim().split(/\s+/);
+const records: { fs: number; leads: Float64Array[] }[] = [];
+for (const name of names) {
+  const r = await readRecord(join(dataDir, name));
+  records.push({ fs: r.header.samplingFrequency, leads: r.signals.map((s) => toPhysical(s)) });
+}
+const samplesPerLead = records.reduce((a, r) => a + r.leads[0]!.length, 0);
+
+function baselinePass(): number {
+  let acc = 0;
+  for (const r of records) for (const lead of r.leads) for (let i = 0; i < lead.length; i++) acc += lead[i]!;
+  return acc;
+}
+function time(fn: () => unknown): number {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+const run = (leadCount: number) => () => {
+  for (const r of records) detectQrsMultiLead(r.leads.slice(0, leadCount), r.fs);
+};
+
+const rounds = Number(values.rounds);
+time(run(1)); // warm-up (JIT)
+time(run(2));
+time(baselinePass);
+const best = (fn: () => unknown) => Math.min(...Array.from({ length: rounds }, () => time(fn)));
+const tBase = best(baselinePass);
+const tOne = best(run(1));
+const tTwo = best(run(2));
+const result = {
+  records: names.length,
+  samplesPerLead,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  node: process.version,
+  baselineSamplesPerSecond: (2 * samplesPerLead) / tBase,
+  singleLead: { seconds: tOne, samplesPerSecond: samplesPerLead / tOne },
+  twoLead: { seconds: tTwo, samplesPerSecond: (2 * samplesPerLead) / tTwo },
+  ratioToBaseline: {
+    singleLead: samplesPerLead / tOne / ((2 * samplesPerLead) / tBase),
+    twoLead: tBase / tTwo,
+  },
+};
+const m = (x: number) => `${(x / 1e6).toFixed(1)} M samples/s`;
+console.log(
+  `QRS detection over ${names.length} records, ${samplesPerLead} samples per lead, one core (${result.cpu})`,
+);
+console.log(`baseline (sum pass):     ${m(result.baselineSamplesPerSecond)}`);
+console.log(`detector, 1 lead:        ${m(result.singleLead.samplesPerSecond)}  (${tOne.toFixed(3)} s)`);
+console.log(`detector, 2 leads fused: ${m(result.twoLead.samplesPerSecond)}  (${tTwo.toFixed(3)} s)`);
+console.log(
+  `ratio to baseline: 1 lead ${result.ratioToBaseline.singleLead.toFixed(3)}, 2 leads ${result.ratioToBaseline.twoLead.toFixed(3)}`,
+);
+mkdirSync(dirname(values.out!), { recursive: true });
+writeFileSync(values.out!, `${JSON.stringify(result, null, 2)}\n`);
+console.log(`wrote ${values.out}`);

@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { detectRecordQrs } from '../cli.ts';
+import { type BeatEvent, beatsFromSamples, compareBeats, medianAbs } from '../eval/ec57.ts';
+import { FIXTURES, sharedDataDir } from '../testdata.ts';
+import { readAnnotations, readRecord } from '../wfdb/loader.ts';
+import { detectQrs, movingAverage } from './qrs.ts';
+
+/** Synthetic ECG: Gaussian QRS spikes at the given times (s), plus a slow baseline wander. */
+function synthetic(fs: number, seconds: number, beats: number[]): Float64Array {
+  const x = new Float64Array(Math.round(fs * seconds));
+  const sigma = 0.012 * fs;
+  for (let i = 0; i < x.length; i++) x[i] = 0.2 * Math.sin((2 * Math.PI * 0.3 * i) / fs);
+  for (const b of beats) {
+    const c = b * fs;
+    for (let i = Math.max(0, Math.floor(c - 6 * sigma)); i < Math.min(x.length, c + 6 * sigma); i++) {
+      x[i]! += Math.exp(-((i - c) ** 2) / (2 * sigma * sigma));
+    }
+  }
+  return x;
+}
+
+describe('QRS detector', () => {
+  it('finds every beat of a synthetic ECG at any sampling rate, on the peak', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(125, 250, 300, 360, 500, 1000),
+        fc.double({ min: 0.45, max: 1.4 }),
+        (fs, rr) => {
+          const times: number[] = [];
+          for (let t = 0.5; t < 19.5; t += rr) times.push(t);
+          const found = Array.from(detectQrs(synthetic(fs, 20, times), fs));
+          expect(found).toHaveLength(times.length);
+          for (const [k, s] of found.entries()) {
+            expect(Math.abs(s - times[k]! * fs)).toBeLessThanOrEqual(0.01 * fs + 1);
+          }
+        },
+      ),
+      { numRuns: 12 },
+    );
+  });
+
+  it('returns nothing for a flat or too-short signal and rejects a bad sampling rate', () => {
+    expect(detectQrs(new Float64Array(5000), 250)).toHaveLength(0);
+    expect(detectQrs([1, 2], 250)).toHaveLength(0);
+    expect(() => detectQrs([1, 2, 3], 0)).toThrow(/samplingFrequency/);
+  });
+
+  it('moving average is centred and shrinks at the edges', () => {
+    expect(Array.from(movingAverage([0, 3, 6, 9], 1))).toEqual([1.5, 3, 6, 7.5]);
+  });
+
+  async function score(path: string, ref: BeatEvent[]) {
+    const record = await readRecord(path);
+    const beats = detectRecordQrs(record);
+    return compareBeats(ref, beatsFromSamples(beats), {
+      samplingFrequency: record.header.samplingFrequency,
+      startSample: 0,
+      endSample: record.header.frameCount,
+    });
+  }
+
+  it('detects all beats of 100s and 208 (first 30 s, with PVCs) within EC57 tolerance', async () => {
+    const micro = join(FIXTURES, 'wfdb-microdb', '100s');
+    const r100 = await score(micro, (await readAnnotations(micro, 'atr')).annotations);
+    expect([r100.tp, r100.fn, r100.fp]).toEqual([74, 0, 0]);
+    expect((medianAbs(r100.timingErrors) * 1000) / 360).toBeLessThan(10);
+    const excerpt = join(FIXTURES, 'mitdb-excerpt', '208e');
+    const ref208: BeatEvent[] = JSON.parse(readFileSync(`${excerpt}.atr.json`, 'latin1'));
+    const r208 = await score(excerpt, ref208);
+    expect(r208.fn + r208.fp).toBeLessThanOrEqual(1);
+    expect(r208.tp).toBeGreaterThan(45);
+  });
+
+  it('reaches gross Se and +P >= 99 % on hard mitdb records (106, 203, 208 included) when the shared data is present (else fixtures)', async () => {
+    const shared = sharedDataDir();
+    const paths = shared
+      ? ['101', '106', '119', '203', '208', '223'].map((r) => join(shared, 'mitdb', r))
+      : [join(FIXTURES, 'wfdb-microdb', '100s')];
+    let tp = 0;
+    let fn = 0;
+    let fp = 0;
+    for (const p of paths) {
+      const r = await score(p, (await readAnnotations(p, 'atr')).annotations);
+      tp += r.tp;
+      fn += r.fn;
+      fp += r.fp;
+    }
+    expect(tp / (tp + fn)).toBeGreaterThanOrEqual(0.99);
+    expect(tp / (tp + fp)).toBeGreaterThanOrEqual(0.99);
+  });
+});
