@@ -19,7 +19,14 @@ if (extra.length === 0) {
 
 const dir = mkdtempSync(join(tmpdir(), 'openiomt-test-'));
 const report = join(dir, 'vitest.json');
-const status = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra]);
+const status = run('npx', [
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${report}`,
+  ...extra,
+]);
 let passed = 0;
 let failed = 0;
 try {

@@ -41,13 +41,26 @@ export function readingPayload(deviceId: string, seq: number, nowMs: number): st
 }
 
 export function signReading(device: SigningDevice, seq: number, nowMs: number): string {
-  return signCompactJws(readingPayload(device.id, seq, nowMs), device.privateKey, device.kid, 'openiomt-reading+jws');
+  return signCompactJws(
+    readingPayload(device.id, seq, nowMs),
+    device.privateKey,
+    device.kid,
+    'openiomt-reading+jws',
+  );
 }
 
 /** The wire bytes of an MQTT 5 QoS 1 PUBLISH of `jws` on the device's readings topic. */
 export function publishPacket(deviceId: string, messageId: number, jws: string): Buffer {
   return generate(
-    { cmd: 'publish', topic: readingsTopic(deviceId), payload: Buffer.from(jws, 'latin1'), qos: 1, messageId, dup: false, retain: false },
+    {
+      cmd: 'publish',
+      topic: readingsTopic(deviceId),
+      payload: Buffer.from(jws, 'latin1'),
+      qos: 1,
+      messageId,
+      dup: false,
+      retain: false,
+    },
     { protocolVersion: 5 },
   );
 }

@@ -43,7 +43,10 @@ export function startPlatformChild(options: ChildOptions): Promise<PlatformChild
   lines.on('line', (line) => waiting.shift()?.(line));
   const nextLine = (timeoutMs: number, what: string): Promise<string> =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`platform child: no answer to ${what}\n${stderr}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`platform child: no answer to ${what}\n${stderr}`)),
+        timeoutMs,
+      );
       waiting.push((line) => {
         clearTimeout(timer);
         resolve(line);

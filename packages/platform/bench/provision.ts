@@ -28,7 +28,9 @@ export interface ProvisionOptions {
 
 const REQUESTS_PER_DEVICE = 4;
 
-export async function provisionDevices(o: ProvisionOptions): Promise<{ devices: BenchDevice[]; addresses: number }> {
+export async function provisionDevices(
+  o: ProvisionOptions,
+): Promise<{ devices: BenchDevice[]; addresses: number }> {
   const addresses = Math.max(1, Math.ceil((o.count * REQUESTS_PER_DEVICE) / (o.requestsPerAddress ?? 5_000)));
   const agents = Array.from(
     { length: addresses },

@@ -4,8 +4,8 @@
  * the platform sends only after the reading's database commit.
  */
 import { loadavg } from 'node:os';
-import type { AckSink, FleetConnection } from './mqtt-fleet.ts';
 import { publishPacket, type SigningDevice, signReading } from './messages.ts';
+import type { AckSink, FleetConnection } from './mqtt-fleet.ts';
 import { ProcessWatch } from './proc-stats.ts';
 
 export interface StepPlan {
@@ -25,7 +25,11 @@ export interface PreparedStep {
 }
 
 /** Signs the step's messages; `nextSeq` (per device) carries sequence numbers from step to step. */
-export function prepareStep(plan: StepPlan, devices: readonly SigningDevice[], nextSeq: Int32Array): PreparedStep {
+export function prepareStep(
+  plan: StepPlan,
+  devices: readonly SigningDevice[],
+  nextSeq: Int32Array,
+): PreparedStep {
   const t0 = performance.now();
   const total = plan.rate * plan.seconds;
   const packets: Buffer[] = new Array(total);
@@ -161,7 +165,10 @@ export async function runStep(step: PreparedStep, ctx: StepContext): Promise<Ste
     max: latencies.at(-1) ?? Number.NaN,
   };
   const missing = total - acknowledged - rejected;
-  const failure = judge({ plan, sentRate, ackRate, missing, rejected, lostConnections, mismatches, p99: latencyMs.p99 }, ctx);
+  const failure = judge(
+    { plan, sentRate, ackRate, missing, rejected, lostConnections, mismatches, p99: latencyMs.p99 },
+    ctx,
+  );
   return {
     offeredRate: plan.rate,
     seconds: plan.seconds,

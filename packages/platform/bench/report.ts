@@ -59,7 +59,8 @@ export function stepTableHeader(): string {
 }
 
 export function stepTableRow(r: StepResult, label?: string): string {
-  const f = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
+  const f = (n: number | undefined, digits = 0) =>
+    n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits);
   const cells = [
     label ?? String(r.offeredRate),
     `${r.activeDevices}x${f(r.messagesPerDevicePerSecond, r.messagesPerDevicePerSecond % 1 ? 1 : 0)}`,

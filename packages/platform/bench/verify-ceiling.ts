@@ -33,7 +33,8 @@ export function measureVerifyCeiling(
   const parseVerifyDecodePerSecond = loop(durationMs, (i) => {
     const s = samples[i % samples.length]!;
     const p = parseCompactJws(s.jws);
-    if (!p.ok || !verify(null, p.value.signingInput, s.key, p.value.signature)) throw new Error('verify failed');
+    if (!p.ok || !verify(null, p.value.signingInput, s.key, p.value.signature))
+      throw new Error('verify failed');
     if (!decodeReading(p.value.payload).ok) throw new Error('decode failed');
   });
   return {

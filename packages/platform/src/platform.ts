@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
-import { DeviceAdmin } from './admin/service.ts';
 import { adminRoutes } from './admin/routes.ts';
+import { DeviceAdmin } from './admin/service.ts';
 import { InProcessBus } from './bus/bus.ts';
 import { checkTransportSecurity, type PlatformConfig } from './config/config.ts';
 import { fhirRoutes } from './fhir/routes.ts';
@@ -11,8 +11,8 @@ import { healthRoutes } from './http/health.ts';
 import { DeviceRegistry } from './ingest/device-registry.ts';
 import { Enrolment } from './ingest/enrolment.ts';
 import { deviceRoutes } from './ingest/http-routes.ts';
-import { mqttHooks } from './ingest/mqtt-hooks.ts';
 import { MqttGateway } from './ingest/mqtt/index.ts';
+import { mqttHooks } from './ingest/mqtt-hooks.ts';
 import { IngestPipeline } from './ingest/pipeline.ts';
 import { createLogger, type Logger } from './log.ts';
 import { ensureAdminCredential } from './security/admin-credential.ts';
@@ -45,13 +45,16 @@ export async function startPlatform(
 ): Promise<RunningPlatform> {
   checkTransportSecurity(config);
   const log = options.logger ?? createLogger(config.logLevel);
-  const tls = config.tlsCertFile && config.tlsKeyFile
-    ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }
-    : undefined;
+  const tls =
+    config.tlsCertFile && config.tlsKeyFile
+      ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }
+      : undefined;
   let store = options.store;
   if (!store) {
     if (!config.databaseUrl) await mkdir(config.dataDir, { recursive: true });
-    store = await openStore(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: `${config.dataDir}/pg` });
+    store = await openStore(
+      config.databaseUrl ? { url: config.databaseUrl } : { dataDir: `${config.dataDir}/pg` },
+    );
   }
   await store.migrate();
   const firstAdminToken = await ensureAdminCredential(store);
@@ -81,12 +84,15 @@ export async function startPlatform(
   adminRoutes(http, { store, devices });
   fhirRoutes(http, { store });
 
-  const mqtt = await listenOrExplain(() => gateway.listen(), config.mqttHost, config.mqttPort, '--mqtt-port').catch(
-    async (e) => {
-      await store.close();
-      throw e;
-    },
-  );
+  const mqtt = await listenOrExplain(
+    () => gateway.listen(),
+    config.mqttHost,
+    config.mqttPort,
+    '--mqtt-port',
+  ).catch(async (e) => {
+    await store.close();
+    throw e;
+  });
   brokerListening = true;
   let httpAddress: string;
   try {
@@ -129,15 +135,24 @@ export async function startPlatform(
 
 const hostForUrl = (host: string): string => (host.includes(':') ? `[${host}]` : host);
 
-async function listenOrExplain<T>(listen: () => Promise<T>, host: string, port: number, flag: string): Promise<T> {
+async function listenOrExplain<T>(
+  listen: () => Promise<T>,
+  host: string,
+  port: number,
+  flag: string,
+): Promise<T> {
   try {
     return await listen();
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'EADDRINUSE')
-      throw new ListenError(`${host}:${port} is already in use: choose another with ${flag} (0 picks a free port)`);
-    if (code === 'EACCES') throw new ListenError(`not allowed to listen on ${host}:${port}: choose another with ${flag}`);
-    if (code === 'EADDRNOTAVAIL') throw new ListenError(`${host} is not an address of this machine (${flag})`);
+      throw new ListenError(
+        `${host}:${port} is already in use: choose another with ${flag} (0 picks a free port)`,
+      );
+    if (code === 'EACCES')
+      throw new ListenError(`not allowed to listen on ${host}:${port}: choose another with ${flag}`);
+    if (code === 'EADDRNOTAVAIL')
+      throw new ListenError(`${host} is not an address of this machine (${flag})`);
     throw e;
   }
 }

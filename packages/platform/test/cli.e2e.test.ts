@@ -42,7 +42,15 @@ describe('the openiomt command', () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     const port = (blocker.address() as { port: number }).port;
-    const taken = await cli(['start', '--http-port', String(port), '--mqtt-port', '0', '--data-dir', join(dir, 'taken')]);
+    const taken = await cli([
+      'start',
+      '--http-port',
+      String(port),
+      '--mqtt-port',
+      '0',
+      '--data-dir',
+      join(dir, 'taken'),
+    ]);
     blocker.close();
     expect(taken.code).not.toBe(0);
     expect(taken.stderr).toContain(`127.0.0.1:${port} is already in use`);
@@ -51,7 +59,9 @@ describe('the openiomt command', () => {
     expect(noToken.code).toBe(2);
     expect(noToken.stderr).toMatch(/OPENIOMT_ADMIN_TOKEN/);
     const plaintext = await cli(['start', '--http-host', '0.0.0.0', '--data-dir', join(dir, 'tls')]);
-    expect(plaintext.stderr).toMatch(/--http-host 0\.0\.0\.0 is not a loopback address: give --tls-cert and --tls-key/);
+    expect(plaintext.stderr).toMatch(
+      /--http-host 0\.0\.0\.0 is not a loopback address: give --tls-cert and --tls-key/,
+    );
   });
 
   it('prints the administrator token once, then manages devices with it; SIGTERM exits cleanly', async () => {

@@ -8,7 +8,10 @@ import { createTestDatabase, POSTGRES_URL_ENV } from '../src/store/testing.ts';
 import { newKey, proof } from './harness.ts';
 import { startPlatformProcess } from './process.ts';
 
-type Target = { name: string; setup(): Promise<{ args: string[]; env: Record<string, string>; cleanup(): Promise<void> }> };
+type Target = {
+  name: string;
+  setup(): Promise<{ args: string[]; env: Record<string, string>; cleanup(): Promise<void> }>;
+};
 
 const targets: Target[] = [
   {
@@ -54,7 +57,10 @@ describe.each(targets)('kill -9 during a sustained stream ($name)', (target) => 
     const token = p.adminToken as string;
     try {
       const patient = await api(p.httpUrl, token, 'POST', '/api/v1/admin/patients', {});
-      const reg = await api(p.httpUrl, token, 'POST', '/api/v1/admin/devices', { id: 'crash-dev', kind: 'monitor' });
+      const reg = await api(p.httpUrl, token, 'POST', '/api/v1/admin/devices', {
+        id: 'crash-dev',
+        kind: 'monitor',
+      });
       const key = newKey();
       await api(p.httpUrl, token, 'POST', '/api/v1/devices/crash-dev/enrol', {
         jwk: key.jwk,
@@ -66,13 +72,25 @@ describe.each(targets)('kill -9 during a sustained stream ($name)', (target) => 
       });
       const sign = (seq: number) =>
         signCompactJws(
-          { v: 1, device: 'crash-dev', seq, ts: new Date().toISOString(), vitals: [{ code: 'heart-rate', value: 60 + (seq % 40) }] },
+          {
+            v: 1,
+            device: 'crash-dev',
+            seq,
+            ts: new Date().toISOString(),
+            vitals: [{ code: 'heart-rate', value: 60 + (seq % 40) }],
+          },
           key.privateKey,
           key.kid,
         );
-      const password = () => signCompactJws(deviceTokenClaims('crash-dev', Date.now()), key.privateKey, key.kid, 'JWT');
+      const password = () =>
+        signCompactJws(deviceTokenClaims('crash-dev', Date.now()), key.privateKey, key.kid, 'JWT');
       const acked = new Set<number>();
-      const client = mqtt.connect(p.mqttUrl, { username: 'crash-dev', password: password(), protocolVersion: 5, reconnectPeriod: 0 });
+      const client = mqtt.connect(p.mqttUrl, {
+        username: 'crash-dev',
+        password: password(),
+        protocolVersion: 5,
+        reconnectPeriod: 0,
+      });
       await new Promise((resolve, reject) => {
         client.once('connect', resolve);
         client.once('error', reject);
@@ -105,7 +123,9 @@ describe.each(targets)('kill -9 during a sustained stream ($name)', (target) => 
       let entries = obs.body.entry as any[];
       let next = obs.body.link.find((l: any) => l.relation === 'next')?.url as string | undefined;
       while (next) {
-        const page = await fetch(next, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json() as Promise<any>);
+        const page = await fetch(next, { headers: { authorization: `Bearer ${token}` } }).then(
+          (r) => r.json() as Promise<any>,
+        );
         entries = entries.concat(page.entry ?? []);
         next = page.link.find((l: any) => l.relation === 'next')?.url;
       }

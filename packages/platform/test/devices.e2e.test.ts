@@ -24,9 +24,14 @@ describe.each(backends)('device management ($name)', (backend) => {
     const hourAgo = Date.now() - 3600_000;
     const d = await provisionDevice(t, 'handover-dev', new Date(hourAgo).toISOString());
     const switchAt = new Date(Date.now() - 600_000).toISOString();
-    expect((await t.api('POST', `/api/v1/admin/devices/${d.id}/assignments/end`, { at: switchAt })).status).toBe(200);
+    expect(
+      (await t.api('POST', `/api/v1/admin/devices/${d.id}/assignments/end`, { at: switchAt })).status,
+    ).toBe(200);
     const second = await t.api('POST', '/api/v1/admin/patients', {});
-    const assign = await t.api('POST', `/api/v1/admin/devices/${d.id}/assignments`, { patientId: second.body.id, from: switchAt });
+    const assign = await t.api('POST', `/api/v1/admin/devices/${d.id}/assignments`, {
+      patientId: second.body.id,
+      from: switchAt,
+    });
     expect(assign.status).toBe(201);
     // Overlapping an existing period is refused by the database.
     const overlap = await t.api('POST', `/api/v1/admin/devices/${d.id}/assignments`, {
@@ -51,7 +56,10 @@ describe.each(backends)('device management ($name)', (backend) => {
   it('enrols once: a used, wrong or expired code is refused alike', async () => {
     const reg = await t.api('POST', '/api/v1/admin/devices', { id: 'enrol-once', kind: 'thermometer' });
     const key = newKey();
-    const body = { jwk: key.jwk, proof: proof(key, { device: 'enrol-once', enrolmentCode: reg.body.enrolmentCode }) };
+    const body = {
+      jwk: key.jwk,
+      proof: proof(key, { device: 'enrol-once', enrolmentCode: reg.body.enrolmentCode }),
+    };
     expect((await t.api('POST', '/api/v1/devices/enrol-once/enrol', body)).status).toBe(201);
     const again = await t.api('POST', '/api/v1/devices/enrol-once/enrol', body);
     expect(again.status).toBe(400);
@@ -91,7 +99,12 @@ describe.each(backends)('device management ($name)', (backend) => {
     const keys = (await t.api('GET', `/api/v1/admin/devices/${d.id}`)).body.keys;
     expect(keys).toHaveLength(2);
     // Without a valid device token, rotation is refused.
-    const anon = await t.api('POST', `/api/v1/devices/${d.id}/keys`, { jwk: next.jwk, proof: proof(next, { device: d.id, rotate: true }) }, { authorization: 'Bearer x.y.z' });
+    const anon = await t.api(
+      'POST',
+      `/api/v1/devices/${d.id}/keys`,
+      { jwk: next.jwk, proof: proof(next, { device: d.id, rotate: true }) },
+      { authorization: 'Bearer x.y.z' },
+    );
     expect(anon.status).toBe(401);
   });
 

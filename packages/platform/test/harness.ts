@@ -19,13 +19,21 @@ import { storeBackends } from '../src/store/testing.ts';
 export interface TestPlatform {
   readonly platform: RunningPlatform;
   readonly adminToken: string;
-  api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T }>;
+  api<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: T }>;
   close(): Promise<void>;
 }
 
 export const backends = storeBackends();
 
-export async function startTestPlatform(backend: (typeof backends)[number], flags: Record<string, unknown> = {}): Promise<TestPlatform> {
+export async function startTestPlatform(
+  backend: (typeof backends)[number],
+  flags: Record<string, unknown> = {},
+): Promise<TestPlatform> {
   const store = await backend.open();
   const config = loadConfig({ flags: { httpPort: 0, mqttPort: 0, logLevel: 'silent', ...flags }, env: {} });
   const platform = await startPlatform(config, { store, logger: createLogger('silent') });
@@ -88,21 +96,35 @@ export async function provisionDevice(t: TestPlatform, id: string, assignFrom?: 
   });
   if (enrol.status !== 201) throw new Error(`enrol: ${JSON.stringify(enrol.body)}`);
   const from = assignFrom ?? new Date(Date.now() - 3600_000).toISOString();
-  const assign = await t.api('POST', `/api/v1/admin/devices/${id}/assignments`, { patientId: patient.body.id, from });
+  const assign = await t.api('POST', `/api/v1/admin/devices/${id}/assignments`, {
+    patientId: patient.body.id,
+    from,
+  });
   if (assign.status !== 201) throw new Error(`assign: ${JSON.stringify(assign.body)}`);
   return deviceWithKey(t, id, patient.body.id, key);
 }
 
-export function deviceWithKey(t: TestPlatform, id: string, patientId: string, key: ReturnType<typeof newKey>): TestDevice {
+export function deviceWithKey(
+  t: TestPlatform,
+  id: string,
+  patientId: string,
+  key: ReturnType<typeof newKey>,
+): TestDevice {
   return {
     id,
     patientId,
     privateKey: key.privateKey,
     kid: key.kid,
     jwk: key.jwk,
-    token: (lifetimeS = 300) => signCompactJws(deviceTokenClaims(id, Date.now(), lifetimeS), key.privateKey, key.kid, 'JWT'),
+    token: (lifetimeS = 300) =>
+      signCompactJws(deviceTokenClaims(id, Date.now(), lifetimeS), key.privateKey, key.kid, 'JWT'),
     sign: (seq, content = { vitals: [{ code: 'heart-rate', value: 72 }] }, ts = new Date().toISOString()) =>
-      signCompactJws({ v: 1, device: id, seq, ts, ...content }, key.privateKey, key.kid, 'openiomt-reading+jws'),
+      signCompactJws(
+        { v: 1, device: id, seq, ts, ...content },
+        key.privateKey,
+        key.kid,
+        'openiomt-reading+jws',
+      ),
     connect(protocolVersion = 5, extra = {}) {
       return connectMqtt(t.platform.mqttUrl, {
         username: id,
@@ -126,10 +148,17 @@ export function connectMqtt(url: string, opts: mqtt.IClientOptions): Promise<Mqt
 }
 
 /** Publishes at QoS 1 and resolves with the PUBACK reason code (0 for MQTT 3.1.1 acknowledgements). */
-export function publish(client: MqttClient, topic: string, payload: string, opts: { dup?: boolean } = {}): Promise<number> {
+export function publish(
+  client: MqttClient,
+  topic: string,
+  payload: string,
+  opts: { dup?: boolean } = {},
+): Promise<number> {
   return new Promise((resolve, reject) => {
     client.publish(topic, payload, { qos: 1, ...(opts.dup ? { dup: true } : {}) }, (err, packet) => {
-      const code = (packet as { reasonCode?: number } | undefined)?.reasonCode ?? (err as { code?: number } | undefined)?.code;
+      const code =
+        (packet as { reasonCode?: number } | undefined)?.reasonCode ??
+        (err as { code?: number } | undefined)?.code;
       if (err && code === undefined) reject(err);
       else resolve(code ?? 0);
     });

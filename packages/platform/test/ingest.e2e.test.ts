@@ -22,14 +22,20 @@ describe.each(backends)('secure ingestion end to end ($name)', (backend) => {
 
   const observations = async (patientId: string) =>
     (await t.api('GET', `/fhir/R4/Observation?patient=${patientId}&_count=1000`)).body.entry ?? [];
-  const deadLetters = async (deviceId: string) => (await t.api('GET', `/api/v1/admin/dead-letters?device=${deviceId}`)).body.items;
+  const deadLetters = async (deviceId: string) =>
+    (await t.api('GET', `/api/v1/admin/dead-letters?device=${deviceId}`)).body.items;
   const securityEvents = async (deviceId: string) =>
     (await t.api('GET', `/api/v1/admin/security-events?device=${deviceId}`)).body.items;
 
   it('stores a signed MQTT 5 reading as a FHIR Observation whose Provenance re-verifies', async () => {
     const d = await provisionDevice(t, 'mqtt5-dev');
     const client = await d.connect(5);
-    const jws = d.sign(1, { vitals: [{ code: 'heart-rate', value: 81 }, { code: 'spo2', value: 97 }] });
+    const jws = d.sign(1, {
+      vitals: [
+        { code: 'heart-rate', value: 81 },
+        { code: 'spo2', value: 97 },
+      ],
+    });
     expect(await publish(client, topicOf(d.id), jws)).toBe(0);
     client.end();
     const entries = await observations(d.patientId);
@@ -72,7 +78,9 @@ describe.each(backends)('secure ingestion end to end ($name)', (backend) => {
     const all = (await t.api('GET', '/api/v1/admin/dead-letters?limit=1000')).body.items;
     expect(all.filter((l: any) => l.topic === topicOf(d.id)).length).toBe(positions.length);
     expect(letters.some((l: any) => l.reason === 'bad-signature')).toBe(true);
-    expect((await t.api('GET', '/api/v1/admin/security-events?limit=1000')).body.items.length).toBeGreaterThan(0);
+    expect(
+      (await t.api('GET', '/api/v1/admin/security-events?limit=1000')).body.items.length,
+    ).toBeGreaterThan(0);
   });
 
   it('treats an exact copy with the DUP flag as a duplicate and without it as a replay', async () => {
@@ -83,7 +91,11 @@ describe.each(backends)('secure ingestion end to end ($name)', (backend) => {
     expect(await publish(client, topicOf(d.id), jws, { dup: true })).toBe(0);
     expect(await publish(client, topicOf(d.id), jws)).toBe(0x87);
     // A different message reusing a sequence number is a replay too.
-    expect(await publish(client, topicOf(d.id), d.sign(1, { vitals: [{ code: 'heart-rate', value: 180 }] }), { dup: true })).toBe(0x87);
+    expect(
+      await publish(client, topicOf(d.id), d.sign(1, { vitals: [{ code: 'heart-rate', value: 180 }] }), {
+        dup: true,
+      }),
+    ).toBe(0x87);
     client.end();
     expect(await observations(d.patientId)).toHaveLength(1);
     expect((await deadLetters(d.id)).map((l: any) => l.reason)).toEqual(['replay', 'replay']);
@@ -110,8 +122,12 @@ describe.each(backends)('secure ingestion end to end ($name)', (backend) => {
     const client = await d.connect(5);
     const old = new Date(Date.now() - 8 * 86400_000).toISOString();
     expect(await publish(client, topicOf(d.id), d.sign(1, undefined, old))).toBe(0x87);
-    expect(await publish(client, topicOf(d.id), d.sign(2, { vitals: [{ code: 'spo2', value: 140 }] }))).toBe(0x99);
-    expect(await publish(client, topicOf(d.id), d.sign(3, { vitals: [{ code: 'pulse', value: 1 }] }))).toBe(0x99);
+    expect(await publish(client, topicOf(d.id), d.sign(2, { vitals: [{ code: 'spo2', value: 140 }] }))).toBe(
+      0x99,
+    );
+    expect(await publish(client, topicOf(d.id), d.sign(3, { vitals: [{ code: 'pulse', value: 1 }] }))).toBe(
+      0x99,
+    );
     client.end();
     const letters = (await deadLetters(d.id)).sort((x: any, y: any) => x.detail.localeCompare(y.detail));
     expect(letters.map((l: any) => [l.reason, l.field]).sort()).toEqual(
@@ -125,9 +141,14 @@ describe.each(backends)('secure ingestion end to end ($name)', (backend) => {
 
   it('refuses bad credentials at CONNECT and records the attempt', async () => {
     const d = await provisionDevice(t, 'auth-dev');
-    await expect(connectMqtt(t.platform.mqttUrl, { username: d.id, password: 'not-a-token', protocolVersion: 5 })).rejects.toThrow();
-    await expect(connectMqtt(t.platform.mqttUrl, { username: 'acl-a', password: d.token(), protocolVersion: 4 })).rejects.toThrow();
-    const events = (await t.api('GET', '/api/v1/admin/security-events?kind=auth-failed&limit=1000')).body.items;
+    await expect(
+      connectMqtt(t.platform.mqttUrl, { username: d.id, password: 'not-a-token', protocolVersion: 5 }),
+    ).rejects.toThrow();
+    await expect(
+      connectMqtt(t.platform.mqttUrl, { username: 'acl-a', password: d.token(), protocolVersion: 4 }),
+    ).rejects.toThrow();
+    const events = (await t.api('GET', '/api/v1/admin/security-events?kind=auth-failed&limit=1000')).body
+      .items;
     expect(events.length).toBeGreaterThanOrEqual(2);
   });
 
@@ -145,7 +166,10 @@ describe.each(backends)('secure ingestion end to end ($name)', (backend) => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ messages: [d.sign(1)] }),
     });
-    expect(((await res.json()) as any).results[0]).toMatchObject({ status: 'rejected', reason: 'device-revoked' });
+    expect(((await res.json()) as any).results[0]).toMatchObject({
+      status: 'rejected',
+      reason: 'device-revoked',
+    });
   });
 
   it('takes HTTPS batches; a retried batch with the same Idempotency-Key stores nothing twice', async () => {

@@ -17,15 +17,22 @@ export interface PlatformProcess {
   readonly exited: Promise<number | null>;
 }
 
-export function startPlatformProcess(args: string[], env: Record<string, string> = {}): Promise<PlatformProcess> {
-  const child = spawn(process.execPath, [BIN, 'start', '--http-port', '0', '--mqtt-port', '0', '--log-level', 'warn', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function startPlatformProcess(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<PlatformProcess> {
+  const child = spawn(
+    process.execPath,
+    [BIN, 'start', '--http-port', '0', '--mqtt-port', '0', '--log-level', 'warn', ...args],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`platform did not start:\n${out}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`platform did not start:\n${out}`)), 90_000);
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
       const http = /HTTP\s+(\S+)/.exec(out)?.[1];
@@ -33,7 +40,14 @@ export function startPlatformProcess(args: string[], env: Record<string, string>
       if (http && mqttUrl) {
         clearTimeout(timer);
         const token = /OPENIOMT_ADMIN_TOKEN=(\S+)/.exec(out)?.[1];
-        resolve({ child, httpUrl: http, mqttUrl, ...(token ? { adminToken: token } : {}), output: () => out, exited });
+        resolve({
+          child,
+          httpUrl: http,
+          mqttUrl,
+          ...(token ? { adminToken: token } : {}),
+          output: () => out,
+          exited,
+        });
       }
     };
     child.stdout?.on('data', onData);

@@ -1,11 +1,30 @@
 import { execFile } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/config.ts';
+import { createLogger } from '../src/log.ts';
+import { startPlatform } from '../src/platform.ts';
+import { DEMO_PATIENTS, startDemo } from '../src/simulate/demo.ts';
 import { FIXTURE_RECORDINGS_DIR } from '../src/simulate/recordings.ts';
 import { runWard, type WardProgress, type WardResult } from '../src/simulate/ward.ts';
 import { backends, startTestPlatform, type TestPlatform } from './harness.ts';
+
+/** The parts of a FHIR Observation these tests read. */
+interface Obs {
+  effectiveDateTime?: string;
+  valueQuantity?: { value: number; unit: string; code: string };
+  valueSampledData: {
+    period: number;
+    factor: number;
+    dimensions: number;
+    origin: { value: number };
+    data: string;
+  };
+}
 
 const PLATFORM_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = 4;
@@ -33,10 +52,10 @@ describe.each(backends)('ward simulator end to end ($name)', (backend) => {
     await t?.close();
   });
 
-  const search = async (patientId: string, code: string) => {
+  const search = async (patientId: string, code: string): Promise<Obs[]> => {
     const r = await t.api('GET', `/fhir/R4/Observation?patient=${patientId}&code=${code}&_count=1000`);
     expect(r.status).toBe(200);
-    return (r.body.entry ?? []).map((e: any) => e.resource);
+    return ((r.body.entry ?? []) as { resource: Obs }[]).map((e) => e.resource);
   };
 
   it('sends one message per device per second and every one is acknowledged', () => {
@@ -66,8 +85,8 @@ describe.each(backends)('ward simulator end to end ($name)', (backend) => {
         expect(sd.factor).toBeCloseTo(0.005, 12);
         expect(sd.origin.value).toBeCloseTo(-5.12, 9);
       }
-      const starts = ecg.map((o: any) => Date.parse(o.effectiveDateTime ?? o.effectivePeriod?.start)).sort();
-      expect(starts.slice(1).map((s: number, i: number) => s - starts[i]!)).toEqual([1000, 1000, 1000]);
+      const starts = ecg.map((o) => Date.parse(o.effectiveDateTime ?? '')).sort((a, b) => a - b);
+      expect(starts.slice(1).map((s, i) => s - starts[i]!)).toEqual([1000, 1000, 1000]);
     }
   });
 
@@ -95,7 +114,8 @@ describe.each(backends)('ward simulator end to end ($name)', (backend) => {
     expect(letters.body.items).toEqual([]);
     for (const id of result.deviceIds) {
       const events = await t.api('GET', `/api/v1/admin/security-events?device=${id}`);
-      expect(events.body.items.filter((e: any) => e.kind !== 'key-enrolled')).toEqual([]);
+      const items = events.body.items as { kind: string }[];
+      expect(items.filter((e) => e.kind !== 'key-enrolled')).toEqual([]);
     }
   });
 
@@ -118,9 +138,61 @@ describe.each(backends)('ward simulator end to end ($name)', (backend) => {
   });
 });
 
+describe('demo mode', () => {
+  let dataDir: string;
+  const previousData = process.env.OPENIOMT_SHARED_DATA;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'openiomt-demo-test-'));
+    process.env.OPENIOMT_SHARED_DATA = FIXTURE_RECORDINGS_DIR;
+  });
+  afterAll(async () => {
+    if (previousData === undefined) delete process.env.OPENIOMT_SHARED_DATA;
+    else process.env.OPENIOMT_SHARED_DATA = previousData;
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** Starts the platform on dataDir, runs the demo for a moment, stops both; returns what the store holds. */
+  async function demoSession() {
+    const config = loadConfig({ flags: { httpPort: 0, mqttPort: 0, logLevel: 'silent', dataDir }, env: {} });
+    const platform = await startPlatform(config, { logger: createLogger('silent') });
+    try {
+      const demo = await startDemo(platform);
+      await new Promise((r) => setTimeout(r, 1500));
+      await demo.stop();
+      const devices = await Promise.all(
+        Array.from({ length: DEMO_PATIENTS }, (_, i) => platform.store.devices.get(`demo-monitor-${i + 1}`)),
+      );
+      return {
+        devices,
+        patients: (await platform.store.patients.list({ limit: 100 })).items.map((p) => p.id).sort(),
+        deadLetters: (await platform.store.deadLetters.list({ limit: 100 })).items,
+        readings: await platform.store.readings.count(),
+      };
+    } finally {
+      await platform.close();
+    }
+  }
+
+  it('streams 4 patients, and on a restart with the same data folder takes them over instead of failing', async () => {
+    const first = await demoSession();
+    expect(first.patients).toEqual(['demo-patient-1', 'demo-patient-2', 'demo-patient-3', 'demo-patient-4']);
+    expect(first.devices.every((d) => d?.status === 'active' && d.highSeq >= 1)).toBe(true);
+    const second = await demoSession();
+    expect(second.patients).toEqual(first.patients);
+    for (const [i, d] of second.devices.entries())
+      expect(d!.highSeq).toBeGreaterThan(first.devices[i]!.highSeq);
+    expect(second.readings).toBeGreaterThan(first.readings);
+    expect([...first.deadLetters, ...second.deadLetters]).toEqual([]);
+  });
+});
+
 describe('openiomt simulate (CLI)', () => {
   it('documents --patients and --duration', async () => {
-    const { stdout } = await promisify(execFile)('node', [resolve(PLATFORM_DIR, 'bin/openiomt.js'), 'simulate', '--help']);
+    const { stdout } = await promisify(execFile)('node', [
+      resolve(PLATFORM_DIR, 'bin/openiomt.js'),
+      'simulate',
+      '--help',
+    ]);
     expect(stdout).toContain('--patients');
     expect(stdout).toContain('--duration');
     expect(stdout).toContain('--mqtt-url');

@@ -5,11 +5,11 @@ import {
   type CursorState,
   encodeFrame,
   FRAME_HEADER_BYTES,
-  parseCursor,
   scanFrames,
   segmentFirstId,
   segmentName,
 } from './outbox-format.ts';
+import { type Entry, readCursor, readEntries, type Segment, truncateFile } from './outbox-segments.ts';
 
 /**
  * What happens when the outbox is full:
@@ -64,20 +64,6 @@ export class OutboxFullError extends Error {
     super(message);
     this.name = 'OutboxFullError';
   }
-}
-
-interface Segment {
-  readonly first: number;
-  readonly path: string;
-  bytes: number;
-  live: number;
-}
-
-interface Entry {
-  readonly id: number;
-  readonly seg: Segment;
-  readonly offset: number;
-  readonly length: number;
 }
 
 interface Pending {
@@ -142,7 +128,7 @@ export class Outbox {
     for (let attempt = 0; ; attempt++) {
       const chosen = this.select(n, fromId);
       try {
-        return await this.read(chosen);
+        return await readEntries(chosen, this.cursor.sent);
       } catch (e) {
         // The segment was deleted under us by a concurrent ack: the selection is stale, choose again.
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 3) throw e;
@@ -428,57 +414,10 @@ export class Outbox {
     return this.entries.slice(lo, lo + Math.max(0, n));
   }
 
-  /** Reads the chosen records, one read per run of records in the same segment. */
-  private async read(chosen: Entry[]): Promise<OutboxRecord[]> {
-    const out: OutboxRecord[] = [];
-    let i = 0;
-    while (i < chosen.length) {
-      const seg = chosen[i]!.seg;
-      let j = i;
-      while (j < chosen.length && chosen[j]!.seg === seg) j++;
-      const first = chosen[i]!;
-      const last = chosen[j - 1]!;
-      const end = last.offset + FRAME_HEADER_BYTES + last.length;
-      const buf = Buffer.allocUnsafe(end - first.offset);
-      const handle = await open(seg.path, 'r');
-      try {
-        await handle.read(buf, 0, buf.length, first.offset);
-      } finally {
-        await handle.close();
-      }
-      for (const e of chosen.slice(i, j)) {
-        const at = e.offset - first.offset + FRAME_HEADER_BYTES;
-        const jws = buf.toString('utf8', at, at + e.length);
-        out.push({ id: e.id, jws, sent: e.id < this.cursor.sent });
-      }
-      i = j;
-    }
-    return out;
-  }
-
   private checkDrained(): void {
     if (this.length > 0 || this.pending.length > 0 || this.flushing) return;
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of waiters) w();
-  }
-}
-
-async function readCursor(path: string): Promise<CursorState> {
-  try {
-    return parseCursor(await readFile(path, 'utf8'), path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { head: 0, sent: 0 };
-    throw e;
-  }
-}
-
-async function truncateFile(path: string, length: number): Promise<void> {
-  const handle = await open(path, 'r+');
-  try {
-    await handle.truncate(length);
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -7,7 +7,16 @@ import type { Store } from '../store/types.ts';
 import type { DeviceAdmin } from './service.ts';
 
 const PATIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const DEVICE_KINDS = ['ecg-patch', 'pulse-oximeter', 'bp-cuff', 'thermometer', 'wearable', 'monitor', 'gateway', 'other'];
+const DEVICE_KINDS = [
+  'ecg-patch',
+  'pulse-oximeter',
+  'bp-cuff',
+  'thermometer',
+  'wearable',
+  'monitor',
+  'gateway',
+  'other',
+];
 
 function listQuery(q: Record<string, string | undefined>) {
   const limit = q.limit === undefined ? undefined : Number(q.limit);
@@ -25,7 +34,11 @@ export function adminRoutes(app: FastifyInstance, deps: { store: Store; devices:
     admin.addHook('onRequest', async (req) => {
       const name = await checkAdminToken(store, req.headers.authorization);
       if (!name) {
-        await store.securityEvents.add({ kind: 'admin-auth-failed', source: req.ip, detail: `${req.method} ${req.routeOptions.url}` });
+        await store.securityEvents.add({
+          kind: 'admin-auth-failed',
+          source: req.ip,
+          detail: `${req.method} ${req.routeOptions.url}`,
+        });
         throw unauthorized();
       }
       actor.set(req, name);
@@ -44,7 +57,9 @@ export function adminRoutes(app: FastifyInstance, deps: { store: Store; devices:
       });
       return reply.code(201).send(patient);
     });
-    admin.get('/api/v1/admin/patients', async (req) => store.patients.list(listQuery(req.query as Record<string, string>)));
+    admin.get('/api/v1/admin/patients', async (req) =>
+      store.patients.list(listQuery(req.query as Record<string, string>)),
+    );
     admin.get<{ Params: { id: string } }>('/api/v1/admin/patients/:id', async (req) => {
       const p = await store.patients.get(req.params.id);
       if (!p) throw notFound(`no patient ${req.params.id}`);
@@ -55,7 +70,8 @@ export function adminRoutes(app: FastifyInstance, deps: { store: Store; devices:
       const b = bodyObject(req.body);
       const id = requiredString(b, 'id', DEVICE_ID_PATTERN);
       const kind = requiredString(b, 'kind');
-      if (!DEVICE_KINDS.includes(kind)) throw badRequest(`kind must be one of ${DEVICE_KINDS.join(', ')}`, '/kind');
+      if (!DEVICE_KINDS.includes(kind))
+        throw badRequest(`kind must be one of ${DEVICE_KINDS.join(', ')}`, '/kind');
       const model = optionalString(b, 'model');
       const manufacturer = optionalString(b, 'manufacturer');
       const expectedIntervalS = optionalInt(b, 'expectedIntervalS', 1, 86_400);
@@ -102,7 +118,12 @@ export function adminRoutes(app: FastifyInstance, deps: { store: Store; devices:
       const patientId = requiredString(b, 'patientId');
       const from = optionalInstant(b, 'from');
       const to = optionalInstant(b, 'to');
-      const a = await deps.devices.assign({ deviceId: req.params.id, patientId, ...(from ? { from } : {}), ...(to ? { to } : {}) });
+      const a = await deps.devices.assign({
+        deviceId: req.params.id,
+        patientId,
+        ...(from ? { from } : {}),
+        ...(to ? { to } : {}),
+      });
       return reply.code(201).send(a);
     });
     admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/assignments/end', async (req) => {
@@ -114,11 +135,19 @@ export function adminRoutes(app: FastifyInstance, deps: { store: Store; devices:
 
     admin.get('/api/v1/admin/dead-letters', async (req) => {
       const q = req.query as Record<string, string | undefined>;
-      return store.deadLetters.list({ ...listQuery(q), ...(q.device ? { deviceId: q.device } : {}), ...(q.reason ? { reason: q.reason } : {}) });
+      return store.deadLetters.list({
+        ...listQuery(q),
+        ...(q.device ? { deviceId: q.device } : {}),
+        ...(q.reason ? { reason: q.reason } : {}),
+      });
     });
     admin.get('/api/v1/admin/security-events', async (req) => {
       const q = req.query as Record<string, string | undefined>;
-      return store.securityEvents.list({ ...listQuery(q), ...(q.device ? { deviceId: q.device } : {}), ...(q.kind ? { kind: q.kind } : {}) });
+      return store.securityEvents.list({
+        ...listQuery(q),
+        ...(q.device ? { deviceId: q.device } : {}),
+        ...(q.kind ? { kind: q.kind } : {}),
+      });
     });
     admin.get<{ Params: { id: string; seq: string } }>('/api/v1/admin/readings/:id/:seq', async (req) => {
       const seq = Number(req.params.seq);

@@ -8,7 +8,12 @@ export interface StoredReadingEvent {
   readonly seq: number;
   readonly patientId: string;
   readonly receivedAt: string;
-  readonly observations: readonly { id: string; code: string; effective: string; resource: Record<string, unknown> }[];
+  readonly observations: readonly {
+    id: string;
+    code: string;
+    effective: string;
+    resource: Record<string, unknown>;
+  }[];
 }
 
 export interface BusEvents {

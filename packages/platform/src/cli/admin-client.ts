@@ -45,12 +45,15 @@ export async function adminRequest<T>(
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch (e) {
-    throw new CliError(`cannot reach the platform at ${c.url} (${(e as Error).cause ?? (e as Error).message}): is it running? Set --url or OPENIOMT_URL`);
+    throw new CliError(
+      `cannot reach the platform at ${c.url} (${(e as Error).cause ?? (e as Error).message}): is it running? Set --url or OPENIOMT_URL`,
+    );
   }
   const text = await res.text();
   const json = text ? JSON.parse(text) : undefined;
   if (!res.ok) {
-    if (res.status === 401) throw new CliError('the platform refused the administrator token: check OPENIOMT_ADMIN_TOKEN');
+    if (res.status === 401)
+      throw new CliError('the platform refused the administrator token: check OPENIOMT_ADMIN_TOKEN');
     const field = json?.field ? ` (field ${json.field})` : '';
     throw new CliError(`${json?.title ?? res.statusText}: ${json?.detail ?? text}${field}`);
   }

@@ -15,9 +15,15 @@ const conn = (opts: { url?: string; tokenFile?: string }): AdminConnection => ad
 const print = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 
 function printTable(rows: Record<string, unknown>[], columns: string[]): void {
-  const cells = rows.map((r) => columns.map((c) => (r[c] === undefined || r[c] === null ? '' : String(r[c]))));
+  const cells = rows.map((r) =>
+    columns.map((c) => (r[c] === undefined || r[c] === null ? '' : String(r[c]))),
+  );
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] as string).length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i] as number)).join('  ').trimEnd();
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
   process.stdout.write(`${line(columns)}\n`);
   for (const row of cells) process.stdout.write(`${line(row)}\n`);
   if (rows.length === 0) process.stdout.write('(none)\n');
@@ -28,7 +34,11 @@ async function listAll<T>(c: AdminConnection, path: string, limit: number): Prom
   let cursor: string | undefined;
   do {
     const sep = path.includes('?') ? '&' : '?';
-    const page = await adminRequest<Page<T>>(c, 'GET', `${path}${sep}limit=${Math.min(limit - items.length, 1000)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const page = await adminRequest<Page<T>>(
+      c,
+      'GET',
+      `${path}${sep}limit=${Math.min(limit - items.length, 1000)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     items.push(...page.items);
     cursor = page.next;
   } while (cursor && items.length < limit);
@@ -43,59 +53,154 @@ export function adminCommands(program: Command): void {
     .option('--identifier <value>', 'external identifier, e.g. hospital number')
     .option('--display-name <name>', 'name shown to clinicians')
     .action(async (o) =>
-      print(await adminRequest(conn(o), 'POST', '/api/v1/admin/patients', { id: o.id, identifier: o.identifier, displayName: o.displayName })),
+      print(
+        await adminRequest(conn(o), 'POST', '/api/v1/admin/patients', {
+          id: o.id,
+          identifier: o.identifier,
+          displayName: o.displayName,
+        }),
+      ),
     );
   connectionOptions(patient.command('list').description('list patients'))
     .option('--limit <n>', 'at most this many', '100')
-    .action(async (o) => printTable(await listAll(conn(o), '/api/v1/admin/patients', Number(o.limit)), ['id', 'identifier', 'createdAt']));
+    .action(async (o) =>
+      printTable(await listAll(conn(o), '/api/v1/admin/patients', Number(o.limit)), [
+        'id',
+        'identifier',
+        'createdAt',
+      ]),
+    );
 
   const device = program.command('device').description('provision, enrol, assign and revoke devices');
-  connectionOptions(device.command('register <id>').description('register a device; prints its one-time enrolment code'))
-    .requiredOption('--kind <kind>', 'ecg-patch, pulse-oximeter, bp-cuff, thermometer, wearable, monitor, gateway or other')
+  connectionOptions(
+    device.command('register <id>').description('register a device; prints its one-time enrolment code'),
+  )
+    .requiredOption(
+      '--kind <kind>',
+      'ecg-patch, pulse-oximeter, bp-cuff, thermometer, wearable, monitor, gateway or other',
+    )
     .option('--model <model>')
     .option('--manufacturer <name>')
     .option('--interval <seconds>', 'expected reporting interval', (v) => Number(v))
     .action(async (id, o) =>
-      print(await adminRequest(conn(o), 'POST', '/api/v1/admin/devices', { id, kind: o.kind, model: o.model, manufacturer: o.manufacturer, expectedIntervalS: o.interval })),
+      print(
+        await adminRequest(conn(o), 'POST', '/api/v1/admin/devices', {
+          id,
+          kind: o.kind,
+          model: o.model,
+          manufacturer: o.manufacturer,
+          expectedIntervalS: o.interval,
+        }),
+      ),
     );
   connectionOptions(device.command('list').description('the device fleet'))
     .option('--status <status>', 'registered, active or revoked')
     .option('--limit <n>', 'at most this many', '100')
     .action(async (o) =>
-      printTable(await listAll(conn(o), `/api/v1/admin/devices${o.status ? `?status=${o.status}` : ''}`, Number(o.limit)), ['id', 'kind', 'status', 'lastSeenAt', 'battery', 'firmware', 'highSeq']),
+      printTable(
+        await listAll(
+          conn(o),
+          `/api/v1/admin/devices${o.status ? `?status=${o.status}` : ''}`,
+          Number(o.limit),
+        ),
+        ['id', 'kind', 'status', 'lastSeenAt', 'battery', 'firmware', 'highSeq'],
+      ),
     );
-  connectionOptions(device.command('show <id>').description('a device with its keys and assignment history'))
-    .action(async (id, o) => print(await adminRequest(conn(o), 'GET', `/api/v1/admin/devices/${encodeURIComponent(id)}`)));
-  connectionOptions(device.command('enrolment-code <id>').description('issue a fresh one-time enrolment code'))
-    .action(async (id, o) => print(await adminRequest(conn(o), 'POST', `/api/v1/admin/devices/${encodeURIComponent(id)}/enrolment-code`, {})));
-  connectionOptions(device.command('revoke <id>').description('revoke a device: its session is closed and its messages refused'))
+  connectionOptions(
+    device.command('show <id>').description('a device with its keys and assignment history'),
+  ).action(async (id, o) =>
+    print(await adminRequest(conn(o), 'GET', `/api/v1/admin/devices/${encodeURIComponent(id)}`)),
+  );
+  connectionOptions(
+    device.command('enrolment-code <id>').description('issue a fresh one-time enrolment code'),
+  ).action(async (id, o) =>
+    print(
+      await adminRequest(
+        conn(o),
+        'POST',
+        `/api/v1/admin/devices/${encodeURIComponent(id)}/enrolment-code`,
+        {},
+      ),
+    ),
+  );
+  connectionOptions(
+    device
+      .command('revoke <id>')
+      .description('revoke a device: its session is closed and its messages refused'),
+  )
     .requiredOption('--reason <text>', 'why (kept in the security log)')
-    .action(async (id, o) => print(await adminRequest(conn(o), 'POST', `/api/v1/admin/devices/${encodeURIComponent(id)}/revoke`, { reason: o.reason })));
+    .action(async (id, o) =>
+      print(
+        await adminRequest(conn(o), 'POST', `/api/v1/admin/devices/${encodeURIComponent(id)}/revoke`, {
+          reason: o.reason,
+        }),
+      ),
+    );
   connectionOptions(device.command('assign <id>').description('assign the device to a patient for a period'))
     .requiredOption('--patient <id>')
     .option('--from <iso>', 'start (default now)')
     .option('--to <iso>', 'end (default open)')
     .action(async (id, o) =>
-      print(await adminRequest(conn(o), 'POST', `/api/v1/admin/devices/${encodeURIComponent(id)}/assignments`, { patientId: o.patient, from: o.from, to: o.to })),
+      print(
+        await adminRequest(conn(o), 'POST', `/api/v1/admin/devices/${encodeURIComponent(id)}/assignments`, {
+          patientId: o.patient,
+          from: o.from,
+          to: o.to,
+        }),
+      ),
     );
   connectionOptions(device.command('unassign <id>').description("end the device's current assignment"))
     .option('--at <iso>', 'end time (default now)')
-    .action(async (id, o) => print(await adminRequest(conn(o), 'POST', `/api/v1/admin/devices/${encodeURIComponent(id)}/assignments/end`, { at: o.at })));
+    .action(async (id, o) =>
+      print(
+        await adminRequest(
+          conn(o),
+          'POST',
+          `/api/v1/admin/devices/${encodeURIComponent(id)}/assignments/end`,
+          { at: o.at },
+        ),
+      ),
+    );
 
-  connectionOptions(program.command('dead-letters').description('messages refused by ingest, with their reasons'))
+  connectionOptions(
+    program.command('dead-letters').description('messages refused by ingest, with their reasons'),
+  )
     .option('--device <id>')
     .option('--reason <code>')
     .option('--limit <n>', 'at most this many', '50')
     .action(async (o) => {
-      const q = new URLSearchParams({ ...(o.device ? { device: o.device } : {}), ...(o.reason ? { reason: o.reason } : {}) });
-      printTable(await listAll(conn(o), `/api/v1/admin/dead-letters?${q}`, Number(o.limit)), ['receivedAt', 'via', 'deviceId', 'reason', 'field', 'detail']);
+      const q = new URLSearchParams({
+        ...(o.device ? { device: o.device } : {}),
+        ...(o.reason ? { reason: o.reason } : {}),
+      });
+      printTable(await listAll(conn(o), `/api/v1/admin/dead-letters?${q}`, Number(o.limit)), [
+        'receivedAt',
+        'via',
+        'deviceId',
+        'reason',
+        'field',
+        'detail',
+      ]);
     });
-  connectionOptions(program.command('security-events').description('authentication failures, forged and replayed messages, ACL violations'))
+  connectionOptions(
+    program
+      .command('security-events')
+      .description('authentication failures, forged and replayed messages, ACL violations'),
+  )
     .option('--device <id>')
     .option('--kind <kind>')
     .option('--limit <n>', 'at most this many', '50')
     .action(async (o) => {
-      const q = new URLSearchParams({ ...(o.device ? { device: o.device } : {}), ...(o.kind ? { kind: o.kind } : {}) });
-      printTable(await listAll(conn(o), `/api/v1/admin/security-events?${q}`, Number(o.limit)), ['at', 'kind', 'deviceId', 'source', 'detail']);
+      const q = new URLSearchParams({
+        ...(o.device ? { device: o.device } : {}),
+        ...(o.kind ? { kind: o.kind } : {}),
+      });
+      printTable(await listAll(conn(o), `/api/v1/admin/security-events?${q}`, Number(o.limit)), [
+        'at',
+        'kind',
+        'deviceId',
+        'source',
+        'detail',
+      ]);
     });
 }

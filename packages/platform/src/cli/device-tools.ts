@@ -11,7 +11,9 @@ function readKey(path: string) {
   try {
     return loadDeviceKey(path);
   } catch (e) {
-    throw new CliError(`cannot load the device key from ${path}: ${(e as Error).message}. Make one with \`openiomt device keygen --out ${path}\``);
+    throw new CliError(
+      `cannot load the device key from ${path}: ${(e as Error).message}. Make one with \`openiomt device keygen --out ${path}\``,
+    );
   }
 }
 
@@ -60,12 +62,17 @@ export function deviceToolCommands(device: Command): void {
     .action(async (id, o) => {
       const key = await readKey(o.key);
       const lifetime = Number(o.lifetime);
-      if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 3600) throw new CliError('--lifetime must be 1..3600 seconds');
-      process.stdout.write(`${signCompactJws(deviceTokenClaims(id, Date.now(), lifetime), key.privateKey, key.kid, 'JWT')}\n`);
+      if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 3600)
+        throw new CliError('--lifetime must be 1..3600 seconds');
+      process.stdout.write(
+        `${signCompactJws(deviceTokenClaims(id, Date.now(), lifetime), key.privateKey, key.kid, 'JWT')}\n`,
+      );
     });
   device
     .command('sign <id>')
-    .description('sign a reading: reads {"vitals":[...],"waveforms":[...]} as JSON (file or stdin), prints the JWS')
+    .description(
+      'sign a reading: reads {"vitals":[...],"waveforms":[...]} as JSON (file or stdin), prints the JWS',
+    )
     .requiredOption('--key <file>', 'private key file')
     .requiredOption('--seq <n>', 'sequence number: higher than any this device sent before')
     .option('--file <file>', 'JSON content (default: standard input)')

@@ -6,7 +6,9 @@ export function signalCommands(program: Command): void {
   const signal = program.command('signal').description('analyse recordings (WFDB records)');
   signal
     .command('qrs <record>')
-    .description('detect QRS complexes; prints beat sample indices, one per line (record path without extension)')
+    .description(
+      'detect QRS complexes; prints beat sample indices, one per line (record path without extension)',
+    )
     .action(async (record: string) => {
       const { qrsCommand } = await import('@openiomt/signal/cli');
       let beats: number[];

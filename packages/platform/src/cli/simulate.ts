@@ -18,7 +18,8 @@ interface SimulateFlags {
 
 function positiveInt(value: string, flag: string, max: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new CliError(`${flag} must be a whole number 1..${max} (got "${value}")`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new CliError(`${flag} must be a whole number 1..${max} (got "${value}")`);
   return n;
 }
 
@@ -40,12 +41,15 @@ function summary(r: WardResult): string {
 function explain(e: unknown, mqttUrl: string): never {
   if (e instanceof ProvisionError) {
     if (e.status === 401)
-      throw new CliError(`${e.message}: set OPENIOMT_ADMIN_TOKEN (or --token-file) to the token printed at the first start`);
+      throw new CliError(
+        `${e.message}: set OPENIOMT_ADMIN_TOKEN (or --token-file) to the token printed at the first start`,
+      );
     throw new CliError(`${e.message} (is the platform at --url running and reachable?)`);
   }
   if (e instanceof RecordingError) throw new CliError(`${e.message} (or set OPENIOMT_SHARED_DATA)`);
   if (e instanceof WardError) throw new CliError(e.message);
-  if ((e as Error).message?.includes('mqtt')) throw new CliError(`MQTT at ${mqttUrl}: ${(e as Error).message}`);
+  if ((e as Error).message?.includes('mqtt'))
+    throw new CliError(`MQTT at ${mqttUrl}: ${(e as Error).message}`);
   throw e;
 }
 
@@ -59,7 +63,10 @@ export function simulateCommand(program: Command): void {
     .option('--url <url>', 'platform HTTP URL (or OPENIOMT_URL; default http://127.0.0.1:8080)')
     .option('--mqtt-url <url>', 'platform MQTT URL (or OPENIOMT_MQTT_URL; default mqtt://127.0.0.1:1883)')
     .option('--token-file <file>', 'file holding the administrator token (else OPENIOMT_ADMIN_TOKEN)')
-    .option('--data <dir>', 'recordings folder (default OPENIOMT_SHARED_DATA, ../shared/data, else the shipped excerpts)')
+    .option(
+      '--data <dir>',
+      'recordings folder (default OPENIOMT_SHARED_DATA, ../shared/data, else the shipped excerpts)',
+    )
     .option('--vitals-every <s>', 'seconds per replayed numerics row (the source has one per minute)', '5')
     .option('--id-prefix <prefix>', 'prefix of the patient and device ids (default sim-<random>)')
     .action(async (flags: SimulateFlags) => {
@@ -74,7 +81,8 @@ export function simulateCommand(program: Command): void {
 
       const bar = new cliProgress.SingleBar(
         {
-          format: 'simulate |{bar}| {value}/{total} s | sent {sent} | acknowledged {acknowledged} | rejected {rejected}',
+          format:
+            'simulate |{bar}| {value}/{total} s | sent {sent} | acknowledged {acknowledged} | rejected {rejected}',
           hideCursor: true,
           clearOnComplete: false,
         },
@@ -116,7 +124,9 @@ export function simulateCommand(program: Command): void {
       }
       process.stdout.write(summary(result));
       if (result.sent > 0 && result.acknowledged === 0 && result.rejected === 0)
-        throw new CliError(`no message was acknowledged: is the MQTT broker at ${mqttUrl} reachable? Set --mqtt-url`);
+        throw new CliError(
+          `no message was acknowledged: is the MQTT broker at ${mqttUrl} reachable? Set --mqtt-url`,
+        );
       if (result.rejected > 0 || result.acknowledged < result.sent) process.exitCode = 1;
     });
 }

@@ -47,11 +47,15 @@ export function startCommand(program: Command): void {
         throw e;
       });
       const out = process.stdout;
-      out.write(`OpenIoMT is running (${config.databaseUrl ? 'PostgreSQL' : `embedded database in ${config.dataDir}`})\n`);
+      out.write(
+        `OpenIoMT is running (${config.databaseUrl ? 'PostgreSQL' : `embedded database in ${config.dataDir}`})\n`,
+      );
       out.write(`  HTTP  ${platform.httpUrl}   (health: ${platform.httpUrl}/healthz)\n`);
       out.write(`  MQTT  ${platform.mqttUrl}\n`);
       if (platform.firstAdminToken) {
-        out.write('\nFirst start: an administrator token was created. It is shown only this once; only its hash is stored.\n');
+        out.write(
+          '\nFirst start: an administrator token was created. It is shown only this once; only its hash is stored.\n',
+        );
         out.write(`  OPENIOMT_ADMIN_TOKEN=${platform.firstAdminToken}\n\n`);
       }
       let demo: { stop(): Promise<void> } | undefined;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkTransportSecurity, ConfigError, DEFAULTS, loadConfig } from './config.ts';
+import { ConfigError, checkTransportSecurity, DEFAULTS, loadConfig } from './config.ts';
 
 describe('platform configuration', () => {
   it('defaults to embedded mode on loopback', () => {
@@ -25,17 +25,29 @@ describe('platform configuration', () => {
     expect(() => loadConfig({ flags: { httpPort: '80a' } })).toThrow(/--http-port/);
     expect(() => loadConfig({ flags: { mqttPort: 70000 } })).toThrow(/--mqtt-port: must be a port/);
     expect(() => loadConfig({ env: { OPENIOMT_INSECURE: 'maybe' } })).toThrow(/OPENIOMT_INSECURE/);
-    expect(() => loadConfig({ fileText: '{"httpPort": 1, "colour": "red"}', fileName: 'x.json' })).toThrow(/unknown setting "colour"/);
+    expect(() => loadConfig({ fileText: '{"httpPort": 1, "colour": "red"}', fileName: 'x.json' })).toThrow(
+      /unknown setting "colour"/,
+    );
     expect(() => loadConfig({ fileText: '{oops' })).toThrow(ConfigError);
   });
 
   it('requires TLS on a non-loopback listener unless --insecure', () => {
-    expect(() => checkTransportSecurity(loadConfig({ flags: { httpHost: '0.0.0.0' } }))).toThrow(/--http-host 0.0.0.0.*--tls-cert/);
-    expect(() => checkTransportSecurity(loadConfig({ flags: { mqttHost: '10.1.2.3' } }))).toThrow(/--mqtt-host/);
+    expect(() => checkTransportSecurity(loadConfig({ flags: { httpHost: '0.0.0.0' } }))).toThrow(
+      /--http-host 0.0.0.0.*--tls-cert/,
+    );
+    expect(() => checkTransportSecurity(loadConfig({ flags: { mqttHost: '10.1.2.3' } }))).toThrow(
+      /--mqtt-host/,
+    );
     expect(() =>
-      checkTransportSecurity(loadConfig({ flags: { httpHost: '0.0.0.0', mqttHost: '0.0.0.0', tlsCertFile: 'c', tlsKeyFile: 'k' } })),
+      checkTransportSecurity(
+        loadConfig({
+          flags: { httpHost: '0.0.0.0', mqttHost: '0.0.0.0', tlsCertFile: 'c', tlsKeyFile: 'k' },
+        }),
+      ),
     ).not.toThrow();
-    expect(() => checkTransportSecurity(loadConfig({ flags: { httpHost: '0.0.0.0', insecure: true } }))).not.toThrow();
+    expect(() =>
+      checkTransportSecurity(loadConfig({ flags: { httpHost: '0.0.0.0', insecure: true } })),
+    ).not.toThrow();
     expect(() => checkTransportSecurity(loadConfig({ flags: { tlsCertFile: 'c' } }))).toThrow(/together/);
     for (const host of ['127.0.0.1', '127.8.9.10', '::1', 'localhost'])
       expect(() => checkTransportSecurity(loadConfig({ flags: { httpHost: host } }))).not.toThrow();

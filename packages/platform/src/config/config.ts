@@ -71,9 +71,11 @@ type Source = 'flag' | 'environment' | 'config file';
 
 function coerce(key: keyof PlatformConfig, raw: unknown, source: Source): unknown {
   const { type, env } = SETTINGS[key];
-  const where = source === 'flag' ? flagName(key) : source === 'environment' ? env : `config file setting "${key}"`;
+  const where =
+    source === 'flag' ? flagName(key) : source === 'environment' ? env : `config file setting "${key}"`;
   if (type === 'string') {
-    if (typeof raw !== 'string' || raw.length === 0) throw new ConfigError(`${where}: must be a non-empty string`);
+    if (typeof raw !== 'string' || raw.length === 0)
+      throw new ConfigError(`${where}: must be a non-empty string`);
     return raw;
   }
   if (type === 'bool') {
@@ -83,7 +85,8 @@ function coerce(key: keyof PlatformConfig, raw: unknown, source: Source): unknow
     throw new ConfigError(`${where}: must be true or false`);
   }
   const n = typeof raw === 'number' ? raw : Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${where}: must be a whole number, got ${String(raw)}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new ConfigError(`${where}: must be a whole number, got ${String(raw)}`);
   if (type === 'port' && n > 65535) throw new ConfigError(`${where}: must be a port 0..65535, got ${n}`);
   return n;
 }
@@ -105,7 +108,8 @@ export function loadConfig(input: {
     if (typeof file !== 'object' || file === null || Array.isArray(file))
       throw new ConfigError(`config file ${input.fileName ?? ''}: must be a JSON object`);
     for (const [k, v] of Object.entries(file)) {
-      if (!(k in SETTINGS)) throw new ConfigError(`config file ${input.fileName ?? ''}: unknown setting "${k}"`);
+      if (!(k in SETTINGS))
+        throw new ConfigError(`config file ${input.fileName ?? ''}: unknown setting "${k}"`);
       out[k] = coerce(k as keyof PlatformConfig, v, 'config file');
     }
   }
@@ -117,7 +121,8 @@ export function loadConfig(input: {
     if (k in SETTINGS && v !== undefined) out[k] = coerce(k as keyof PlatformConfig, v, 'flag');
   }
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'];
-  if (!levels.includes(out.logLevel as string)) throw new ConfigError(`--log-level: must be one of ${levels.join(', ')}`);
+  if (!levels.includes(out.logLevel as string))
+    throw new ConfigError(`--log-level: must be one of ${levels.join(', ')}`);
   return out as unknown as PlatformConfig;
 }
 

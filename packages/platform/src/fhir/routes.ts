@@ -4,7 +4,13 @@ import type { Store } from '../store/types.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
-function outcome(reply: FastifyReply, status: number, code: string, diagnostics: string, expression?: string) {
+function outcome(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  diagnostics: string,
+  expression?: string,
+) {
   return reply
     .code(status)
     .type(FHIR_JSON)
@@ -67,7 +73,8 @@ export function fhirRoutes(app: FastifyInstance, deps: { store: Store }): void {
       if (!Number.isInteger(count) || count < 1 || count > 1000)
         return outcome(reply, 400, 'invalid', '_count must be 1..1000', '_count');
       const date = parseDate(q.date);
-      if (date === null) return outcome(reply, 400, 'invalid', 'date must be geYYYY-MM-DD... or leYYYY-MM-DD...', 'date');
+      if (date === null)
+        return outcome(reply, 400, 'invalid', 'date must be geYYYY-MM-DD... or leYYYY-MM-DD...', 'date');
       const page = await deps.store.observations.list({
         limit: count,
         ...(q.patient ? { patientId: q.patient.replace(/^Patient\//, '') } : {}),
@@ -82,7 +89,11 @@ export function fhirRoutes(app: FastifyInstance, deps: { store: Store }): void {
         resourceType: 'Bundle',
         type: 'searchset',
         link: [{ relation: 'self', url: self }, ...(next ? [{ relation: 'next', url: next }] : [])],
-        entry: page.items.map((resource) => ({ fullUrl: `Observation/${resource.id}`, resource, search: { mode: 'match' } })),
+        entry: page.items.map((resource) => ({
+          fullUrl: `Observation/${resource.id}`,
+          resource,
+          search: { mode: 'match' },
+        })),
       });
     });
   });

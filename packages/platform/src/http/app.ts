@@ -28,7 +28,12 @@ export async function createHttpApp(opts: HttpOptions): Promise<FastifyInstance>
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof HttpProblem) return sendProblem(reply, err.problem);
     if (err instanceof StoreError) {
-      const title = err.code === 'enrolment-invalid' ? 'Enrolment refused' : err.code === 'conflict' ? 'Conflict' : 'Bad request';
+      const title =
+        err.code === 'enrolment-invalid'
+          ? 'Enrolment refused'
+          : err.code === 'conflict'
+            ? 'Conflict'
+            : 'Bad request';
       return sendProblem(reply, {
         status: STORE_STATUS[err.code],
         title: err.code === 'not-found' ? 'Not found' : title,
@@ -38,13 +43,25 @@ export async function createHttpApp(opts: HttpOptions): Promise<FastifyInstance>
     }
     const e = err as { statusCode?: number; message?: string; code?: string };
     if (e.statusCode && e.statusCode < 500) {
-      return sendProblem(reply, { status: e.statusCode, title: 'Bad request', detail: e.message ?? 'invalid request' });
+      return sendProblem(reply, {
+        status: e.statusCode,
+        title: 'Bad request',
+        detail: e.message ?? 'invalid request',
+      });
     }
     req.log.error({ err }, 'request failed');
-    return sendProblem(reply, { status: 500, title: 'Internal error', detail: 'the request could not be completed' });
+    return sendProblem(reply, {
+      status: 500,
+      title: 'Internal error',
+      detail: 'the request could not be completed',
+    });
   });
   app.setNotFoundHandler((req, reply) =>
-    sendProblem(reply, { status: 404, title: 'Not found', detail: `no route ${req.method} ${req.url.split('?')[0]}` }),
+    sendProblem(reply, {
+      status: 404,
+      title: 'Not found',
+      detail: `no route ${req.method} ${req.url.split('?')[0]}`,
+    }),
   );
   return app;
 }

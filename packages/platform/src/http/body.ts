@@ -2,13 +2,15 @@ import { badRequest } from './problem.ts';
 
 /** Small typed readers for JSON request bodies; each refusal names the field. */
 export function bodyObject(body: unknown): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object', '');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw badRequest('body must be a JSON object', '');
   return body as Record<string, unknown>;
 }
 
 export function requiredString(o: Record<string, unknown>, key: string, pattern?: RegExp): string {
   const v = o[key];
-  if (typeof v !== 'string' || v.length === 0) throw badRequest(`${key} is required and must be a string`, `/${key}`);
+  if (typeof v !== 'string' || v.length === 0)
+    throw badRequest(`${key} is required and must be a string`, `/${key}`);
   if (pattern && !pattern.test(v)) throw badRequest(`${key} has an invalid format`, `/${key}`);
   return v;
 }
@@ -30,7 +32,12 @@ export function optionalInstant(o: Record<string, unknown>, key: string): string
   return new Date(ms).toISOString();
 }
 
-export function optionalInt(o: Record<string, unknown>, key: string, min: number, max: number): number | undefined {
+export function optionalInt(
+  o: Record<string, unknown>,
+  key: string,
+  min: number,
+  max: number,
+): number | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)

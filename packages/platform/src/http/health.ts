@@ -2,7 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/types.ts';
 
 /** /healthz: the process answers. /readyz: the database answers and the broker listens. */
-export function healthRoutes(app: FastifyInstance, deps: { store: Store; brokerListening: () => boolean }): void {
+export function healthRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; brokerListening: () => boolean },
+): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const checks: Record<string, string> = {};

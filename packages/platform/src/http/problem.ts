@@ -21,7 +21,8 @@ export class HttpProblem extends Error {
 
 export const badRequest = (detail: string, field?: string): HttpProblem =>
   new HttpProblem({ status: 400, title: 'Bad request', detail, ...(field !== undefined ? { field } : {}) });
-export const notFound = (detail: string): HttpProblem => new HttpProblem({ status: 404, title: 'Not found', detail });
+export const notFound = (detail: string): HttpProblem =>
+  new HttpProblem({ status: 404, title: 'Not found', detail });
 export const conflict = (detail: string, field?: string): HttpProblem =>
   new HttpProblem({ status: 409, title: 'Conflict', detail, ...(field !== undefined ? { field } : {}) });
 export const unauthorized = (): HttpProblem =>

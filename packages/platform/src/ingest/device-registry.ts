@@ -89,6 +89,11 @@ export class DeviceRegistry {
 }
 
 function toLiveKey(k: DeviceKey): LiveKey {
-  const base = { kid: k.kid, deviceId: k.deviceId, key: importEd25519(k.jwk), revoked: k.revokedAt !== undefined };
+  const base = {
+    kid: k.kid,
+    deviceId: k.deviceId,
+    key: importEd25519(k.jwk),
+    revoked: k.revokedAt !== undefined,
+  };
   return k.notAfter === undefined ? base : { ...base, notAfterMs: Date.parse(k.notAfter) };
 }

@@ -33,7 +33,12 @@ export class Enrolment {
       throw badRequest('proof payload needs enrolmentCode', '/proof');
     const key = await this.store.devices.enrol(deviceId, code, jwk);
     this.registry.invalidateDevice(deviceId);
-    await this.store.securityEvents.add({ kind: 'key-enrolled', deviceId, source: 'enrolment', detail: `kid ${key.kid}` });
+    await this.store.securityEvents.add({
+      kind: 'key-enrolled',
+      deviceId,
+      source: 'enrolment',
+      detail: `kid ${key.kid}`,
+    });
     return key;
   }
 
@@ -46,7 +51,12 @@ export class Enrolment {
     const overlapUntil = new Date(this.clock() + this.keyOverlapS * 1000).toISOString();
     const key = await this.store.devices.rotateKey(deviceId, jwk, overlapUntil);
     this.registry.invalidateDevice(deviceId);
-    await this.store.securityEvents.add({ kind: 'key-rotated', deviceId, source: 'rotation', detail: `new kid ${key.kid}` });
+    await this.store.securityEvents.add({
+      kind: 'key-rotated',
+      deviceId,
+      source: 'rotation',
+      detail: `new kid ${key.kid}`,
+    });
     return { key, previousKeysValidUntil: overlapUntil };
   }
 
@@ -59,21 +69,32 @@ export class Enrolment {
     const key = await this.registry.key(parsed.value.header.kid);
     const device = key ? await this.registry.device(key.deviceId) : undefined;
     const now = this.clock();
-    if (!key || key.deviceId !== deviceId || key.revoked || !device || device.status !== 'active') throw unauthorized();
+    if (!key || key.deviceId !== deviceId || key.revoked || !device || device.status !== 'active')
+      throw unauthorized();
     if (key.notAfterMs !== undefined && now > key.notAfterMs) throw unauthorized();
     if (!verifyJws(parsed.value, key.key)) throw unauthorized();
     if (!checkDeviceToken(parsed.value, deviceId, now).ok) throw unauthorized();
     return deviceId;
   }
 
-  private readProof(body: Record<string, unknown>, jwk: Ed25519PublicJwk, deviceId: string): Record<string, unknown> {
-    if (typeof body.proof !== 'string') throw badRequest('proof must be a compact JWS signed by the new key', '/proof');
+  private readProof(
+    body: Record<string, unknown>,
+    jwk: Ed25519PublicJwk,
+    deviceId: string,
+  ): Record<string, unknown> {
+    if (typeof body.proof !== 'string')
+      throw badRequest('proof must be a compact JWS signed by the new key', '/proof');
     const parsed = parseCompactJws(body.proof);
     if (!parsed.ok) throw badRequest(`proof: ${parsed.rejection.detail}`, '/proof');
     if (parsed.value.header.kid !== jwkThumbprint(jwk))
       throw badRequest('proof kid must be the RFC 7638 thumbprint of jwk', '/proof');
     if (!verifyJws(parsed.value, importEd25519(jwk)))
-      throw new HttpProblem({ status: 400, title: 'Bad request', detail: 'proof signature does not verify with jwk', field: '/proof' });
+      throw new HttpProblem({
+        status: 400,
+        title: 'Bad request',
+        detail: 'proof signature does not verify with jwk',
+        field: '/proof',
+      });
     let claims: Record<string, unknown>;
     try {
       claims = JSON.parse(parsed.value.payload);
@@ -90,7 +111,8 @@ export class Enrolment {
 }
 
 function readJwk(body: Record<string, unknown>): Ed25519PublicJwk {
-  if (!isEd25519PublicJwk(body.jwk)) throw badRequest('jwk must be an Ed25519 public JWK (kty OKP, crv Ed25519, x)', '/jwk');
+  if (!isEd25519PublicJwk(body.jwk))
+    throw badRequest('jwk must be an Ed25519 public JWK (kty OKP, crv Ed25519, x)', '/jwk');
   const { kty, crv, x } = body.jwk;
   return { kty, crv, x };
 }

@@ -10,7 +10,10 @@ export const MAX_BATCH = 500;
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
 
 /** The device-facing HTTPS API: enrolment, key rotation and the batch endpoint for readings. */
-export function deviceRoutes(app: FastifyInstance, deps: { pipeline: IngestPipeline; enrolment: Enrolment }): void {
+export function deviceRoutes(
+  app: FastifyInstance,
+  deps: { pipeline: IngestPipeline; enrolment: Enrolment },
+): void {
   const idempotency = new IdempotencyKeys();
   const deviceParam = (id: string): string => {
     if (!DEVICE_ID_PATTERN.test(id)) throw badRequest('device id has an invalid format', '/id');
@@ -23,7 +26,11 @@ export function deviceRoutes(app: FastifyInstance, deps: { pipeline: IngestPipel
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/devices/:id/keys', async (req, reply) => {
-    const r = await deps.enrolment.rotate(deviceParam(req.params.id), req.headers.authorization, bodyObject(req.body));
+    const r = await deps.enrolment.rotate(
+      deviceParam(req.params.id),
+      req.headers.authorization,
+      bodyObject(req.body),
+    );
     return reply.code(201).send({ kid: r.key.kid, previousKeysValidUntil: r.previousKeysValidUntil });
   });
 
@@ -37,17 +44,27 @@ export function deviceRoutes(app: FastifyInstance, deps: { pipeline: IngestPipel
       if (!Array.isArray(messages) || messages.length === 0 || messages.length > MAX_BATCH)
         throw badRequest(`messages must be an array of 1..${MAX_BATCH} compact JWS strings`, '/messages');
       messages.forEach((m, i) => {
-        if (typeof m !== 'string') throw badRequest('each message must be a compact JWS string', `/messages/${i}`);
+        if (typeof m !== 'string')
+          throw badRequest('each message must be a compact JWS string', `/messages/${i}`);
       });
       const keyHeader = req.headers['idempotency-key'];
       const key = typeof keyHeader === 'string' ? keyHeader : undefined;
       if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
-        throw badRequest('Idempotency-Key must be 8..128 characters of letters, digits, . _ : -', 'Idempotency-Key');
+        throw badRequest(
+          'Idempotency-Key must be 8..128 characters of letters, digits, . _ : -',
+          'Idempotency-Key',
+        );
       const retry = key !== undefined && idempotency.check(deviceId, key, Date.now());
       // Submitted together so their commits group; the pipeline admits one device's messages in order.
       const outcomes = await Promise.all(
         (messages as string[]).map((m) =>
-          deps.pipeline.ingest({ raw: Buffer.from(m, 'latin1'), via: 'https', authenticatedDevice: deviceId, retry, source: req.ip }),
+          deps.pipeline.ingest({
+            raw: Buffer.from(m, 'latin1'),
+            via: 'https',
+            authenticatedDevice: deviceId,
+            retry,
+            source: req.ip,
+          }),
         ),
       );
       const results = outcomes.map((o) =>

@@ -1,4 +1,11 @@
-import { checkDeviceToken, DEVICE_ID_PATTERN, isSecurityRejection, parseCompactJws, reject, verifyJws } from '@openiomt/core';
+import {
+  checkDeviceToken,
+  DEVICE_ID_PATTERN,
+  isSecurityRejection,
+  parseCompactJws,
+  reject,
+  verifyJws,
+} from '@openiomt/core';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/types.ts';
 import type { DeviceRegistry } from './device-registry.ts';
@@ -25,15 +32,17 @@ export function mqttHooks(deps: {
   return {
     async authenticate(req) {
       const deviceId = req.username;
-      if (!deviceId || !DEVICE_ID_PATTERN.test(deviceId) || !req.password) return { ok: false, reason: 'missing credentials' };
+      if (!deviceId || !DEVICE_ID_PATTERN.test(deviceId) || !req.password)
+        return { ok: false, reason: 'missing credentials' };
       const parsed = parseCompactJws(req.password.toString('latin1'));
       if (!parsed.ok) return { ok: false, reason: `token: ${parsed.rejection.detail}` };
       const key = await deps.registry.key(parsed.value.header.kid);
       if (!key || key.deviceId !== deviceId) return { ok: false, reason: 'unknown key for this device' };
       const device = await deps.registry.device(deviceId);
-      if (!device || device.status !== 'active' || key.revoked) return { ok: false, reason: 'device not active' };
+      if (device?.status !== 'active' || key.revoked) return { ok: false, reason: 'device not active' };
       const now = clock();
-      if (key.notAfterMs !== undefined && now > key.notAfterMs) return { ok: false, reason: 'key rotated out' };
+      if (key.notAfterMs !== undefined && now > key.notAfterMs)
+        return { ok: false, reason: 'key rotated out' };
       if (!verifyJws(parsed.value, key.key)) return { ok: false, reason: 'token signature does not verify' };
       const claims = checkDeviceToken(parsed.value, deviceId, now);
       if (!claims.ok) return { ok: false, reason: claims.rejection.detail };
@@ -59,12 +68,19 @@ export function mqttHooks(deps: {
     },
 
     onSecurityEvent(e) {
-      const kind = e.kind === 'acl-denied' ? 'acl-denied' : e.kind === 'auth-failed' ? 'auth-failed' : 'malformed-jws';
+      const kind =
+        e.kind === 'acl-denied' ? 'acl-denied' : e.kind === 'auth-failed' ? 'auth-failed' : 'malformed-jws';
       if (e.kind === 'acl-denied' && e.payload) {
         // A publish on a topic that is not the device's own: refused, and its payload kept with the reason.
         void deps.pipeline
           .refuseRaw(
-            { raw: e.payload, via: 'mqtt', retry: false, source: e.source, ...(e.topic ? { topic: e.topic } : {}) },
+            {
+              raw: e.payload,
+              via: 'mqtt',
+              retry: false,
+              source: e.source,
+              ...(e.topic ? { topic: e.topic } : {}),
+            },
             reject('topic-not-allowed', `${e.detail}${e.topic ? ` (topic ${e.topic})` : ''}`),
             e.deviceId,
           )

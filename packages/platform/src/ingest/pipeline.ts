@@ -25,7 +25,12 @@ export interface IncomingMessage {
 
 export type IngestOutcome =
   | { readonly status: 'accepted' | 'duplicate'; readonly deviceId: string; readonly seq: number }
-  | { readonly status: 'rejected'; readonly rejection: Rejection; readonly deviceId?: string; readonly seq?: number };
+  | {
+      readonly status: 'rejected';
+      readonly rejection: Rejection;
+      readonly deviceId?: string;
+      readonly seq?: number;
+    };
 
 interface Refusal {
   readonly letter: Omit<DeadLetter, 'id'>;
@@ -39,7 +44,7 @@ interface Refusal {
  */
 export class IngestPipeline {
   private readonly readings: GroupCommitter<ReadingToStore, CommitOutcome>;
-  private readonly refusals: GroupCommitter<Refusal, void>;
+  private readonly refusals: GroupCommitter<Refusal, true>;
   private readonly inFlight = new Map<string, { jws: string; done: Promise<CommitOutcome> }>();
   private readonly lanes = new Map<string, Promise<void>>();
   private readonly counts = { accepted: 0, duplicate: 0, rejected: 0 };
@@ -147,7 +152,11 @@ export class IngestPipeline {
   }
 
   /** A sequence number at or below the device's highest: a duplicate delivery or a replay. */
-  private async judgeRepeat(m: IncomingMessage, v: VerifiedMessage, knownJws?: string): Promise<IngestOutcome> {
+  private async judgeRepeat(
+    m: IncomingMessage,
+    v: VerifiedMessage,
+    knownJws?: string,
+  ): Promise<IngestOutcome> {
     const { device, seq } = v.message;
     let existing = knownJws;
     if (existing === undefined) {
@@ -155,22 +164,47 @@ export class IngestPipeline {
       if (pending) {
         const outcome = await pending.done.catch(() => undefined);
         existing = pending.jws;
-        if (!outcome) return this.refuse(m, reject('replay', `seq ${seq} arrived while its original failed to commit`), device);
+        if (!outcome)
+          return this.refuse(
+            m,
+            reject('replay', `seq ${seq} arrived while its original failed to commit`),
+            device,
+          );
       } else {
         existing = (await this.store.readings.get(device, seq))?.jws;
       }
     }
     if (existing === undefined)
-      return this.refuse(m, reject('replay', `seq ${seq} is below the device's highest and was never stored`, '/seq'), device, seq);
+      return this.refuse(
+        m,
+        reject('replay', `seq ${seq} is below the device's highest and was never stored`, '/seq'),
+        device,
+        seq,
+      );
     if (existing !== v.jws.compact)
-      return this.refuse(m, reject('replay', `seq ${seq} was already used for a different message`, '/seq'), device, seq);
+      return this.refuse(
+        m,
+        reject('replay', `seq ${seq} was already used for a different message`, '/seq'),
+        device,
+        seq,
+      );
     if (!m.retry)
-      return this.refuse(m, reject('replay', `exact copy of stored seq ${seq} without a retry marker`, '/seq'), device, seq);
+      return this.refuse(
+        m,
+        reject('replay', `exact copy of stored seq ${seq} without a retry marker`, '/seq'),
+        device,
+        seq,
+      );
     this.counts.duplicate++;
     return { status: 'duplicate', deviceId: device, seq };
   }
 
-  private async refuse(m: IncomingMessage, rejection: Rejection, deviceId?: string, seq?: number): Promise<IngestOutcome> {
+  private async refuse(
+    m: IncomingMessage,
+    rejection: Rejection,
+    deviceId?: string,
+    seq?: number,
+  ): Promise<IngestOutcome> {
     const receivedAt = new Date(this.clock()).toISOString();
     const letter: Omit<DeadLetter, 'id'> = {
       receivedAt,
@@ -183,21 +217,31 @@ export class IngestPipeline {
       ...(rejection.field !== undefined ? { field: rejection.field } : {}),
     };
     const security = isSecurityRejection(rejection.code)
-      ? { kind: rejection.code, source: m.source, detail: rejection.detail, ...(deviceId ? { deviceId } : {}) }
+      ? {
+          kind: rejection.code,
+          source: m.source,
+          detail: rejection.detail,
+          ...(deviceId ? { deviceId } : {}),
+        }
       : undefined;
     await this.refusals.submit(security ? { letter, security } : { letter });
     this.counts.rejected++;
     this.log.warn({ reason: rejection.code, deviceId, via: m.via }, 'device message rejected');
-    return { status: 'rejected', rejection, ...(deviceId !== undefined ? { deviceId } : {}), ...(seq !== undefined ? { seq } : {}) };
+    return {
+      status: 'rejected',
+      rejection,
+      ...(deviceId !== undefined ? { deviceId } : {}),
+      ...(seq !== undefined ? { seq } : {}),
+    };
   }
 
   private async commitReadings(batch: ReadingToStore[]): Promise<CommitOutcome[]> {
     return this.store.readings.commit(batch);
   }
 
-  private async commitRefusals(batch: Refusal[]): Promise<void[]> {
+  private async commitRefusals(batch: Refusal[]): Promise<true[]> {
     await this.store.deadLetters.addMany(batch.map((r) => r.letter));
     for (const r of batch) if (r.security) await this.store.securityEvents.add(r.security);
-    return batch.map(() => undefined);
+    return batch.map(() => true);
   }
 }

@@ -47,26 +47,41 @@ export async function verifyMessage(
   const deviceId = key.deviceId;
   const withDevice = <T>(r: Result<T>) => ({ ...r, deviceId });
   if (authenticatedDevice !== undefined && authenticatedDevice !== deviceId)
-    return withDevice(fail(reject('device-mismatch', `signed by ${deviceId}'s key but sent by ${authenticatedDevice}`)));
+    return withDevice(
+      fail(reject('device-mismatch', `signed by ${deviceId}'s key but sent by ${authenticatedDevice}`)),
+    );
   const device = await registry.device(deviceId);
   if (!device) return withDevice(fail(reject('unknown-device', `device ${deviceId} is not registered`)));
   if (device.status === 'revoked' || key.revoked)
     return withDevice(fail(reject('device-revoked', `device ${deviceId} or key ${key.kid} is revoked`)));
   if (key.notAfterMs !== undefined && nowMs > key.notAfterMs)
-    return withDevice(fail(reject('unknown-key', `key ${key.kid} was rotated out at ${new Date(key.notAfterMs).toISOString()}`)));
-  if (!verifyJws(jws, key.key)) return withDevice(fail(reject('bad-signature', 'EdDSA signature does not verify')));
+    return withDevice(
+      fail(
+        reject('unknown-key', `key ${key.kid} was rotated out at ${new Date(key.notAfterMs).toISOString()}`),
+      ),
+    );
+  if (!verifyJws(jws, key.key))
+    return withDevice(fail(reject('bad-signature', 'EdDSA signature does not verify')));
   const decoded = decodeReading(jws.payload, { maxBytes: policy.maxMessageBytes });
   if (!decoded.ok) return withDevice(decoded);
   const message = decoded.value;
   if (message.device !== deviceId)
-    return withDevice(fail(reject('device-mismatch', `payload names ${message.device}, key belongs to ${deviceId}`, '/device')));
+    return withDevice(
+      fail(
+        reject('device-mismatch', `payload names ${message.device}, key belongs to ${deviceId}`, '/device'),
+      ),
+    );
   const ts = parseInstant(message.ts) as number;
   if (ts > nowMs + policy.maxClockSkewS * 1000)
-    return withDevice(fail(reject('stale-timestamp', `ts is ${Math.round((ts - nowMs) / 1000)} s in the future`, '/ts')));
+    return withDevice(
+      fail(reject('stale-timestamp', `ts is ${Math.round((ts - nowMs) / 1000)} s in the future`, '/ts')),
+    );
   if (ts < nowMs - policy.maxMessageAgeS * 1000)
     return withDevice(fail(reject('stale-timestamp', `ts is older than ${policy.maxMessageAgeS} s`, '/ts')));
   const patientId = await registry.patientAt(deviceId, ts);
   if (patientId === undefined)
-    return withDevice(fail(reject('unassigned-device', `device ${deviceId} had no patient at ${message.ts}`, '/ts')));
+    return withDevice(
+      fail(reject('unassigned-device', `device ${deviceId} had no patient at ${message.ts}`, '/ts')),
+    );
   return { ...ok({ jws, message, kid: key.kid, patientId }), deviceId };
 }

@@ -20,7 +20,10 @@ export async function ensureAdminCredential(store: Store): Promise<string | unde
 }
 
 /** The credential name for a presented token, or undefined. */
-export async function checkAdminToken(store: Store, authorization: string | undefined): Promise<string | undefined> {
+export async function checkAdminToken(
+  store: Store,
+  authorization: string | undefined,
+): Promise<string | undefined> {
   if (!authorization?.startsWith('Bearer ')) return undefined;
   const token = authorization.slice(7).trim();
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return undefined;

@@ -41,7 +41,14 @@ export function secondOfRecording(
   const start = new Date(startMs + second * 1000).toISOString();
   const chunk = (w: RecordedWaveform): WaveformChunk => {
     const { from, count } = secondSpan(w.rate, second);
-    return { code: w.code, rate: w.rate, start, factor: w.factor, origin: w.origin, data: loopedSamples(w, from, count) };
+    return {
+      code: w.code,
+      rate: w.rate,
+      start,
+      factor: w.factor,
+      origin: w.origin,
+      data: loopedSamples(w, from, count),
+    };
   };
   const waveforms = [recording.ecg, recording.ppg, recording.respiration]
     .filter((w): w is RecordedWaveform => w !== undefined)

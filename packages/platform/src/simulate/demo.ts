@@ -27,7 +27,10 @@ export async function installDemoCredential(store: Store, token: string): Promis
     await store.credentials.add({ name: DEMO_CREDENTIAL, tokenHash });
   } catch (e) {
     if (!(e instanceof StoreError && e.code === 'conflict')) throw e;
-    await store.db.query('UPDATE admin_credentials SET token_hash = $2 WHERE name = $1', [DEMO_CREDENTIAL, tokenHash]);
+    await store.db.query('UPDATE admin_credentials SET token_hash = $2 WHERE name = $1', [
+      DEMO_CREDENTIAL,
+      tokenHash,
+    ]);
   }
 }
 

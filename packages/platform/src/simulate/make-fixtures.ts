@@ -35,7 +35,9 @@ function bytesPerFrame(header: RecordHeader): number {
     throw new Error(`record ${header.name}: signals must share one format without byte offset`);
   if (format === 16) return samples * 2;
   if (format === 212 && samples % 2 === 0) return (samples * 3) / 2;
-  throw new Error(`record ${header.name}: format ${format} with ${samples} samples per frame is not cut here`);
+  throw new Error(
+    `record ${header.name}: format ${format} with ${samples} samples per frame is not cut here`,
+  );
 }
 
 /** The header text with a new frame count, new checksums and a note on where the cut came from. */
@@ -65,7 +67,10 @@ async function cutRecord(sourceDir: string, outDir: string, record: string): Pro
   if (header.frameCount !== undefined && header.frameCount < frames)
     throw new Error(`record ${record} is shorter than ${FIXTURE_SECONDS} s`);
   const fileName = header.signals[0]!.fileName;
-  const bytes = (await readFile(join(sourceDir, dirname(record), fileName))).subarray(0, frames * bytesPerFrame(header));
+  const bytes = (await readFile(join(sourceDir, dirname(record), fileName))).subarray(
+    0,
+    frames * bytesPerFrame(header),
+  );
   const cut = decodeRecord({ ...header, frameCount: frames }, new Map([[fileName, new Uint8Array(bytes)]]));
   const sums = cut.signals.map((s) => checksum(s.digital));
   const target = join(outDir, record);
@@ -78,12 +83,14 @@ async function cutRecord(sourceDir: string, outDir: string, record: string): Pro
 /** Reads the fixture back and compares it with the first frames of the source. */
 async function verifyCut(sourcePath: string, fixturePath: string, frames: number): Promise<void> {
   const [source, fixture] = await Promise.all([readRecord(sourcePath), readRecord(fixturePath)]);
-  if (fixture.header.frameCount !== frames) throw new Error(`${fixturePath}: header says ${fixture.header.frameCount} frames`);
+  if (fixture.header.frameCount !== frames)
+    throw new Error(`${fixturePath}: header says ${fixture.header.frameCount} frames`);
   fixture.signals.forEach((s, i) => {
     const original = source.signals[i]!.digital.subarray(0, s.digital.length);
     if (s.digital.length !== frames * s.spec.samplesPerFrame || !original.every((v, k) => v === s.digital[k]))
       throw new Error(`${fixturePath}: signal ${i} does not match the source`);
-    if (s.spec.checksum !== checksum(s.digital)) throw new Error(`${fixturePath}: signal ${i} checksum is wrong`);
+    if (s.spec.checksum !== checksum(s.digital))
+      throw new Error(`${fixturePath}: signal ${i} checksum is wrong`);
   });
 }
 

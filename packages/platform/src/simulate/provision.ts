@@ -39,12 +39,30 @@ export class ProvisionError extends Error {
   }
 }
 
-interface ApiResponse {
-  status: number;
-  body: any;
+/** The fields of admin API responses the simulator reads (all optional: checked where used). */
+interface ApiBody {
+  readonly status?: string;
+  readonly highSeq?: number;
+  readonly enrolmentCode?: string;
+  readonly title?: string;
+  readonly detail?: string;
+  readonly field?: string;
 }
 
-async function call(api: AdminApi, method: 'GET' | 'POST', path: string, body?: unknown): Promise<ApiResponse> {
+interface ApiResponse {
+  status: number;
+  body: unknown;
+}
+
+const fields = (body: unknown): ApiBody =>
+  typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as ApiBody) : {};
+
+async function call(
+  api: AdminApi,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<ApiResponse> {
   let res: Response;
   try {
     res = await fetch(`${api.url.replace(/\/+$/, '')}${path}`, {
@@ -56,26 +74,39 @@ async function call(api: AdminApi, method: 'GET' | 'POST', path: string, body?: 
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch (e) {
-    throw new ProvisionError(`cannot reach the platform at ${api.url}: ${String((e as Error).cause ?? (e as Error).message)}`);
+    throw new ProvisionError(
+      `cannot reach the platform at ${api.url}: ${String((e as Error).cause ?? (e as Error).message)}`,
+    );
   }
   const text = await res.text();
-  let parsed: unknown = text;
+  let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {
-    // keep the text for the error message
+    parsed = { detail: text.slice(0, 200) };
   }
   return { status: res.status, body: parsed };
 }
 
 function refused(what: string, r: ApiResponse): ProvisionError {
-  if (r.status === 401) return new ProvisionError(`${what}: the platform refused the administrator token`, 401);
-  const b = r.body as { title?: string; detail?: string; field?: string } | undefined;
-  const detail = b?.detail ?? b?.title ?? JSON.stringify(r.body);
-  return new ProvisionError(`${what}: HTTP ${r.status} ${detail}${b?.field ? ` (field ${b.field})` : ''}`, r.status);
+  if (r.status === 401)
+    return new ProvisionError(`${what}: the platform refused the administrator token`, 401);
+  const b = fields(r.body);
+  const detail = b.detail ?? b.title ?? 'no explanation given';
+  return new ProvisionError(
+    `${what}: HTTP ${r.status} ${detail}${b.field ? ` (field ${b.field})` : ''}`,
+    r.status,
+  );
 }
 
-async function expect(api: AdminApi, what: string, status: number, method: 'GET' | 'POST', path: string, body?: unknown) {
+async function ask(
+  api: AdminApi,
+  what: string,
+  status: number,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+) {
   const r = await call(api, method, path, body);
   if (r.status !== status) throw refused(what, r);
   return r.body;
@@ -88,11 +119,17 @@ async function ensurePatient(api: AdminApi, bed: BedSpec, reuse: boolean): Promi
     if (r.status === 200) return true;
     if (r.status !== 404) throw refused(`looking up patient ${bed.patientId}`, r);
   }
-  await expect(api, `creating patient ${bed.patientId}`, 201, 'POST', '/api/v1/admin/patients', {
+  await ask(api, `creating patient ${bed.patientId}`, 201, 'POST', '/api/v1/admin/patients', {
     id: bed.patientId,
     displayName: bed.displayName,
   });
   return false;
+}
+
+function enrolmentCodeOf(what: string, body: unknown): string {
+  const code = fields(body).enrolmentCode;
+  if (typeof code !== 'string') throw new ProvisionError(`${what}: the response has no enrolmentCode`);
+  return code;
 }
 
 /** An enrolment code for the device: from registering it, or (reuse) a fresh one for the existing device. */
@@ -105,21 +142,24 @@ async function enrolmentCodeFor(
   if (reuse) {
     const r = await call(api, 'GET', path);
     if (r.status === 200) {
-      if (r.body.status === 'revoked')
+      const device = fields(r.body);
+      if (device.status === 'revoked')
         throw new ProvisionError(`device ${bed.deviceId} is revoked: the simulator will not bring it back`);
-      const fresh = await expect(api, `new enrolment code for ${bed.deviceId}`, 201, 'POST', `${path}/enrolment-code`);
-      return { code: fresh.enrolmentCode, lastSeq: Number(r.body.highSeq ?? 0), existed: true };
+      const what = `new enrolment code for ${bed.deviceId}`;
+      const code = enrolmentCodeOf(what, await ask(api, what, 201, 'POST', `${path}/enrolment-code`));
+      return { code, lastSeq: Number(device.highSeq ?? 0), existed: true };
     }
     if (r.status !== 404) throw refused(`looking up device ${bed.deviceId}`, r);
   }
-  const reg = await expect(api, `registering device ${bed.deviceId}`, 201, 'POST', '/api/v1/admin/devices', {
+  const what = `registering device ${bed.deviceId}`;
+  const reg = await ask(api, what, 201, 'POST', '/api/v1/admin/devices', {
     id: bed.deviceId,
     kind: 'monitor',
     model: 'OpenIoMT ward simulator',
     manufacturer: 'OpenIoMT',
     expectedIntervalS: 1,
   });
-  return { code: reg.enrolmentCode, lastSeq: 0, existed: false };
+  return { code: enrolmentCodeOf(what, reg), lastSeq: 0, existed: false };
 }
 
 /** Assigns the device to the patient unless that assignment is already current. */
@@ -127,16 +167,14 @@ async function ensureAssignment(api: AdminApi, bed: BedSpec, existed: boolean): 
   const path = `/api/v1/admin/devices/${encodeURIComponent(bed.deviceId)}/assignments`;
   let from = new Date(Date.now() - 60_000).toISOString(); // a minute back absorbs clock differences
   if (existed) {
-    const history = (await expect(api, `assignments of ${bed.deviceId}`, 200, 'GET', path)) as {
-      patientId: string;
-      to?: string;
-    }[];
+    const body = await ask(api, `assignments of ${bed.deviceId}`, 200, 'GET', path);
+    const history = (Array.isArray(body) ? body : []) as { patientId?: string; to?: string }[];
     const current = history.find((a) => a.to === undefined);
     if (current?.patientId === bed.patientId) return;
-    if (current) await expect(api, `ending the assignment of ${bed.deviceId}`, 200, 'POST', `${path}/end`, {});
+    if (current) await ask(api, `ending the assignment of ${bed.deviceId}`, 200, 'POST', `${path}/end`, {});
     if (history.length > 0) from = new Date().toISOString(); // must not overlap the period just ended
   }
-  await expect(api, `assigning ${bed.deviceId} to ${bed.patientId}`, 201, 'POST', path, {
+  await ask(api, `assigning ${bed.deviceId} to ${bed.patientId}`, 201, 'POST', path, {
     patientId: bed.patientId,
     from,
   });
@@ -153,5 +191,11 @@ export async function provisionBed(api: AdminApi, bed: BedSpec, reuse = false): 
     throw new ProvisionError(`enrolling ${bed.deviceId}: ${(e as Error).message}`);
   }
   await ensureAssignment(api, bed, existed);
-  return { patientId: bed.patientId, deviceId: bed.deviceId, key, lastSeq, reused: patientExisted && existed };
+  return {
+    patientId: bed.patientId,
+    deviceId: bed.deviceId,
+    key,
+    lastSeq,
+    reused: patientExisted && existed,
+  };
 }

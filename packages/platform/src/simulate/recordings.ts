@@ -71,11 +71,29 @@ const PPG_RESP = 'challenge-2015/v102s';
 
 /** The first three exist in the fixtures too; the rest only with the full data. */
 const RECIPES: readonly Recipe[] = [
-  { name: 'mitdb-101', ecg: 'mitdb/101', pleth: PPG_RESP, resp: PPG_RESP, numerics: { record: LONG_NUMERICS, startRow: 0 } },
+  {
+    name: 'mitdb-101',
+    ecg: 'mitdb/101',
+    pleth: PPG_RESP,
+    resp: PPG_RESP,
+    numerics: { record: LONG_NUMERICS, startRow: 0 },
+  },
   { name: 'mitdb-106', ecg: 'mitdb/106', numerics: { record: SHORT_NUMERICS, startRow: 0 } },
-  { name: 'mitdb-119', ecg: 'mitdb/119', pleth: PPG_RESP, resp: PPG_RESP, numerics: { record: LONG_NUMERICS, startRow: 900 } },
+  {
+    name: 'mitdb-119',
+    ecg: 'mitdb/119',
+    pleth: PPG_RESP,
+    resp: PPG_RESP,
+    numerics: { record: LONG_NUMERICS, startRow: 900 },
+  },
   { name: 'mitdb-201', ecg: 'mitdb/201', numerics: { record: LONG_NUMERICS, startRow: 300 } },
-  { name: 'mitdb-203', ecg: 'mitdb/203', pleth: PPG_RESP, resp: PPG_RESP, numerics: { record: SHORT_NUMERICS, startRow: 36 } },
+  {
+    name: 'mitdb-203',
+    ecg: 'mitdb/203',
+    pleth: PPG_RESP,
+    resp: PPG_RESP,
+    numerics: { record: SHORT_NUMERICS, startRow: 36 },
+  },
   { name: 'mitdb-208', ecg: 'mitdb/208', numerics: { record: LONG_NUMERICS, startRow: 1500 } },
 ];
 
@@ -91,7 +109,14 @@ const NUMERICS_CODES: readonly (readonly [VitalCode, readonly string[]])[] = [
 ];
 
 /** Monitors report 0 for these when the sensor is off; a 0 is a missing value, not a reading. */
-const ZERO_IS_MISSING = new Set<VitalCode>(['heart-rate', 'pulse-rate', 'spo2', 'bp-systolic', 'bp-diastolic', 'bp-mean']);
+const ZERO_IS_MISSING = new Set<VitalCode>([
+  'heart-rate',
+  'pulse-rate',
+  'spo2',
+  'bp-systolic',
+  'bp-diastolic',
+  'bp-mean',
+]);
 
 export class RecordingError extends Error {
   override name = 'RecordingError';
@@ -103,8 +128,10 @@ const exists = (dataDir: string, record: string) => existsSync(join(dataDir, `${
 export async function loadRecordings(dataDir: string): Promise<PatientRecording[]> {
   const cache = new Map<string, Promise<WfdbRecord>>();
   const read = (record: string) => {
-    let r = cache.get(record);
-    if (!r) cache.set(record, (r = readRecord(join(dataDir, record))));
+    const cached = cache.get(record);
+    if (cached) return cached;
+    const r = readRecord(join(dataDir, record));
+    cache.set(record, r);
     return r;
   };
   const out: PatientRecording[] = [];
@@ -158,7 +185,8 @@ function waveform(
 ): RecordedWaveform | undefined {
   const signal = findSignal(record, names) ?? (required ? record.signals[0] : undefined);
   if (!signal) return undefined;
-  if (signal.digital.length === 0) throw new RecordingError(`${path}: signal ${signal.spec.description} is empty`);
+  if (signal.digital.length === 0)
+    throw new RecordingError(`${path}: signal ${signal.spec.description} is empty`);
   const { gain, baseline } = signal.spec;
   return {
     code,
@@ -202,7 +230,8 @@ function physicalVital(code: VitalCode, s: WfdbSignal, frame: number): number | 
   const value = Math.round(((d - s.spec.baseline) / s.spec.gain) * 10) / 10;
   const def = VITALS[code];
   if (value === 0 && ZERO_IS_MISSING.has(code)) return undefined;
-  if ((def.min !== undefined && value < def.min) || (def.max !== undefined && value > def.max)) return undefined;
+  if ((def.min !== undefined && value < def.min) || (def.max !== undefined && value > def.max))
+    return undefined;
   return value;
 }
 

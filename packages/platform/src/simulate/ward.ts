@@ -82,7 +82,11 @@ function checkOptions(o: WardOptions): void {
   if (!Number.isInteger(every) || every < 1) throw new WardError('vitalsEveryS must be a positive integer');
 }
 
-export function bedSpecs(prefix: string, recordings: readonly PatientRecording[], patients: number): BedSpec[] {
+export function bedSpecs(
+  prefix: string,
+  recordings: readonly PatientRecording[],
+  patients: number,
+): BedSpec[] {
   return Array.from({ length: patients }, (_, i) => ({
     patientId: `${prefix}-patient-${i + 1}`,
     deviceId: `${prefix}-monitor-${i + 1}`,
@@ -146,7 +150,9 @@ export async function runWard(opts: WardOptions): Promise<WardResult> {
     for (const [i, bed] of provisioned.entries()) {
       const recording = recordings[i % recordings.length]!;
       const workDir = bedWorkDir(workRoot, bed.deviceId);
-      beds.push(await SimulatedBed.open({ bed, recording, mqttUrl: opts.mqttUrl, workDir, vitalsEveryS, startMs }));
+      beds.push(
+        await SimulatedBed.open({ bed, recording, mqttUrl: opts.mqttUrl, workDir, vitalsEveryS, startMs }),
+      );
     }
     // Second k is sent once it has fully elapsed; when the loop falls behind it catches up at once.
     while (elapsedS < opts.durationS && !opts.signal?.aborted) {

@@ -64,7 +64,10 @@ describe.each(storeBackends())('patients, devices and assignments on $name', ({ 
         code: 'invalid',
         field: 'cursor',
       });
-      expect(await refusal(store.patients.list({ limit: 0 }))).toMatchObject({ code: 'invalid', field: 'limit' });
+      expect(await refusal(store.patients.list({ limit: 0 }))).toMatchObject({
+        code: 'invalid',
+        field: 'limit',
+      });
     });
   });
 
@@ -115,10 +118,11 @@ describe.each(storeBackends())('patients, devices and assignments on $name', ({ 
         await refusal(store.devices.enrol(uid('nobody'), a.enrolmentCode, sampleKey().jwk)),
         await refusal(store.devices.enrol(revoked, b.enrolmentCode, sampleKey().jwk)),
       ];
-      for (const e of errors) expect({ code: e.code, message: e.message }).toEqual({
-        code: 'enrolment-invalid',
-        message: errors[0]!.message,
-      });
+      for (const e of errors)
+        expect({ code: e.code, message: e.message }).toEqual({
+          code: 'enrolment-invalid',
+          message: errors[0]!.message,
+        });
       expect((await store.devices.get(expired))?.status).toBe('registered');
     });
 
@@ -205,13 +209,15 @@ describe.each(storeBackends())('patients, devices and assignments on $name', ({ 
     it('refuses an unknown device or patient, naming which', async () => {
       const { id } = await activeDevice();
       const patient = await store.patients.create({});
-      expect(await refusal(store.assignments.assign({ deviceId: uid('none'), patientId: patient.id }))).toMatchObject(
-        { code: 'not-found', field: 'deviceId' },
+      expect(
+        await refusal(store.assignments.assign({ deviceId: uid('none'), patientId: patient.id })),
+      ).toMatchObject({ code: 'not-found', field: 'deviceId' });
+      expect(await refusal(store.assignments.assign({ deviceId: id, patientId: uid('none') }))).toMatchObject(
+        {
+          code: 'not-found',
+          field: 'patientId',
+        },
       );
-      expect(await refusal(store.assignments.assign({ deviceId: id, patientId: uid('none') }))).toMatchObject({
-        code: 'not-found',
-        field: 'patientId',
-      });
     });
 
     it('keeps the history and answers patientAt with from inclusive, to exclusive', async () => {
@@ -225,9 +231,13 @@ describe.each(storeBackends())('patients, devices and assignments on $name', ({ 
         [p1.id, t(0), t(60)],
         [p2.id, t(60), undefined],
       ]);
-      expect(await store.assignments.patientAt(id, new Date(Date.parse(t(0)) - 1).toISOString())).toBeUndefined();
+      expect(
+        await store.assignments.patientAt(id, new Date(Date.parse(t(0)) - 1).toISOString()),
+      ).toBeUndefined();
       expect(await store.assignments.patientAt(id, t(0))).toBe(p1.id);
-      expect(await store.assignments.patientAt(id, new Date(Date.parse(t(60)) - 1).toISOString())).toBe(p1.id);
+      expect(await store.assignments.patientAt(id, new Date(Date.parse(t(60)) - 1).toISOString())).toBe(
+        p1.id,
+      );
       expect(await store.assignments.patientAt(id, t(60))).toBe(p2.id);
       expect(await store.assignments.patientAt(id, '2030-01-01T00:00:00+02:00')).toBe(p2.id);
     });
@@ -240,9 +250,9 @@ describe.each(storeBackends())('patients, devices and assignments on $name', ({ 
       expect(
         await refusal(store.assignments.assign({ deviceId: id, patientId: p2.id, from: t(30), to: t(90) })),
       ).toMatchObject({ code: 'conflict' });
-      expect(await refusal(store.assignments.assign({ deviceId: id, patientId: p2.id, from: t(-30) }))).toMatchObject(
-        { code: 'conflict' },
-      );
+      expect(
+        await refusal(store.assignments.assign({ deviceId: id, patientId: p2.id, from: t(-30) })),
+      ).toMatchObject({ code: 'conflict' });
       const direct = store.db.query(
         `INSERT INTO device_assignments (id, device_id, patient_id, from_at, to_at, created_at)
          VALUES ($1, $2, $3, $4, NULL, now())`,

@@ -191,7 +191,7 @@ export function devicesRepository(db: Database): Store['devices'] {
       const enrolmentCode = newEnrolmentCode();
       const enrolmentExpiresAt = expiryIn(ttlS);
       const { rows } = await db.query<{ status: string }>(
-        `UPDATE devices SET enrolment_code_hash = CASE WHEN status = 'revoked' THEN NULL ELSE $2 END,
+        `UPDATE devices SET enrolment_code_hash = CASE WHEN status = 'revoked' THEN NULL ELSE $2::bytea END,
                             enrolment_expires_at = CASE WHEN status = 'revoked' THEN NULL ELSE $3::timestamptz END
           WHERE id = $1 RETURNING status`,
         [id, hashEnrolmentCode(enrolmentCode), enrolmentExpiresAt],

@@ -85,7 +85,11 @@ export function sampleReading(o: SampleReadingOptions): ReadingToStore {
       code: 'ecg-ii',
       effective: ts,
       resource: observation(ecgId, o.patientId, o.deviceId, ts, {
-        code: { coding: [{ system: 'urn:oid:2.16.840.1.113883.6.24', code: '131330', display: 'MDC_ECG_ELEC_POTL_II' }] },
+        code: {
+          coding: [
+            { system: 'urn:oid:2.16.840.1.113883.6.24', code: '131330', display: 'MDC_ECG_ELEC_POTL_II' },
+          ],
+        },
         valueSampledData: {
           origin: { value: 0, unit: 'mV', system: 'http://unitsofmeasure.org', code: 'mV' },
           period: 4,

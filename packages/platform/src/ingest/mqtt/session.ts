@@ -17,6 +17,7 @@ import { CommandChannel } from './commands.ts';
 import { acceptedConnack, negotiateKeepalive, refusedConnack, type ServerLimits } from './connack.ts';
 import { MqttFramer } from './framer.ts';
 import type { MqttGatewayHooks, MqttReadingOutcome, MqttSecurityEvent } from './gateway.ts';
+import { KeepaliveWatch } from './keepalive.ts';
 import { RC4, RC5 } from './reason-codes.ts';
 
 export interface SessionHost {
@@ -55,9 +56,7 @@ export class DeviceSession {
   private readonly commands: CommandChannel;
   private readonly remoteAddress: string;
   private connectTimer: NodeJS.Timeout | undefined;
-  private keepaliveTimer: NodeJS.Timeout | undefined;
-  private keepaliveMs = 0;
-  private lastActivity = Date.now();
+  private readonly keepalive: KeepaliveWatch;
   private reading = true;
   private closedPromise: Promise<void>;
 
@@ -73,6 +72,10 @@ export class DeviceSession {
       drained: () => this.pump(),
     });
     this.commands = new CommandChannel((packet) => this.send(packet));
+    this.keepalive = new KeepaliveWatch(
+      () => this.state !== 'connected' || !this.reading || this.acks.inFlight > 0,
+      () => this.terminate(RC5.keepAliveTimeout, 'keep alive timeout'),
+    );
     this.parser.on('packet', (packet: Packet) => this.onPacket(packet));
     this.parser.on('error', (error: Error) => this.protocolError(`malformed packet: ${error.message}`));
     this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
@@ -119,7 +122,7 @@ export class DeviceSession {
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed' || this.state === 'draining') return;
-    this.lastActivity = Date.now();
+    this.keepalive.touch();
     this.framer.push(chunk);
     this.pump();
   }
@@ -179,7 +182,7 @@ export class DeviceSession {
       this.socket.writableLength < WRITE_HIGH_WATER;
     if (wantRead && !this.reading) {
       // Time spent paused by us is not the client's silence.
-      this.lastActivity = Date.now();
+      this.keepalive.touch();
       this.socket.resume();
     }
     if (!wantRead && this.reading) this.socket.pause();
@@ -286,8 +289,7 @@ export class DeviceSession {
     this.send(acceptedConnack(connect, this.host.limits, assigned));
     this.connackSent = true;
     this.commands.configure(this.version, deviceId, connect.properties);
-    this.keepaliveMs = negotiateKeepalive(connect.keepalive ?? 0, this.host.limits.maxKeepaliveS) * 1500;
-    this.armKeepalive(this.keepaliveMs);
+    this.keepalive.start(negotiateKeepalive(connect.keepalive ?? 0, this.host.limits.maxKeepaliveS));
     this.pump();
   }
 
@@ -368,27 +370,6 @@ export class DeviceSession {
     });
   }
 
-  private armKeepalive(delayMs: number): void {
-    clearTimeout(this.keepaliveTimer);
-    this.keepaliveTimer = setTimeout(() => this.checkKeepalive(), delayMs);
-    this.keepaliveTimer.unref();
-  }
-
-  /** Silence is only the client's fault while we are reading from it and owe it nothing. */
-  private checkKeepalive(): void {
-    if (this.state !== 'connected') return;
-    const silentMs = Date.now() - this.lastActivity;
-    if (!this.reading || this.acks.inFlight > 0) {
-      this.armKeepalive(this.keepaliveMs);
-      return;
-    }
-    if (silentMs >= this.keepaliveMs) {
-      this.terminate(RC5.keepAliveTimeout, 'keep alive timeout');
-      return;
-    }
-    this.armKeepalive(this.keepaliveMs - silentMs);
-  }
-
   private protocolError(detail: string, code5: number = RC5.protocolError): void {
     if (this.state === 'closed') return;
     this.emit({ kind: 'protocol-error', detail });
@@ -448,6 +429,6 @@ export class DeviceSession {
 
   private clearTimers(): void {
     clearTimeout(this.connectTimer);
-    clearTimeout(this.keepaliveTimer);
+    this.keepalive.stop();
   }
 }

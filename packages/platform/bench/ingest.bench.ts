@@ -1,0 +1,289 @@
+/**
+ * Ingest benchmark (`npm run bench:ingest`): simulated devices over loopback MQTT publish signed readings
+ * (1 s of 250 Hz ECG + four vitals each) to a platform running in its own process, at a rate that ramps up
+ * step by step. Per step: messages/s offered, sent and acknowledged, publish-to-durable latency (PUBACK comes
+ * only after the database commit), the platform's CPU and RSS (and PostgreSQL's backends' CPU), and the load
+ * generator's own CPU. The ramp stops at the first step that is not sustained with zero loss; afterwards the
+ * stored readings are counted against the acknowledgements. The single-core Ed25519 verification ceiling is
+ * measured in the same run on the same messages.
+ *
+ *   npm run bench:ingest -- [--backend pglite|postgres|both] [--steps 500,1000,...] [--step-seconds 10]
+ *                           [--devices 1000] [--quick] [--profile] [--out .bench/bench-ingest.json]
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { deviceTokenClaims, signCompactJws } from '@openiomt/core';
+import { Command } from 'commander';
+import pg from 'pg';
+import { createTestDatabase } from '../src/store/testing.ts';
+import { type AckSink, connectFleet, type FleetConnection } from './mqtt-fleet.ts';
+import { startPlatformChild } from './platform-process.ts';
+import { formatProfileSummary, summarizeProfileFile } from './profile-summary.ts';
+import { type BenchDevice, provisionDevices } from './provision.ts';
+import { type PreparedStep, prepareStep, runStep, type StepContext, type StepResult } from './ramp.ts';
+import {
+  type BackendReport,
+  backendSummary,
+  machineInfo,
+  stepTableHeader,
+  stepTableRow,
+  writeJson,
+} from './report.ts';
+import { measureVerifyCeiling, type VerifyCeiling } from './verify-ceiling.ts';
+
+type Backend = 'pglite' | 'postgres';
+
+interface Options {
+  readonly backends: Backend[];
+  readonly postgresUrl?: string;
+  readonly steps: number[];
+  readonly stepSeconds: number;
+  readonly devices: number;
+  readonly maxP99Ms: number;
+  readonly drainSeconds: number;
+  readonly profile: boolean;
+  readonly out: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const program = new Command('bench:ingest')
+    .description('Signed-reading ingest benchmark over loopback MQTT')
+    .option('--backend <which>', 'pglite, postgres or both (default: both when a PostgreSQL URL is set)')
+    .option(
+      '--postgres-url <url>',
+      'PostgreSQL server for the postgres backend (a fresh database is created)',
+    )
+    .option('--steps <list>', 'offered rates in messages/s', '500,1000,2000,4000,6000,8000,10000')
+    .option('--step-seconds <n>', 'how long each step is held', '10')
+    .option(
+      '--devices <n>',
+      'devices to provision; above this rate each device sends more than 1 msg/s',
+      '1000',
+    )
+    .option('--max-p99-ms <n>', 'a step with a higher p99 does not count as sustained', '1000')
+    .option('--drain-seconds <n>', 'how long to wait for the last acknowledgements of a step', '15')
+    .option('--quick', 'short smoke run: 100 devices, steps 200,500 of 3 s')
+    .option('--profile', 'record a CPU profile of the platform during the ramp and summarise it')
+    .option('--out <file>', 'JSON result file', '.bench/bench-ingest.json')
+    .parse(argv);
+  const o = program.opts<Record<string, string | boolean | undefined>>();
+  const given = (name: string) => program.getOptionValueSource(name) === 'cli';
+  const quick = o.quick === true;
+  const postgresUrl =
+    (o.postgresUrl as string | undefined) ??
+    process.env.OPENIOMT_TEST_POSTGRES_URL ??
+    process.env.DATABASE_URL;
+  const backend = (o.backend as string | undefined) ?? (postgresUrl ? 'both' : 'pglite');
+  if (!['pglite', 'postgres', 'both'].includes(backend))
+    throw new Error('--backend: pglite, postgres or both');
+  if (backend !== 'pglite' && !postgresUrl)
+    throw new Error('--backend postgres needs --postgres-url, OPENIOMT_TEST_POSTGRES_URL or DATABASE_URL');
+  const int = (name: string, value: unknown, min: number): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`--${name}: a whole number >= ${min}, got ${String(value)}`);
+    return n;
+  };
+  const steps = (quick && !given('steps') ? '200,500' : String(o.steps))
+    .split(',')
+    .map((s) => int('steps', s.trim(), 1));
+  return {
+    backends: backend === 'both' ? ['pglite', 'postgres'] : [backend as Backend],
+    ...(postgresUrl ? { postgresUrl } : {}),
+    steps,
+    stepSeconds: int('step-seconds', quick && !given('stepSeconds') ? 3 : o.stepSeconds, 1),
+    devices: int('devices', quick && !given('devices') ? 100 : o.devices, 1),
+    maxP99Ms: int('max-p99-ms', o.maxP99Ms, 1),
+    drainSeconds: int('drain-seconds', o.drainSeconds, 1),
+    profile: o.profile === true,
+    out: resolve(String(o.out)),
+  };
+}
+
+const log = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+async function runBackend(
+  backend: Backend,
+  o: Options,
+  ceiling: { value?: VerifyCeiling },
+): Promise<BackendReport> {
+  log(`\n== ${backend} ==`);
+  const database = backend === 'postgres' ? await createTestDatabase(o.postgresUrl!) : undefined;
+  const dataDir = backend === 'pglite' ? await mkdtemp(join(tmpdir(), 'openiomt-bench-')) : undefined;
+  const child = await startPlatformChild({
+    flags: database ? { databaseUrl: database.url } : { dataDir },
+  }).catch(async (e) => {
+    await database?.drop();
+    throw e;
+  });
+  let connections: FleetConnection[] = [];
+  try {
+    let t0 = performance.now();
+    const { devices, addresses } = await provisionDevices({
+      httpUrl: child.httpUrl,
+      adminToken: child.adminToken,
+      count: o.devices,
+      onProgress: (done) => log(`  provisioned ${done}/${o.devices} devices`),
+    });
+    const provisionSeconds = (performance.now() - t0) / 1000;
+    t0 = performance.now();
+    const totals = { sent: 0, acked: 0, rejected: 0 };
+    let current: AckSink | undefined;
+    const sink: AckSink = {
+      acked(device, messageId, code, at) {
+        if (code === 0) totals.acked++;
+        else totals.rejected++;
+        current?.acked(device, messageId, code, at);
+      },
+      lost: (device, reason) => current?.lost(device, reason),
+    };
+    const fleet = devices.map((d) => ({ id: d.id, token: deviceToken(d) }));
+    connections = await connectFleet(
+      child.mqttUrl,
+      fleet,
+      () => sink,
+      (n) => log(`  connected ${n}/${o.devices}`),
+    );
+    const connectSeconds = (performance.now() - t0) / 1000;
+    const ctx: StepContext = {
+      connections,
+      platformPid: child.pid,
+      databasePids: database ? await backendPids(o.postgresUrl!, database.url) : [],
+      maxP99Ms: o.maxP99Ms,
+      drainTimeoutMs: o.drainSeconds * 1000,
+      setSink: (s) => {
+        current = s;
+      },
+    };
+    const nextSeq = new Int32Array(devices.length);
+    const run = async (step: PreparedStep): Promise<StepResult> => {
+      const result = await runStep(step, ctx);
+      totals.sent += result.sent;
+      return result;
+    };
+
+    // Warm-up: every device sends once, so caches (keys, assignments, sequence numbers) are filled.
+    const warmRate = Math.min(devices.length, 500);
+    const warmSeconds = Math.ceil(devices.length / warmRate);
+    const warmPlan = { rate: warmRate, seconds: warmSeconds, activeDevices: devices.length };
+    const warmStep = prepareStep(warmPlan, devices, nextSeq);
+    ceiling.value ??= measureCeiling(warmStep, devices);
+    log(stepTableHeader());
+    const warmup = await run(warmStep);
+    log(stepTableRow({ ...warmup, passed: true }, 'warm-up'));
+
+    if (o.profile) await child.command('profile-start');
+    const steps: StepResult[] = [];
+    for (const rate of o.steps) {
+      const plan = { rate, seconds: o.stepSeconds, activeDevices: Math.min(devices.length, rate) };
+      const prepared = prepareStep(plan, devices, nextSeq);
+      const result = await run(prepared);
+      steps.push(result);
+      log(stepTableRow(result));
+      if (!result.passed) break;
+    }
+    const profileFile = join(resolve(o.out, '..'), `profile-${backend}-${Date.now()}.cpuprofile`);
+    if (o.profile) {
+      await mkdir(resolve(o.out, '..'), { recursive: true });
+      await child.command(`profile-stop ${profileFile}`);
+    }
+
+    const unacknowledgedAtEnd = await waitForAcks(totals, 30_000);
+    const stored = (await child.command<{ readings: number }>('count')).readings;
+    let sustainedRate = 0;
+    for (const s of steps) {
+      if (!s.passed) break;
+      sustainedRate = s.offeredRate;
+    }
+    const at2000 = steps.find((s) => s.offeredRate === 2000);
+    const profile = o.profile ? { file: profileFile, ...summarizeProfileFile(profileFile) } : undefined;
+    const report: BackendReport = {
+      backend,
+      devices: devices.length,
+      provisioning: { seconds: provisionSeconds, sourceAddresses: addresses, connectSeconds },
+      warmup,
+      steps,
+      sustainedRate,
+      ...(at2000 ? { p99AtTwoThousandMs: at2000.latencyMs.p99 } : {}),
+      zeroLoss: { acknowledged: totals.acked, stored, equal: totals.acked === stored, unacknowledgedAtEnd },
+      verifyCeiling: ceiling.value,
+      ratioToVerifyCeiling: sustainedRate / ceiling.value.verifyPerSecond,
+      goals: {
+        sustained8000: sustainedRate >= 8000,
+        p99Under100At2000: at2000 ? at2000.passed && at2000.latencyMs.p99 < 100 : undefined,
+      },
+      ...(profile ? { profile } : {}),
+    };
+    log(backendSummary(report));
+    if (profile) log(formatProfileSummary(profile));
+    return report;
+  } finally {
+    for (const c of connections) c?.close();
+    await child.stop();
+    await database?.drop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+function deviceToken(d: BenchDevice): string {
+  return signCompactJws(deviceTokenClaims(d.id, Date.now(), 3600), d.privateKey, d.kid, 'JWT');
+}
+
+function measureCeiling(step: PreparedStep, devices: readonly BenchDevice[]): VerifyCeiling {
+  const c = measureVerifyCeiling(
+    step.samples.map((s) => ({ jws: s.jws, key: devices[s.device]!.publicKey })),
+  );
+  log(
+    `single-core ceiling: ${Math.round(c.verifyPerSecond)} Ed25519 verify/s on ${c.messageBytes}-byte messages, ` +
+      `${Math.round(c.parseVerifyDecodePerSecond)}/s with parse + decode`,
+  );
+  return c;
+}
+
+/** Waits until every message sent has an answer; returns how many still have none. */
+async function waitForAcks(totals: { sent: number; acked: number; rejected: number }, timeoutMs: number) {
+  const deadline = performance.now() + timeoutMs;
+  while (totals.acked + totals.rejected < totals.sent && performance.now() < deadline)
+    await new Promise((r) => setTimeout(r, 200));
+  return totals.sent - totals.acked - totals.rejected;
+}
+
+/** The PostgreSQL server processes serving the benchmark's database (the platform's connection pool). */
+async function backendPids(adminUrl: string, databaseUrl: string): Promise<number[]> {
+  const name = new URL(databaseUrl).pathname.slice(1);
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const r = await client.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [name],
+    );
+    return r.rows.map((row) => row.pid);
+  } finally {
+    await client.end();
+  }
+}
+
+const options = parseOptions(process.argv);
+const machine = machineInfo();
+log(
+  `ingest benchmark on ${machine.cpuModel} x${machine.cores}, ${machine.memoryGb} GB, node ${machine.node}; ` +
+    `load average ${machine.loadAverage.join(' ')}`,
+);
+const started = new Date().toISOString();
+const ceiling: { value?: VerifyCeiling } = {};
+const results: BackendReport[] = [];
+for (const backend of options.backends) results.push(await runBackend(backend, options, ceiling));
+await writeJson(options.out, {
+  benchmark: 'ingest',
+  started,
+  finished: new Date().toISOString(),
+  machine,
+  loadAverageAtEnd: machineInfo().loadAverage,
+  options: { ...options, postgresUrl: options.postgresUrl ? '(set)' : undefined },
+  results,
+});
+log(`\nwritten ${options.out}`);
