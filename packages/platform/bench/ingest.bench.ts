@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { deviceTokenClaims, signCompactJws } from '@openiomt/core';
 import { Command } from 'commander';
-import pg from 'pg';
 import { createTestDatabase } from '../src/store/testing.ts';
 import { type AckSink, connectFleet, type FleetConnection } from './mqtt-fleet.ts';
 import { startPlatformChild } from './platform-process.ts';
+import { postgresBackendPids } from './proc-stats.ts';
 import { formatProfileSummary, summarizeProfileFile } from './profile-summary.ts';
 import { type BenchDevice, provisionDevices } from './provision.ts';
 import { type PreparedStep, prepareStep, runStep, type StepContext, type StepResult } from './ramp.ts';
@@ -42,6 +42,7 @@ interface Options {
   readonly devices: number;
   readonly maxP99Ms: number;
   readonly drainSeconds: number;
+  readonly refine: number;
   readonly profile: boolean;
   readonly out: string;
 }
@@ -63,6 +64,11 @@ function parseOptions(argv: string[]): Options {
     )
     .option('--max-p99-ms <n>', 'a step with a higher p99 does not count as sustained', '1000')
     .option('--drain-seconds <n>', 'how long to wait for the last acknowledgements of a step', '15')
+    .option(
+      '--refine <n>',
+      'after the first failing step, this many steps halving the gap to the last good one',
+      '2',
+    )
     .option('--quick', 'short smoke run: 100 devices, steps 200,500 of 3 s')
     .option('--profile', 'record a CPU profile of the platform during the ramp and summarise it')
     .option('--out <file>', 'JSON result file', '.bench/bench-ingest.json')
@@ -96,6 +102,7 @@ function parseOptions(argv: string[]): Options {
     devices: int('devices', quick && !given('devices') ? 100 : o.devices, 1),
     maxP99Ms: int('max-p99-ms', o.maxP99Ms, 1),
     drainSeconds: int('drain-seconds', o.drainSeconds, 1),
+    refine: int('refine', o.refine, 0),
     profile: o.profile === true,
     out: resolve(String(o.out)),
   };
@@ -151,7 +158,9 @@ async function runBackend(
     const ctx: StepContext = {
       connections,
       platformPid: child.pid,
-      databasePids: database ? await backendPids(o.postgresUrl!, database.url) : [],
+      ...(database
+        ? { databasePids: () => postgresBackendPids(new URL(database.url).pathname.slice(1)) }
+        : {}),
       maxP99Ms: o.maxP99Ms,
       drainTimeoutMs: o.drainSeconds * 1000,
       setSink: (s) => {
@@ -177,13 +186,30 @@ async function runBackend(
 
     if (o.profile) await child.command('profile-start');
     const steps: StepResult[] = [];
-    for (const rate of o.steps) {
+    const step = async (rate: number): Promise<StepResult> => {
       const plan = { rate, seconds: o.stepSeconds, activeDevices: Math.min(devices.length, rate) };
-      const prepared = prepareStep(plan, devices, nextSeq);
-      const result = await run(prepared);
+      const result = await run(prepareStep(plan, devices, nextSeq));
       steps.push(result);
       log(stepTableRow(result));
-      if (!result.passed) break;
+      return result;
+    };
+    let passedRate = 0;
+    let failedRate: number | undefined;
+    for (const rate of o.steps) {
+      if ((await step(rate)).passed) passedRate = rate;
+      else {
+        failedRate = rate;
+        break;
+      }
+    }
+    // Narrow down between the last step that held and the first that did not.
+    for (let i = 0; i < o.refine && failedRate !== undefined; i++) {
+      const rate = Math.round((passedRate + failedRate) / 2 / 25) * 25;
+      if (rate <= passedRate || rate >= failedRate) break;
+      if ((await waitForAcks(totals, 30_000)) > 0) break; // a backlog would blur the next step
+      await new Promise((r) => setTimeout(r, 2_000));
+      if ((await step(rate)).passed) passedRate = rate;
+      else failedRate = rate;
     }
     const profileFile = join(resolve(o.out, '..'), `profile-${backend}-${Date.now()}.cpuprofile`);
     if (o.profile) {
@@ -193,11 +219,7 @@ async function runBackend(
 
     const unacknowledgedAtEnd = await waitForAcks(totals, 30_000);
     const stored = (await child.command<{ readings: number }>('count')).readings;
-    let sustainedRate = 0;
-    for (const s of steps) {
-      if (!s.passed) break;
-      sustainedRate = s.offeredRate;
-    }
+    const sustainedRate = passedRate;
     const at2000 = steps.find((s) => s.offeredRate === 2000);
     const profile = o.profile ? { file: profileFile, ...summarizeProfileFile(profileFile) } : undefined;
     const report: BackendReport = {
@@ -249,22 +271,6 @@ async function waitForAcks(totals: { sent: number; acked: number; rejected: numb
   while (totals.acked + totals.rejected < totals.sent && performance.now() < deadline)
     await new Promise((r) => setTimeout(r, 200));
   return totals.sent - totals.acked - totals.rejected;
-}
-
-/** The PostgreSQL server processes serving the benchmark's database (the platform's connection pool). */
-async function backendPids(adminUrl: string, databaseUrl: string): Promise<number[]> {
-  const name = new URL(databaseUrl).pathname.slice(1);
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    const r = await client.query<{ pid: number }>(
-      'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-      [name],
-    );
-    return r.rows.map((row) => row.pid);
-  } finally {
-    await client.end();
-  }
 }
 
 const options = parseOptions(process.argv);

@@ -3,7 +3,7 @@
  * both cores of a 2-core machine busy.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const CLOCK_TICKS = (() => {
   try {
@@ -37,24 +37,41 @@ export function rssBytes(pid: number): number | undefined {
   }
 }
 
-/** Sums CPU over a set of processes (e.g. the PostgreSQL backends serving the benchmark's database). */
-export function totalCpuMs(pids: readonly number[]): number {
-  return pids.reduce((sum, pid) => sum + (cpuMs(pid) ?? 0), 0);
+/**
+ * PostgreSQL server processes working for one database, found by their process title
+ * ("postgres: ... <user> <database> <client> <state>"), plus the WAL writer, which every commit waits on.
+ */
+export function postgresBackendPids(database: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const title = readFileSync(`/proc/${entry}/cmdline`, 'latin1').replaceAll('\0', ' ');
+      if (!title.startsWith('postgres:')) continue;
+      if (title.includes(` ${database} `) || title.includes('walwriter')) pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
 }
 
-export function totalRssBytes(pids: readonly number[]): number {
-  return pids.reduce((sum, pid) => sum + (rssBytes(pid) ?? 0), 0);
-}
-
-/** Watches processes over an interval: CPU used since start, and the largest RSS seen by periodic samples. */
+/**
+ * Watches processes over an interval: CPU used since start (per process, so processes that start or end
+ * meanwhile are counted for the part they were alive) and the largest RSS seen by periodic samples.
+ */
 export class ProcessWatch {
-  private readonly startCpu: number;
+  private readonly startCpu = new Map<number, number>();
+  private readonly lastCpu = new Map<number, number>();
   private readonly startWall = performance.now();
   private peakRss = 0;
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly pids: () => readonly number[]) {
-    this.startCpu = totalCpuMs(pids());
+    for (const pid of pids()) {
+      const cpu = cpuMs(pid);
+      if (cpu !== undefined) this.startCpu.set(pid, cpu);
+    }
     this.sample();
     this.timer = setInterval(() => this.sample(), 500);
     this.timer.unref();
@@ -64,12 +81,23 @@ export class ProcessWatch {
   stop(): { cpuPercent: number; peakRssBytes: number; cpuMs: number } {
     clearInterval(this.timer);
     this.sample();
-    const cpu = totalCpuMs(this.pids()) - this.startCpu;
+    let cpu = 0;
+    for (const [pid, last] of this.lastCpu) cpu += last - (this.startCpu.get(pid) ?? 0);
     const wall = performance.now() - this.startWall;
     return { cpuPercent: (cpu / wall) * 100, peakRssBytes: this.peakRss, cpuMs: cpu };
   }
 
   private sample(): void {
-    this.peakRss = Math.max(this.peakRss, totalRssBytes(this.pids()));
+    const pids = this.pids();
+    let rss = 0;
+    for (const pid of pids) {
+      const cpu = cpuMs(pid);
+      if (cpu === undefined) continue;
+      // A process first seen now started during the interval: all its CPU time belongs to it.
+      if (!this.startCpu.has(pid)) this.startCpu.set(pid, 0);
+      this.lastCpu.set(pid, cpu);
+      rss += rssBytes(pid) ?? 0;
+    }
+    this.peakRss = Math.max(this.peakRss, rss);
   }
 }

@@ -76,8 +76,8 @@ export interface StepResult {
 export interface StepContext {
   readonly connections: readonly FleetConnection[];
   readonly platformPid: number;
-  /** PostgreSQL backend processes serving the platform (empty for PGlite, which runs inside it). */
-  readonly databasePids: readonly number[];
+  /** PostgreSQL server processes serving the platform, looked up as they come and go (none for PGlite). */
+  readonly databasePids?: () => readonly number[];
   readonly maxP99Ms: number;
   readonly drainTimeoutMs: number;
   setSink(sink: AckSink): void;
@@ -113,7 +113,7 @@ export async function runStep(step: PreparedStep, ctx: StepContext): Promise<Ste
 
   const load = Number((loadavg()[0] ?? 0).toFixed(2));
   const platform = new ProcessWatch(() => [ctx.platformPid]);
-  const database = ctx.databasePids.length > 0 ? new ProcessWatch(() => ctx.databasePids) : undefined;
+  const database = ctx.databasePids ? new ProcessWatch(ctx.databasePids) : undefined;
   const ownCpu = process.cpuUsage();
   const start = performance.now();
   await new Promise<void>((resolve) => {

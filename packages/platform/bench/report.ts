@@ -12,7 +12,7 @@ export interface BackendReport {
   readonly provisioning: { seconds: number; sourceAddresses: number; connectSeconds: number };
   readonly warmup: StepResult;
   readonly steps: StepResult[];
-  /** Highest offered rate that passed, with every earlier step passing too. */
+  /** Highest offered rate that passed below the lowest one that failed (ramp, then refinement steps). */
   readonly sustainedRate: number;
   readonly p99AtTwoThousandMs?: number;
   readonly zeroLoss: { acknowledged: number; stored: number; equal: boolean; unacknowledgedAtEnd: number };
@@ -87,7 +87,7 @@ export function backendSummary(r: BackendReport): string {
   const lines = [
     `${r.backend}: sustained ${r.sustainedRate} signed msg/s with zero loss ` +
       `(goal 8000: ${r.goals.sustained8000 ? 'met' : 'NOT met'}); ` +
-      `p99 at 2000 msg/s ${r.p99AtTwoThousandMs === undefined ? 'not measured' : `${r.p99AtTwoThousandMs.toFixed(1)} ms`} ` +
+      `p99 at 2000 msg/s ${r.p99AtTwoThousandMs === undefined ? 'not reached' : `${r.p99AtTwoThousandMs.toFixed(1)} ms`} ` +
       `(goal < 100 ms: ${r.goals.p99Under100At2000 === undefined ? '-' : r.goals.p99Under100At2000 ? 'met' : 'NOT met'})`,
     `  zero-loss check: ${r.zeroLoss.acknowledged} acknowledged, ${r.zeroLoss.stored} stored in the database ` +
       `(${r.zeroLoss.equal ? 'equal' : 'DIFFERENT'}; ${r.zeroLoss.unacknowledgedAtEnd} never acknowledged)`,

@@ -139,10 +139,17 @@ export function deviceWithKey(
 export function connectMqtt(url: string, opts: mqtt.IClientOptions): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
     const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
-    client.once('connect', () => resolve(client));
+    let connected = false;
+    client.once('connect', () => {
+      connected = true;
+      resolve(client);
+    });
     client.once('error', (e) => {
       client.end(true);
       reject(e);
+    });
+    client.once('close', () => {
+      if (!connected) reject(new Error('connection closed before CONNACK'));
     });
   });
 }

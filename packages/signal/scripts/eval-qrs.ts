@@ -1,6 +1,6 @@
 // EC57 evaluation of the QRS detector over a WFDB database directory (default: the mitdb extract).
 // Usage: npx tsx packages/signal/scripts/eval-qrs.ts --data /work/shared/data/mitdb [--out .bench/eval-qrs.json]
-//        [--records 100,101]
+//        [--records 100,101] [--leads 1|all]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,6 +13,8 @@ const { values } = parseArgs({
     data: { type: 'string', default: join(process.cwd(), '..', 'shared', 'data', 'mitdb') },
     out: { type: 'string', default: '.bench/eval-qrs.json' },
     records: { type: 'string' },
+    /** 'all' (default): fuse every ECG lead; '1': the first ECG lead only. */
+    leads: { type: 'string', default: 'all' },
   },
 });
 const dataDir = values.data!;
@@ -54,7 +56,7 @@ for (const name of records) {
   const record = await readRecord(path);
   const fs = record.header.samplingFrequency;
   const ref = (await readAnnotations(path, 'atr')).annotations;
-  const beats = detectRecordQrs(record);
+  const beats = detectRecordQrs(record, { multiLead: values.leads !== '1' });
   const test = beatsFromSamples(beats);
   const end = record.header.frameCount;
   const r0 = compareBeats(ref, test, { samplingFrequency: fs, startSample: 0, endSample: end });

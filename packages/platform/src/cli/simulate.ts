@@ -23,22 +23,40 @@ function positiveInt(value: string, flag: string, max: number): number {
   return n;
 }
 
+function mqttUrlOf(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new CliError(`--mqtt-url "${value}" is not a URL: use mqtt://host:port or mqtts://host:port`);
+  }
+  if (url.protocol !== 'mqtt:' && url.protocol !== 'mqtts:')
+    throw new CliError(`--mqtt-url must start with mqtt:// or mqtts:// (got ${url.protocol}//)`);
+  return value;
+}
+
+const MAX_DEVICE_LINES = 10;
+
 function summary(r: WardResult): string {
   const lines = [
     `Simulated ${r.patientIds.length} patients for ${r.elapsedS} s from ${r.dataDir}`,
     `  messages sent ${r.sent}, acknowledged ${r.acknowledged}, rejected ${r.rejected}, unconfirmed ${r.sent - r.acknowledged - r.rejected}`,
   ];
-  for (const d of r.devices) {
+  // Every device with a refusal, and the first few others: a ward of hundreds stays readable.
+  const shown = r.devices.filter((d, i) => d.rejected > 0 || d.acknowledged < d.sent || i < MAX_DEVICE_LINES);
+  for (const d of shown) {
     const reasons = Object.entries(d.rejections).map(([reason, n]) => `${n}× ${reason}`);
     lines.push(
       `  ${d.deviceId} -> ${d.patientId} (${d.recording}): sent ${d.sent}, acknowledged ${d.acknowledged}, rejected ${d.rejected}${reasons.length ? ` [${reasons.join('; ')}]` : ''}`,
     );
   }
+  if (shown.length < r.devices.length)
+    lines.push(`  ... and ${r.devices.length - shown.length} more, all acknowledged`);
   return `${lines.join('\n')}\n`;
 }
 
 /** Turns the simulator's errors into advice for the command line. */
-function explain(e: unknown, mqttUrl: string): never {
+function explain(e: unknown): never {
   if (e instanceof ProvisionError) {
     if (e.status === 401)
       throw new CliError(
@@ -48,8 +66,6 @@ function explain(e: unknown, mqttUrl: string): never {
   }
   if (e instanceof RecordingError) throw new CliError(`${e.message} (or set OPENIOMT_SHARED_DATA)`);
   if (e instanceof WardError) throw new CliError(e.message);
-  if ((e as Error).message?.includes('mqtt'))
-    throw new CliError(`MQTT at ${mqttUrl}: ${(e as Error).message}`);
   throw e;
 }
 
@@ -77,7 +93,7 @@ export function simulateCommand(program: Command): void {
       const patients = positiveInt(flags.patients, '--patients', 10_000);
       const durationS = positiveInt(flags.duration, '--duration', 7 * 86_400);
       const vitalsEveryS = positiveInt(flags.vitalsEvery, '--vitals-every', 3600);
-      const mqttUrl = flags.mqttUrl ?? process.env.OPENIOMT_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+      const mqttUrl = mqttUrlOf(flags.mqttUrl ?? process.env.OPENIOMT_MQTT_URL ?? 'mqtt://127.0.0.1:1883');
 
       const bar = new cliProgress.SingleBar(
         {
@@ -96,7 +112,7 @@ export function simulateCommand(program: Command): void {
       const onProgress = (p: WardProgress) => {
         const payload = { sent: p.sent, acknowledged: p.acknowledged, rejected: p.rejected };
         if (!started) {
-          bar.start(durationS, 0, payload);
+          bar.start(durationS, p.elapsedS, payload);
           started = true;
         }
         bar.update(p.elapsedS, payload);
@@ -116,7 +132,7 @@ export function simulateCommand(program: Command): void {
           ...(flags.idPrefix ? { idPrefix: flags.idPrefix } : {}),
         });
       } catch (e) {
-        explain(e, mqttUrl);
+        explain(e);
       } finally {
         if (started) bar.stop();
         process.off('SIGINT', onSignal);

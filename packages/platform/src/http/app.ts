@@ -1,6 +1,6 @@
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from '../log.ts';
 import { StoreError } from '../store/types.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
@@ -18,7 +18,8 @@ const STORE_STATUS = { 'not-found': 404, conflict: 409, 'enrolment-invalid': 400
 export async function createHttpApp(opts: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger,
-    disableRequestLogging: true,
+    // Request lines carry URLs with patient and device ids: keep them out of the logs.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     ...(opts.tls ? { https: opts.tls } : {}),
   }) as unknown as FastifyInstance;

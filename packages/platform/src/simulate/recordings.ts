@@ -108,11 +108,15 @@ const NUMERICS_CODES: readonly (readonly [VitalCode, readonly string[]])[] = [
   ['bp-mean', ['ABPMean', 'NBPMean']],
 ];
 
-/** Monitors report 0 for these when the sensor is off; a 0 is a missing value, not a reading. */
+/**
+ * Monitors write 0 into these numerics when the sensor is off or a lead disconnected; replayed as readings
+ * they would look like asystole or apnoea, so a 0 counts as a missing value.
+ */
 const ZERO_IS_MISSING = new Set<VitalCode>([
   'heart-rate',
   'pulse-rate',
   'spo2',
+  'respiratory-rate',
   'bp-systolic',
   'bp-diastolic',
   'bp-mean',
@@ -193,7 +197,7 @@ function waveform(
     rate: signal.samplingFrequency,
     // WFDB: physical = (digital - baseline) / gain, i.e. origin + factor * digital.
     factor: 1 / gain,
-    origin: -baseline / gain,
+    origin: baseline === 0 ? 0 : -baseline / gain, // never -0
     samples: signal.digital,
     invalid: INVALID_SAMPLE[signal.spec.format],
     source: `${path}:${signal.spec.description}`,

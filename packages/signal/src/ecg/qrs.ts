@@ -159,23 +159,63 @@ export function decideBeats(
   return beats.slice(0, count);
 }
 
-/** Moves each detection to the largest deviation from the local baseline within ±`half` samples. */
-export function refineFiducials(lowpass: Float64Array, beats: Int32Array, fs: number): Int32Array {
+/**
+ * Drops a beat that is closely followed (within ~0.3 s, shorter than any sustained ventricular rhythm) by a
+ * beat with both a much larger envelope and a much steeper slope: the earlier one is a tall P wave or a
+ * noise transient before the QRS (the forward mirror of the T-wave test in `decideBeats`).
+ */
+export function dropPrecursors(features: QrsFeatures, beats: Int32Array, fs: number): Int32Array {
+  const { envelope, slope } = features;
+  const window = secondsToSamples(Number(process.env.PW ?? 0.3), fs);
+  const slopeHalf = secondsToSamples(0.06, fs);
+  const ratio = Number(process.env.PR ?? 0.5);
+  const keep = new Int32Array(beats.length);
+  let count = 0;
+  for (let b = 0; b < beats.length; b++) {
+    const p = beats[b]!;
+    const next = beats[b + 1];
+    if (
+      next !== undefined &&
+      next - p < window &&
+      envelope[p]! < ratio * envelope[next]! &&
+      maxAbsIn(slope, p - slopeHalf, p + slopeHalf) < ratio * maxAbsIn(slope, next - slopeHalf, next + slopeHalf)
+    )
+      continue;
+    keep[count++] = p;
+  }
+  return keep.slice(0, count);
+}
+
+/**
+ * Places each fiducial on the dominant extremum of a band-passed copy of the lead, within ±80 ms of the
+ * detection. The band-pass is a difference of two centred moving averages (~8 ms minus ~80 ms wide, roughly
+ * 8–50 Hz): it keeps the sharp R (or paced) deflection at full height and shrinks broad S and T waves, which
+ * is where mitdb places its beat labels. Computed only around each beat, via a local running sum.
+ */
+export function refineFiducials(signal: ArrayLike<number>, beats: Int32Array, fs: number): Int32Array {
+  const n = signal.length;
   const half = secondsToSamples(0.08, fs);
-  const base = secondsToSamples(0.1, fs);
+  const hShort = Math.max(0, Math.round(Number(process.env.HS ?? 0.008) * fs));
+  const hLong = secondsToSamples(Number(process.env.HL ?? 0.06), fs);
+  const margin = half + hLong + 1;
+  const prefix = new Float64Array(2 * margin + 2);
   const out = new Int32Array(beats.length);
   for (let b = 0; b < beats.length; b++) {
     const p = beats[b]!;
-    const from = Math.max(0, p - half);
-    const to = Math.min(lowpass.length - 1, p + half);
-    // Baseline: mean of the two window edges, a cheap estimate that ignores the QRS itself.
-    const ref0 = lowpass[Math.max(0, p - base)]!;
-    const ref1 = lowpass[Math.min(lowpass.length - 1, p + base)]!;
-    const baseline = 0.5 * (ref0 + ref1);
+    const base = Math.max(0, p - margin);
+    const top = Math.min(n - 1, p + margin);
+    prefix[0] = 0;
+    for (let i = base; i <= top; i++) prefix[i - base + 1] = prefix[i - base]! + signal[i]!;
+    const avg = (c: number, h: number): number => {
+      const lo = Math.max(base, c - h);
+      const hi = Math.min(top, c + h);
+      return (prefix[hi - base + 1]! - prefix[lo - base]!) / (hi - lo + 1);
+    };
     let best = p;
     let bestV = -1;
-    for (let i = from; i <= to; i++) {
-      const v = Math.abs(lowpass[i]! - baseline);
+    const to = Math.min(n - 1, p + half);
+    for (let i = Math.max(0, p - half); i <= to; i++) {
+      const v = Math.abs(avg(i, hShort) - avg(i, hLong));
       if (v > bestV) {
         bestV = v;
         best = i;
@@ -193,20 +233,27 @@ function mean(x: Float64Array): number {
 }
 
 /**
- * Fuses the features of several leads sampled together: each lead's envelope and |slope| are divided by
- * that lead's mean envelope (so leads weigh equally whatever their gain) and summed.
+ * Fuses the features of several leads sampled together. Each lead's envelope and |slope| are divided by
+ * that lead's local mean envelope (a centred moving average over ~2 s): an automatic gain control that lets
+ * leads weigh equally whatever their gain, and that turns a lead down wherever it is buried in noise (its
+ * local mean rises), so a noise burst on one lead is not taken for a beat unless the other lead agrees.
  */
-export function fuseFeatures(perLead: QrsFeatures[]): QrsFeatures {
+export function fuseFeatures(perLead: QrsFeatures[], fs: number): QrsFeatures {
   const first = perLead[0]!;
   if (perLead.length === 1) return first;
   const n = first.envelope.length;
   const envelope = new Float64Array(n);
   const slope = new Float64Array(n);
+  const level = new Float64Array(n);
+  const h = secondsToSamples(Number(process.env.AGC ?? 2), fs);
   for (const f of perLead) {
-    const scale = 1 / (mean(f.envelope) || 1);
+    movingAverage(f.envelope, h, level);
+    // Floor: a lead that goes flat (lead-off) must not have its residual noise amplified without bound.
+    const floor = Number(process.env.FLOOR ?? 0.5) * mean(f.envelope) + 1e-12;
     const e = f.envelope;
     const d = f.slope;
     for (let i = 0; i < n; i++) {
+      const scale = 1 / Math.max(level[i]!, floor);
       envelope[i] = envelope[i]! + e[i]! * scale;
       slope[i] = slope[i]! + Math.abs(d[i]!) * scale;
     }
@@ -229,10 +276,17 @@ export function detectQrsMultiLead(
   if (n < 3) return new Int32Array(0);
   if (leads.some((l) => l.length !== n)) throw new RangeError('leads must all have the same length');
   const refractory = secondsToSamples(options.refractory ?? 0.2, samplingFrequency);
-  const features = fuseFeatures(leads.map((l) => qrsFeatures(l, samplingFrequency)));
+  const features = fuseFeatures(
+    leads.map((l) => qrsFeatures(l, samplingFrequency)),
+    samplingFrequency,
+  );
   const candidates = envelopeCandidates(features.envelope, refractory);
-  const beats = decideBeats(features, candidates, samplingFrequency, refractory);
-  return refineFiducials(features.lowpass, beats, samplingFrequency);
+  const beats = dropPrecursors(
+    features,
+    decideBeats(features, candidates, samplingFrequency, refractory),
+    samplingFrequency,
+  );
+  return refineFiducials(leads[0]!, beats, samplingFrequency);
 }
 
 /** Detects QRS complexes in one ECG lead sampled at `samplingFrequency` Hz; returns sample indices. */
