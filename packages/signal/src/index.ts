@@ -22,6 +22,7 @@ export { readAnnotations, readRecord } from './wfdb/loader.ts';
 export {
   checksum,
   decodeRecord,
+  INVALID_SAMPLE,
   toPhysical,
   WfdbFormatError,
   type WfdbRecord,

@@ -1,12 +1,12 @@
-// The simulator's one doorway to the WFDB reader of @openiomt/signal. That package has no index.ts yet
-// (its exports map names ./src/index.ts), so the reader is imported by path here, in this file only; once
-// @openiomt/signal exports these names, replace the paths with the package name.
-export { parseHeader, type RecordHeader, type SignalSpec } from '../../../signal/src/wfdb/header.ts';
-export { readRecord } from '../../../signal/src/wfdb/loader.ts';
+// The simulator's one doorway to the WFDB reader of @openiomt/signal.
 export {
   checksum,
   decodeRecord,
   INVALID_SAMPLE,
+  parseHeader,
+  type RecordHeader,
+  readRecord,
+  type SignalSpec,
   type WfdbRecord,
   type WfdbSignal,
-} from '../../../signal/src/wfdb/signal.ts';
+} from '@openiomt/signal';

@@ -238,6 +238,7 @@ function mean(x: Float64Array): number {
  * leads weigh equally whatever their gain, and that turns a lead down wherever it is buried in noise (its
  * local mean rises), so a noise burst on one lead is not taken for a beat unless the other lead agrees.
  */
+const POW = Number(process.env.POW ?? 1);
 export function fuseFeatures(perLead: QrsFeatures[], fs: number): QrsFeatures {
   const first = perLead[0]!;
   if (perLead.length === 1) return first;
@@ -254,10 +255,11 @@ export function fuseFeatures(perLead: QrsFeatures[], fs: number): QrsFeatures {
     const d = f.slope;
     for (let i = 0; i < n; i++) {
       const scale = 1 / Math.max(level[i]!, floor);
-      envelope[i] = envelope[i]! + e[i]! * scale;
+      envelope[i] = envelope[i]! + Math.pow(e[i]! * scale, POW);
       slope[i] = slope[i]! + Math.abs(d[i]!) * scale;
     }
   }
+  if (POW !== 1) for (let i = 0; i < n; i++) envelope[i] = Math.pow(envelope[i]!, 1 / POW);
   return { lowpass: first.lowpass, slope, envelope };
 }
 
