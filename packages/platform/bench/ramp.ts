@@ -65,8 +65,11 @@ export interface StepResult {
   readonly lostConnections: number;
   readonly latencyMs: { p50: number; p95: number; p99: number; max: number };
   readonly platformCpuPercent: number;
+  /** Platform CPU time per message answered in the window: what one message costs, however busy the machine. */
+  readonly platformCpuMsPerMessage: number;
   readonly platformPeakRssMb: number;
   readonly databaseCpuPercent?: number;
+  readonly databaseCpuMsPerMessage?: number;
   readonly loadGeneratorCpuPercent: number;
   readonly loadAverage1m: number;
   readonly passed: boolean;
@@ -147,12 +150,14 @@ export async function runStep(step: PreparedStep, ctx: StepContext): Promise<Ste
   let acknowledged = 0;
   let rejected = 0;
   let ackedInWindow = 0;
+  let answeredInWindow = 0;
   const latencies: number[] = [];
   for (let k = 0; k < total; k++) {
     if (codes[k] === 255) continue;
     if (codes[k] === 0) acknowledged++;
     else rejected++;
     latencies.push(ackTimes[k]! - sendTimes[k]!);
+    if (ackTimes[k]! <= windowEnd) answeredInWindow++;
     if (codes[k] === 0 && ackTimes[k]! >= start + 1000 && ackTimes[k]! <= windowEnd) ackedInWindow++;
   }
   latencies.sort((a, b) => a - b);
@@ -183,8 +188,14 @@ export async function runStep(step: PreparedStep, ctx: StepContext): Promise<Ste
     lostConnections,
     latencyMs,
     platformCpuPercent: platformUse.cpuPercent,
+    platformCpuMsPerMessage: platformUse.cpuMs / Math.max(1, answeredInWindow),
     platformPeakRssMb: platformUse.peakRssBytes / 2 ** 20,
-    ...(databaseUse ? { databaseCpuPercent: databaseUse.cpuPercent } : {}),
+    ...(databaseUse
+      ? {
+          databaseCpuPercent: databaseUse.cpuPercent,
+          databaseCpuMsPerMessage: databaseUse.cpuMs / Math.max(1, answeredInWindow),
+        }
+      : {}),
     loadGeneratorCpuPercent: ((own.user + own.system) / 1000 / wallMs) * 100,
     loadAverage1m: load,
     passed: failure === undefined,

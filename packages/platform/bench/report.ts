@@ -47,8 +47,10 @@ const COLUMNS = [
   ['p99 ms', 7],
   ['max ms', 7],
   ['plat CPU', 8],
+  ['ms/msg', 6],
   ['RSS MB', 7],
   ['db CPU', 7],
+  ['ms/msg', 6],
   ['gen CPU', 7],
   ['load', 5],
   ['', 0],
@@ -73,8 +75,10 @@ export function stepTableRow(r: StepResult, label?: string): string {
     f(r.latencyMs.p99, 1),
     f(r.latencyMs.max, 0),
     `${f(r.platformCpuPercent)}%`,
+    f(r.platformCpuMsPerMessage, 2),
     f(r.platformPeakRssMb),
     r.databaseCpuPercent === undefined ? '-' : `${f(r.databaseCpuPercent)}%`,
+    f(r.databaseCpuMsPerMessage, 2),
     `${f(r.loadGeneratorCpuPercent)}%`,
     f(r.loadAverage1m, 1),
     r.passed ? 'ok' : `FAIL: ${r.failure}`,
@@ -92,12 +96,30 @@ export function backendSummary(r: BackendReport): string {
     `  zero-loss check: ${r.zeroLoss.acknowledged} acknowledged, ${r.zeroLoss.stored} stored in the database ` +
       `(${r.zeroLoss.equal ? 'equal' : 'DIFFERENT'}; ${r.zeroLoss.unacknowledgedAtEnd} never acknowledged)`,
     `  single-core Ed25519 ceiling on these ${c.messageBytes}-byte messages: ${Math.round(c.verifyPerSecond)} verify/s, ` +
-      `${Math.round(c.parseVerifyDecodePerSecond)}/s with JWS parse + payload decode; ` +
+      `${Math.round(c.parseVerifyDecodePerSecond)}/s with JWS parse + payload decode, ` +
+      `${Math.round(c.threadPoolVerifyPerSecond)}/s async on the thread pool; ` +
       `sustained rate = ${(r.ratioToVerifyCeiling * 100).toFixed(1)} % of the verify ceiling`,
+    costLine(r),
     `  ${r.devices} devices provisioned in ${r.provisioning.seconds.toFixed(1)} s ` +
       `(${r.provisioning.sourceAddresses} source address(es)), connected in ${r.provisioning.connectSeconds.toFixed(1)} s`,
   ];
   return lines.join('\n');
+}
+
+/** CPU per message, averaged over the ramp steps: a figure less sensitive to other load than rates are. */
+function costLine(r: BackendReport): string {
+  const steps = r.steps.filter((s) => s.sent > 0);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const platform = mean(steps.map((s) => s.platformCpuMsPerMessage));
+  const database = steps.every((s) => s.databaseCpuMsPerMessage !== undefined)
+    ? mean(steps.map((s) => s.databaseCpuMsPerMessage as number))
+    : undefined;
+  return (
+    `  CPU per message: platform ${platform.toFixed(2)} ms (one core could carry ~${Math.round(1000 / platform)} msg/s)` +
+    (database === undefined
+      ? ''
+      : `, PostgreSQL ${database.toFixed(2)} ms (~${Math.round(1000 / database)} msg/s per core)`)
+  );
 }
 
 export async function writeJson(path: string, value: unknown): Promise<void> {

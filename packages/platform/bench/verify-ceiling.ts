@@ -13,12 +13,14 @@ export interface VerifyCeiling {
   readonly verifyPerSecond: number;
   /** parseCompactJws + crypto.verify + decodeReading. */
   readonly parseVerifyDecodePerSecond: number;
+  /** crypto.verify's callback form, which runs on libuv's thread pool and so can use every core. */
+  readonly threadPoolVerifyPerSecond: number;
 }
 
-export function measureVerifyCeiling(
+export async function measureVerifyCeiling(
   samples: readonly { jws: string; key: KeyObject }[],
-  durationMs = 2_000,
-): VerifyCeiling {
+  durationMs = 3_000,
+): Promise<VerifyCeiling> {
   const parsed = samples.map((s) => {
     const p = parseCompactJws(s.jws);
     if (!p.ok) throw new Error(`benchmark message does not parse: ${p.rejection.detail}`);
@@ -37,20 +39,43 @@ export function measureVerifyCeiling(
       throw new Error('verify failed');
     if (!decodeReading(p.value.payload).ok) throw new Error('decode failed');
   });
+  const threadPoolVerifyPerSecond = await threadPoolRate(durationMs / 3, (i) => {
+    const m = parsed[i % parsed.length]!;
+    return new Promise<void>((resolve, reject) =>
+      verify(null, m.signingInput, m.key, m.signature, (err, ok) => (err || !ok ? reject(err) : resolve())),
+    );
+  });
   return {
     messages: samples.length,
     messageBytes: samples[0]?.jws.length ?? 0,
     verifyPerSecond,
     parseVerifyDecodePerSecond,
+    threadPoolVerifyPerSecond,
   };
 }
 
-function loop(durationMs: number, body: (i: number) => void): number {
-  for (let i = 0; i < 200; i++) body(i); // warm up
+/** Keeps 64 verifications in flight on the thread pool for the duration. */
+async function threadPoolRate(durationMs: number, body: (i: number) => Promise<void>): Promise<number> {
   const start = performance.now();
   let n = 0;
-  while (performance.now() - start < durationMs) {
-    for (let j = 0; j < 100; j++) body(n++);
-  }
+  const worker = async (): Promise<void> => {
+    while (performance.now() - start < durationMs) await body(n++);
+  };
+  await Promise.all(Array.from({ length: 64 }, worker));
   return (n / (performance.now() - start)) * 1000;
+}
+
+/** Best of three rounds: on a shared machine the best round is the closest to what one core can do. */
+function loop(durationMs: number, body: (i: number) => void): number {
+  for (let i = 0; i < 200; i++) body(i); // warm up
+  let best = 0;
+  for (let round = 0; round < 3; round++) {
+    const start = performance.now();
+    let n = 0;
+    while (performance.now() - start < durationMs / 3) {
+      for (let j = 0; j < 100; j++) body(n++);
+    }
+    best = Math.max(best, (n / (performance.now() - start)) * 1000);
+  }
+  return best;
 }

@@ -1,12 +1,16 @@
 // EC57 evaluation of the QRS detector over a WFDB database directory (default: the mitdb extract).
 // Usage: npx tsx packages/signal/scripts/eval-qrs.ts --data /work/shared/data/mitdb [--out .bench/eval-qrs.json]
-//        [--records 100,101] [--leads 1|all]
+//        [--records 100,101] [--leads 1|all] [--resample 250]
+// --resample re-samples every lead (linear interpolation after a moving-average anti-alias filter when
+// going down) and the annotations to another rate, to check that nothing depends on 360 Hz.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { detectRecordQrs } from '../src/cli.ts';
+import { detectRecordQrs, ecgSignalIndex, fusableLeadIndices } from '../src/cli.ts';
+import { detectQrsMultiLead, movingAverage } from '../src/ecg/qrs.ts';
 import { beatsFromSamples, compareBeats, type Ec57Result, medianAbs } from '../src/eval/ec57.ts';
 import { readAnnotations, readRecord } from '../src/wfdb/loader.ts';
+import { toPhysical, type WfdbRecord } from '../src/wfdb/signal.ts';
 
 const { values } = parseArgs({
   options: {
@@ -15,6 +19,7 @@ const { values } = parseArgs({
     records: { type: 'string' },
     /** 'all' (default): fuse every ECG lead; '1': the first ECG lead only. */
     leads: { type: 'string', default: 'all' },
+    resample: { type: 'string' },
   },
 });
 const dataDir = values.data!;
@@ -48,17 +53,45 @@ function summary(r: Ec57Result, fs: number): Summary {
   };
 }
 
+/** Linear-interpolation resampling, with a moving average of one output period first when decimating. */
+function resample(x: Float64Array, fsIn: number, fsOut: number): Float64Array {
+  const h = fsOut < fsIn ? Math.floor(fsIn / fsOut / 2) : 0;
+  const y = h > 0 ? movingAverage(x, h) : x;
+  const n = Math.floor(((x.length - 1) * fsOut) / fsIn) + 1;
+  const out = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const t = (j * fsIn) / fsOut;
+    const i = Math.min(x.length - 2, Math.floor(t));
+    out[j] = y[i]! + (t - i) * (y[i + 1]! - y[i]!);
+  }
+  return out;
+}
+
+/** Beats and the rate they are expressed at, at the record's own rate or re-sampled. */
+function detect(record: WfdbRecord): { beats: Int32Array; fs: number } {
+  const fs = record.header.samplingFrequency;
+  if (!values.resample) return { beats: detectRecordQrs(record, { multiLead: values.leads !== '1' }), fs };
+  const fsOut = Number(values.resample);
+  const indices = values.leads === '1' ? [ecgSignalIndex(record)] : fusableLeadIndices(record);
+  const leads = indices.map((i) => resample(toPhysical(record.signals[i]!), fs, fsOut));
+  return { beats: detectQrsMultiLead(leads, fsOut), fs: fsOut };
+}
+
 const rows: Row[] = [];
 const errors0: number[] = [];
 const errors5: number[] = [];
 for (const name of records) {
   const path = join(dataDir, name);
   const record = await readRecord(path);
-  const fs = record.header.samplingFrequency;
-  const ref = (await readAnnotations(path, 'atr')).annotations;
-  const beats = detectRecordQrs(record, { multiLead: values.leads !== '1' });
+  const { beats, fs } = detect(record);
+  const scale = fs / record.header.samplingFrequency;
+  const ref = (await readAnnotations(path, 'atr')).annotations.map((a) => ({
+    ...a,
+    sample: Math.round(a.sample * scale),
+  }));
   const test = beatsFromSamples(beats);
-  const end = record.header.frameCount;
+  const frames = record.header.frameCount;
+  const end = frames === undefined ? undefined : Math.round(frames * scale);
   const r0 = compareBeats(ref, test, { samplingFrequency: fs, startSample: 0, endSample: end });
   const r5 = compareBeats(ref, test, { samplingFrequency: fs, endSample: end });
   for (const e of r0.timingErrors) errors0.push((e * 1000) / fs);

@@ -1,5 +1,6 @@
 // Entry points for `openiomt signal ...` (wired into the CLI by the platform package).
 import { detectQrsMultiLead } from './ecg/qrs.ts';
+import { assessQuality } from './ecg/quality.ts';
 import { readRecord } from './wfdb/loader.ts';
 import { toPhysical, type WfdbRecord } from './wfdb/signal.ts';
 
@@ -32,9 +33,31 @@ export function ecgLeadIndices(record: WfdbRecord): number[] {
   return [first, ...leads];
 }
 
-/** QRS detections of a decoded record, as sample indices of its (first) ECG signal. */
+/** Scale of a voltage unit to millivolts (1 for mV and for anything unrecognised). */
+function millivoltsPerUnit(units: string): number {
+  const u = units.toLowerCase();
+  return u === 'v' ? 1000 : u === 'uv' || u === 'µv' ? 0.001 : 1;
+}
+
+/**
+ * The ECG leads worth fusing: those whose signal-quality index finds at least half of the record clean
+ * (not flat, clipped or noisy), so that a disconnected or noisy lead cannot add false beats. Falls back to
+ * all ECG leads when none qualifies.
+ */
+export function fusableLeadIndices(record: WfdbRecord): number[] {
+  const all = ecgLeadIndices(record);
+  const good = all.filter((i) => {
+    const signal = record.signals[i]!;
+    const mv = millivoltsPerUnit(signal.spec.units);
+    const x = finiteSignal(record, i);
+    return assessQuality(mv === 1 ? x : x.map((v) => v * mv), signal.samplingFrequency).usableFraction >= 0.5;
+  });
+  return good.length > 0 ? good : all;
+}
+
+/** QRS detections of a decoded record, as sample indices of its first fused ECG signal. */
 export function detectRecordQrs(record: WfdbRecord, options: { multiLead?: boolean } = {}): Int32Array {
-  const indices = options.multiLead === false ? [ecgSignalIndex(record)] : ecgLeadIndices(record);
+  const indices = options.multiLead === false ? [ecgSignalIndex(record)] : fusableLeadIndices(record);
   const fs = record.signals[indices[0]!]!.samplingFrequency;
   return detectQrsMultiLead(
     indices.map((i) => finiteSignal(record, i)),

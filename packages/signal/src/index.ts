@@ -1,6 +1,54 @@
-// @openiomt/signal: pure signal analysis (WFDB reading, QRS detection, EC57 evaluation).
-export { detectRecordQrs, ecgLeadIndices, ecgSignalIndex, qrsCommand } from './cli.ts';
+// @openiomt/signal: pure signal analysis (WFDB reading, QRS detection, HR/HRV, AF screening, signal quality,
+// EC57 and AF evaluation).
+export { detectRecordQrs, ecgLeadIndices, ecgSignalIndex, fusableLeadIndices, qrsCommand } from './cli.ts';
+export {
+  type AfThresholds,
+  afByWindow,
+  isAfLike,
+  MIN_RR_FOR_AF,
+  type RrIrregularity,
+  rrIrregularity,
+  turningPointRatio,
+} from './ecg/af.ts';
+export {
+  type HeartRateWindow,
+  type HrvSummary,
+  hrvSummary,
+  instantaneousHeartRate,
+  type NnOptions,
+  nnMask,
+  type RrSeries,
+  rrFromBeats,
+  windowedHeartRate,
+} from './ecg/hrv.ts';
 export { detectQrs, detectQrsMultiLead, type QrsOptions } from './ecg/qrs.ts';
+export {
+  assessQuality,
+  beatConformity,
+  type ConformityOptions,
+  cleanMask,
+  type QualityIssue,
+  type QualityOptions,
+  type QualitySegment,
+  type SignalQuality,
+  templateCorrelation,
+} from './ecg/quality.ts';
+export {
+  analyseRhythm,
+  MIN_TEMPLATE_CORRELATION,
+  type RhythmAnalysis,
+  type RhythmCall,
+} from './ecg/rhythm.ts';
+export {
+  type AfTimeAgreement,
+  afTimeAgreement,
+  parseRhythmListing,
+  parseRrTable,
+  poolAgreements,
+  type RhythmChange,
+  type RrTable,
+  rhythmOfBeats,
+} from './eval/afdb.ts';
 export {
   type BeatEvent,
   beatsFromSamples,

@@ -123,8 +123,7 @@ export class IngestPipeline {
       receivedAt,
       via: m.via,
       jws: jws.compact,
-      observations: mapped.observations as ReadingToStore['observations'],
-      provenance: mapped.provenance as unknown as Record<string, unknown>,
+      observations: mapped.observations.map(({ id, code, effective }) => ({ id, code, effective })),
       ...(message.status ? { status: message.status } : {}),
     };
     const done = this.readings.submit(record);
@@ -146,7 +145,7 @@ export class IngestPipeline {
       seq: message.seq,
       patientId,
       receivedAt,
-      observations: record.observations,
+      observations: mapped.observations,
     });
     return { status: 'accepted', deviceId: message.device, seq: message.seq };
   }

@@ -8,7 +8,7 @@ import {
   type ReadingMessage,
   type Result,
   reject,
-  verifyJws,
+  verifyJwsAsync,
 } from '@openiomt/core';
 import type { DeviceRegistry } from './device-registry.ts';
 
@@ -60,7 +60,7 @@ export async function verifyMessage(
         reject('unknown-key', `key ${key.kid} was rotated out at ${new Date(key.notAfterMs).toISOString()}`),
       ),
     );
-  if (!verifyJws(jws, key.key))
+  if (!(await verifyJwsAsync(jws, key.key)))
     return withDevice(fail(reject('bad-signature', 'EdDSA signature does not verify')));
   const decoded = decodeReading(jws.payload, { maxBytes: policy.maxMessageBytes });
   if (!decoded.ok) return withDevice(decoded);

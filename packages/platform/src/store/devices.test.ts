@@ -78,6 +78,13 @@ describe.each(storeBackends())('patients, devices and assignments on $name', ({ 
       expect(reg.enrolmentCode).toMatch(/^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{2}$/);
       expect(Date.parse(reg.enrolmentExpiresAt) - Date.now()).toBeGreaterThan(23 * 3600_000);
       expect(reg.device).toMatchObject({ id, status: 'registered', expectedIntervalS: 5, highSeq: 0 });
+      const { rows } = await store.db.query<{ hash: Uint8Array }>(
+        'SELECT enrolment_code_hash AS hash FROM devices WHERE id = $1',
+        [id],
+      );
+      // Only a SHA-256 hash is kept, never the code itself.
+      expect(rows[0]?.hash).toHaveLength(32);
+      expect(Buffer.from(rows[0]!.hash).toString('utf8')).not.toContain(reg.enrolmentCode.slice(0, 4));
       const key = sampleKey();
       const stored = await store.devices.enrol(id, reg.enrolmentCode, key.jwk);
       expect(stored).toMatchObject({ kid: key.kid, deviceId: id, jwk: key.jwk });

@@ -73,6 +73,8 @@ CREATE TABLE device_assignments (
 CREATE INDEX device_assignments_patient ON device_assignments (patient_id);
 
 -- The hot path: no foreign keys here, the ingest pipeline has already resolved device and patient.
+-- The signed message as received is the one stored truth; FHIR Observations and the Provenance are a pure,
+-- deterministic view of it (core mapReading), derived on read. observations only indexes it for search.
 CREATE TABLE readings (
   device_id    text NOT NULL,
   seq          bigint NOT NULL CHECK (seq > 0),
@@ -82,7 +84,6 @@ CREATE TABLE readings (
   received_at  timestamptz(3) NOT NULL,
   via          text NOT NULL CHECK (via IN ('mqtt', 'https')),
   jws          text NOT NULL,
-  provenance   jsonb NOT NULL,
   PRIMARY KEY (device_id, seq)
 );
 
@@ -92,11 +93,11 @@ CREATE TABLE observations (
   seq         bigint NOT NULL,
   patient_id  text NOT NULL,
   code        text NOT NULL,
-  effective   timestamptz(3) NOT NULL,
-  resource    jsonb NOT NULL
+  effective   timestamptz(3) NOT NULL
 );
 CREATE INDEX observations_patient_code_time ON observations (patient_id, code, effective);
 CREATE INDEX observations_reading ON observations (device_id, seq);
+-- Lists without a patient (FHIR search by date or device) page on this instead of sorting the table.
 CREATE INDEX observations_time ON observations (effective, id);
 
 CREATE TABLE dead_letters (

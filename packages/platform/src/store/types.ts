@@ -75,9 +75,11 @@ export interface ReadingToStore {
   readonly via: 'mqtt' | 'https';
   /** The compact JWS exactly as received, so anyone can re-verify later. */
   readonly jws: string;
-  /** FHIR Observations made from it (already have ids), and the Provenance that signs them. */
+  /**
+   * Index entries of the FHIR Observations made from it, for search. The resources themselves (and the
+   * Provenance) are derived from the JWS on read, so the signed message is the only copy of the data.
+   */
   readonly observations: readonly StoredObservation[];
-  readonly provenance: Record<string, unknown>;
   readonly status?: { battery?: number; firmware?: string };
 }
 
@@ -85,7 +87,6 @@ export interface StoredObservation {
   readonly id: string;
   readonly code: string; // catalogue code, e.g. heart-rate, ecg-ii
   readonly effective: string; // ISO instant (start for waveforms)
-  readonly resource: Record<string, unknown>; // the FHIR Observation
 }
 
 /** Outcome of committing one reading: stored now, or a reading with that (device, seq) already existed. */

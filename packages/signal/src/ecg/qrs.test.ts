@@ -6,7 +6,7 @@ import { detectRecordQrs } from '../cli.ts';
 import { type BeatEvent, beatsFromSamples, compareBeats, medianAbs } from '../eval/ec57.ts';
 import { FIXTURES, sharedDataDir } from '../testdata.ts';
 import { readAnnotations, readRecord } from '../wfdb/loader.ts';
-import { detectQrs, movingAverage } from './qrs.ts';
+import { detectQrs, detectQrsMultiLead, movingAverage } from './qrs.ts';
 
 /** Synthetic ECG: Gaussian QRS spikes at the given times (s), plus a slow baseline wander. */
 function synthetic(fs: number, seconds: number, beats: number[]): Float64Array {
@@ -90,5 +90,50 @@ describe('QRS detector', () => {
     }
     expect(tp / (tp + fn)).toBeGreaterThanOrEqual(0.99);
     expect(tp / (tp + fp)).toBeGreaterThanOrEqual(0.99);
+  });
+
+  it('places the fiducial on the annotated deflection of paced (107) and RBBB (118) beats', async () => {
+    for (const name of ['107e', '118e']) {
+      const excerpt = join(FIXTURES, 'mitdb-excerpt', name);
+      const ref: BeatEvent[] = JSON.parse(readFileSync(`${excerpt}.atr.json`, 'latin1'));
+      const r = await score(excerpt, ref);
+      expect(r.fn + r.fp).toBeLessThanOrEqual(2); // at most the cut beats at the excerpt edges
+      expect(r.tp).toBeGreaterThan(20);
+      expect((medianAbs(r.timingErrors) * 1000) / 360).toBeLessThan(20);
+    }
+  });
+
+  it('puts the fiducial on a sharp spike rather than on a deeper but broad wave after it', () => {
+    const fs = 360;
+    const x = new Float64Array(fs * 10);
+    const beats: number[] = [];
+    for (let t = 0.5; t < 9.5; t += 0.8) {
+      const c = Math.round(t * fs);
+      beats.push(c);
+      // A 5-ms pacing-like spike, then a wide (FWHM ~ 80 ms) and deeper negative wave, as in record 107.
+      for (let i = -40; i <= 90; i++) {
+        const narrow = 1.8 * Math.exp(-(i * i) / (2 * 2 * 2));
+        const broad = -2.4 * Math.exp(-((i - 40) ** 2) / (2 * 12 * 12));
+        x[c + i]! += narrow + broad;
+      }
+    }
+    const found = Array.from(detectQrs(x, fs));
+    expect(found).toHaveLength(beats.length);
+    for (const [k, s] of found.entries()) expect(Math.abs(s - beats[k]!)).toBeLessThanOrEqual(2);
+  });
+
+  it('does not take a noise burst on one lead for a beat when the other lead is clean', () => {
+    const fs = 360;
+    const times: number[] = [];
+    for (let t = 0.5; t < 19.5; t += 0.9) times.push(t);
+    const lead1 = synthetic(fs, 20, times);
+    const lead2 = synthetic(fs, 20, times);
+    // Two sharp artefacts on lead 2 only, half-way between beats.
+    for (const t of [5.0, 12.2]) {
+      const c = Math.round(t * fs);
+      for (let i = -5; i <= 5; i++) lead2[c + i]! += 1.5 * (1 - Math.abs(i) / 5) * (i % 2 ? -1 : 1);
+    }
+    const found = Array.from(detectQrsMultiLead([lead1, lead2], fs));
+    expect(found).toHaveLength(times.length);
   });
 });

@@ -6,7 +6,9 @@
 //   4. candidates: envelope maxima, one per refractory period
 //   5. decision: adaptive signal/noise levels (Pan–Tompkins style), T-wave rejection by slope,
 //      RR-based search-back at a lower threshold (constants chosen on mitdb as a whole, none per record)
-//   6. fiducial: the largest deviation from the local baseline near the candidate (the R peak).
+//      and, looking ahead, rejection of a tall P wave or transient just before a much steeper QRS
+//   6. fiducial: the dominant extremum of a band-passed copy of the first lead near the detection.
+// Several leads are fused after a per-lead automatic gain control (see fuseFeatures).
 // Linear time, typed arrays, no allocation per sample.
 
 export interface QrsOptions {
@@ -30,16 +32,69 @@ export function movingAverage(
   out: Float64Array = new Float64Array(x.length),
 ): Float64Array {
   const n = x.length;
-  if (n === 0) return out;
+  if (n <= 2 * h + 1) return movingAverageShort(x, h, out);
+  // Three loops (growing head, fixed-width interior, shrinking tail) keep the hot interior branch-free.
+  let sum = 0;
+  for (let j = 0; j < h; j++) sum += x[j]!;
+  for (let i = 0; i <= h; i++) {
+    sum += x[i + h]!;
+    out[i] = sum / (i + h + 1);
+  }
+  const inv = 1 / (2 * h + 1);
+  for (let i = h + 1; i < n - h; i++) {
+    sum += x[i + h]! - x[i - h - 1]!;
+    out[i] = sum * inv;
+  }
+  for (let i = n - h; i < n; i++) {
+    sum -= x[i - h - 1]!;
+    out[i] = sum / (n - i + h);
+  }
+  return out;
+}
+
+/** The same for a signal no longer than the window (every output sees a clipped window). */
+function movingAverageShort(x: ArrayLike<number>, h: number, out: Float64Array): Float64Array {
+  const n = x.length;
   let sum = 0;
   let lo = 0;
   let hi = -1;
   for (let i = 0; i < n; i++) {
-    const wantHi = Math.min(n - 1, i + h);
-    while (hi < wantHi) sum += x[++hi]!;
-    const wantLo = Math.max(0, i - h);
-    while (lo < wantLo) sum -= x[lo++]!;
+    while (hi < Math.min(n - 1, i + h)) sum += x[++hi]!;
+    while (lo < i - h) sum -= x[lo++]!;
     out[i] = sum / (hi - lo + 1);
+  }
+  return out;
+}
+
+/** Root of the centred moving average of x² (width 2h+1, shrinking at the edges), in one pass. */
+function rmsEnvelope(x: Float64Array, h: number): Float64Array {
+  const n = x.length;
+  const out = new Float64Array(n);
+  if (n <= 2 * h + 1) {
+    const sq = Float64Array.from(x, (v) => v * v);
+    movingAverageShort(sq, h, out);
+    for (let i = 0; i < n; i++) out[i] = Math.sqrt(Math.max(0, out[i]!));
+    return out;
+  }
+  // max(0, ·): the running sum can leave -1e-17 where the signal is exactly flat, and √ of that is NaN.
+  let sum = 0;
+  for (let j = 0; j < h; j++) sum += x[j]! * x[j]!;
+  for (let i = 0; i <= h; i++) {
+    const a = x[i + h]!;
+    sum += a * a;
+    out[i] = Math.sqrt(Math.max(0, sum / (i + h + 1)));
+  }
+  const inv = 1 / (2 * h + 1);
+  for (let i = h + 1; i < n - h; i++) {
+    const a = x[i + h]!;
+    const b = x[i - h - 1]!;
+    sum += a * a - b * b;
+    out[i] = Math.sqrt(Math.max(0, sum * inv));
+  }
+  for (let i = n - h; i < n; i++) {
+    const b = x[i - h - 1]!;
+    sum -= b * b;
+    out[i] = Math.sqrt(Math.max(0, sum / (n - i + h)));
   }
   return out;
 }
@@ -54,15 +109,9 @@ export function qrsFeatures(signal: ArrayLike<number>, fs: number): QrsFeatures 
   const lowpass = movingAverage(signal, secondsToSamples(0.014, fs));
   const k = secondsToSamples(0.01, fs);
   const slope = new Float64Array(n);
-  const energy = new Float64Array(n);
-  for (let i = k; i < n - k; i++) {
-    const d = lowpass[i + k]! - lowpass[i - k]!;
-    slope[i] = d;
-    energy[i] = d * d;
-  }
-  const envelope = movingAverage(energy, secondsToSamples(0.05, fs));
+  for (let i = k; i < n - k; i++) slope[i] = lowpass[i + k]! - lowpass[i - k]!;
   // RMS slope: amplitude-proportional, so a large ectopic beat does not dwarf the thresholds.
-  for (let i = 0; i < n; i++) envelope[i] = Math.sqrt(envelope[i]!);
+  const envelope = rmsEnvelope(slope, secondsToSamples(0.05, fs));
   return { lowpass, slope, envelope };
 }
 
@@ -166,9 +215,9 @@ export function decideBeats(
  */
 export function dropPrecursors(features: QrsFeatures, beats: Int32Array, fs: number): Int32Array {
   const { envelope, slope } = features;
-  const window = secondsToSamples(Number(process.env.PW ?? 0.3), fs);
+  const window = secondsToSamples(0.3, fs);
   const slopeHalf = secondsToSamples(0.06, fs);
-  const ratio = Number(process.env.PR ?? 0.5);
+  const ratio = 0.5;
   const keep = new Int32Array(beats.length);
   let count = 0;
   for (let b = 0; b < beats.length; b++) {
@@ -178,7 +227,8 @@ export function dropPrecursors(features: QrsFeatures, beats: Int32Array, fs: num
       next !== undefined &&
       next - p < window &&
       envelope[p]! < ratio * envelope[next]! &&
-      maxAbsIn(slope, p - slopeHalf, p + slopeHalf) < ratio * maxAbsIn(slope, next - slopeHalf, next + slopeHalf)
+      maxAbsIn(slope, p - slopeHalf, p + slopeHalf) <
+        ratio * maxAbsIn(slope, next - slopeHalf, next + slopeHalf)
     )
       continue;
     keep[count++] = p;
@@ -187,16 +237,16 @@ export function dropPrecursors(features: QrsFeatures, beats: Int32Array, fs: num
 }
 
 /**
- * Places each fiducial on the dominant extremum of a band-passed copy of the lead, within ±80 ms of the
+ * Places each fiducial on the dominant extremum of a band-passed copy of the lead, within ±120 ms of the
  * detection. The band-pass is a difference of two centred moving averages (~8 ms minus ~80 ms wide, roughly
  * 8–50 Hz): it keeps the sharp R (or paced) deflection at full height and shrinks broad S and T waves, which
  * is where mitdb places its beat labels. Computed only around each beat, via a local running sum.
  */
 export function refineFiducials(signal: ArrayLike<number>, beats: Int32Array, fs: number): Int32Array {
   const n = signal.length;
-  const half = secondsToSamples(0.08, fs);
-  const hShort = Math.max(0, Math.round(Number(process.env.HS ?? 0.008) * fs));
-  const hLong = secondsToSamples(Number(process.env.HL ?? 0.06), fs);
+  const half = secondsToSamples(0.12, fs);
+  const hShort = Math.max(0, Math.round(0.008 * fs));
+  const hLong = secondsToSamples(0.06, fs);
   const margin = half + hLong + 1;
   const prefix = new Float64Array(2 * margin + 2);
   const out = new Int32Array(beats.length);
@@ -234,11 +284,12 @@ function mean(x: Float64Array): number {
 
 /**
  * Fuses the features of several leads sampled together. Each lead's envelope and |slope| are divided by
- * that lead's local mean envelope (a centred moving average over ~2 s): an automatic gain control that lets
- * leads weigh equally whatever their gain, and that turns a lead down wherever it is buried in noise (its
- * local mean rises), so a noise burst on one lead is not taken for a beat unless the other lead agrees.
+ * that lead's local mean envelope (a centred moving average over 4 s, floored at half the lead's overall
+ * mean): an automatic gain control that lets leads weigh equally whatever their gain and turns a lead down
+ * wherever it is buried in noise. The normalised envelopes are then combined by a power mean of order ½
+ * ((Σ √eᵢ)², up to a constant), which rewards agreement: a burst on one lead alone counts for less than the
+ * same total spread over both leads, so the second lead acts as corroboration.
  */
-const POW = Number(process.env.POW ?? 1);
 export function fuseFeatures(perLead: QrsFeatures[], fs: number): QrsFeatures {
   const first = perLead[0]!;
   if (perLead.length === 1) return first;
@@ -246,20 +297,20 @@ export function fuseFeatures(perLead: QrsFeatures[], fs: number): QrsFeatures {
   const envelope = new Float64Array(n);
   const slope = new Float64Array(n);
   const level = new Float64Array(n);
-  const h = secondsToSamples(Number(process.env.AGC ?? 2), fs);
+  const h = secondsToSamples(2, fs);
   for (const f of perLead) {
     movingAverage(f.envelope, h, level);
     // Floor: a lead that goes flat (lead-off) must not have its residual noise amplified without bound.
-    const floor = Number(process.env.FLOOR ?? 0.5) * mean(f.envelope) + 1e-12;
+    const floor = 0.5 * mean(f.envelope) + 1e-12;
     const e = f.envelope;
     const d = f.slope;
     for (let i = 0; i < n; i++) {
       const scale = 1 / Math.max(level[i]!, floor);
-      envelope[i] = envelope[i]! + Math.pow(e[i]! * scale, POW);
+      envelope[i] = envelope[i]! + Math.sqrt(e[i]! * scale);
       slope[i] = slope[i]! + Math.abs(d[i]!) * scale;
     }
   }
-  if (POW !== 1) for (let i = 0; i < n; i++) envelope[i] = Math.pow(envelope[i]!, 1 / POW);
+  for (let i = 0; i < n; i++) envelope[i] = envelope[i]! * envelope[i]!;
   return { lowpass: first.lowpass, slope, envelope };
 }
 
@@ -288,7 +339,14 @@ export function detectQrsMultiLead(
     decideBeats(features, candidates, samplingFrequency, refractory),
     samplingFrequency,
   );
-  return refineFiducials(leads[0]!, beats, samplingFrequency);
+  return strictlyIncreasing(refineFiducials(leads[0]!, beats, samplingFrequency));
+}
+
+/** Drops a fiducial that refinement moved onto or before its predecessor (two detections, one complex). */
+function strictlyIncreasing(x: Int32Array): Int32Array {
+  let count = 0;
+  for (let i = 0; i < x.length; i++) if (count === 0 || x[i]! > x[count - 1]!) x[count++] = x[i]!;
+  return count === x.length ? x : x.slice(0, count);
 }
 
 /** Detects QRS complexes in one ECG lead sampled at `samplingFrequency` Hz; returns sample indices. */
