@@ -53,7 +53,10 @@ export async function startPlatform(
   if (!store) {
     if (!config.databaseUrl) await mkdir(config.dataDir, { recursive: true });
     store = await openStore(
-      config.databaseUrl ? { url: config.databaseUrl } : { dataDir: `${config.dataDir}/pg` },
+      // Embedded PGlite runs on its own thread so storage and ingest each get a core.
+      config.databaseUrl
+        ? { url: config.databaseUrl }
+        : { dataDir: `${config.dataDir}/pg`, pgliteThread: true },
     );
   }
   await store.migrate();

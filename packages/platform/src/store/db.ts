@@ -10,6 +10,8 @@
 import { PGlite } from '@electric-sql/pglite';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
 import pg from 'pg';
+import { PG_PARSERS_OIDS, parseInt8, parseTimestamptz } from './pg-types.ts';
+import { openPgliteThread } from './pglite-thread.ts';
 import type { Database, Queryable } from './types.ts';
 
 export interface OpenDatabaseOptions {
@@ -21,19 +23,14 @@ export interface OpenDatabaseOptions {
   readonly memory?: boolean;
   /** PostgreSQL pool size (default 10). */
   readonly poolSize?: number;
+  /** Run PGlite on its own worker thread (what the platform does, so storage gets its own core). */
+  readonly pgliteThread?: boolean;
 }
 
-const OID_INT8 = 20;
-const OID_TIMESTAMPTZ = 1184;
+const OID_INT8 = PG_PARSERS_OIDS.int8;
+const OID_TIMESTAMPTZ = PG_PARSERS_OIDS.timestamptz;
 
-/** `2025-01-02 03:04:05.678+00` (DateStyle ISO, TimeZone UTC) → `2025-01-02T03:04:05.678Z`. */
-export function parseTimestamptz(text: string): string {
-  const d = new Date(text.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
-  // 'infinity' and the like are not instants; hand them back untouched rather than throwing.
-  return Number.isNaN(d.getTime()) ? text : d.toISOString();
-}
-
-const parseInt8 = (text: string): number => Number(text);
+export { parseTimestamptz };
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
   if (opts.url !== undefined) {
@@ -42,7 +39,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     return openPostgres(opts.url, opts.poolSize ?? 10);
   }
   if (opts.dataDir !== undefined && opts.memory) throw new Error('give either dataDir or memory, not both');
-  return openPglite(opts.dataDir);
+  return opts.pgliteThread ? openPgliteThread(opts.dataDir) : openPglite(opts.dataDir);
 }
 
 async function openPglite(dataDir: string | undefined): Promise<Database> {

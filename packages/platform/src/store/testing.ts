@@ -28,7 +28,7 @@ export function storeBackends(): StoreBackend[] {
 }
 
 export async function openMemoryStore(): Promise<DisposableStore> {
-  const store = await openStore({ memory: true });
+  const store = await openStore({ memory: true, pgliteThread: true });
   return Object.assign(store, { dispose: () => store.close() });
 }
 

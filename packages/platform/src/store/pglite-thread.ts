@@ -1,0 +1,117 @@
+/**
+ * PGlite on its own worker thread (see pglite-worker.ts), behind the Database port. PGlite has a single
+ * connection, so statements are serialised here: a transaction holds the connection from BEGIN to
+ * COMMIT, and top-level queries wait for it.
+ */
+import { Worker } from 'node:worker_threads';
+import type { WorkerCommand, WorkerResponse } from './pglite-worker.ts';
+import type { Database, Queryable } from './types.ts';
+
+/** An error raised by PostgreSQL inside the worker, with its SQLSTATE code preserved. */
+export class PgliteError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+    readonly detail?: string,
+    readonly constraint?: string,
+  ) {
+    super(message);
+    this.name = 'PgliteError';
+  }
+}
+
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  lock(): Promise<() => void> {
+    let release!: () => void;
+    const next = new Promise<void>((r) => {
+      release = r;
+    });
+    const ready = this.tail.then(() => release);
+    this.tail = this.tail.then(() => next);
+    return ready;
+  }
+}
+
+export async function openPgliteThread(dataDir: string | undefined): Promise<Database> {
+  // The worker is TypeScript too: a one-line bootstrap registers tsx in the thread, then loads it.
+  const entry = new URL('./pglite-worker.ts', import.meta.url).href;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
+  const worker = new Worker(bootstrap, { eval: true, workerData: { dataDir } });
+  const pending = new Map<number, { resolve: (rows: unknown[]) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let failure: Error | undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    pending.set(0, { resolve: () => resolve(), reject });
+  });
+  worker.on('message', (res: WorkerResponse) => {
+    const p = pending.get(res.id);
+    if (!p) return;
+    pending.delete(res.id);
+    if ('error' in res)
+      p.reject(new PgliteError(res.error.message, res.error.code, res.error.detail, res.error.constraint));
+    else p.resolve(res.rows);
+  });
+  const failAll = (e: Error) => {
+    failure = e;
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+  };
+  worker.on('error', failAll);
+  worker.on('exit', (code) => failAll(new Error(`the database thread stopped (exit code ${code})`)));
+  await ready;
+
+  const send = (req: WorkerCommand): Promise<unknown[]> => {
+    if (failure) return Promise.reject(failure);
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ ...req, id });
+    });
+  };
+  const raw = async <R>(sql: string, params?: readonly unknown[]) => ({
+    rows: (await send({ op: 'query', sql, ...(params ? { params } : {}) })) as R[],
+  });
+  const connection = new Mutex();
+  let closed = false;
+
+  return {
+    kind: 'pglite',
+    async query<R>(sql: string, params?: readonly unknown[]) {
+      const release = await connection.lock();
+      try {
+        return await raw<R>(sql, params);
+      } finally {
+        release();
+      }
+    },
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      const release = await connection.lock();
+      try {
+        await raw('BEGIN');
+        try {
+          const result = await fn({ query: raw });
+          await raw('COMMIT');
+          return result;
+        } catch (e) {
+          await raw('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
+      } finally {
+        release();
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      const release = await connection.lock();
+      try {
+        if (!failure) await send({ op: 'close' });
+      } finally {
+        release();
+        await worker.terminate();
+      }
+    },
+  };
+}
