@@ -1,6 +1,7 @@
 export * from './ids.ts';
 export * from './map-reading.ts';
 export * from './observation.ts';
+export * from './observation-index.ts';
 export * from './profiles.ts';
 export * from './provenance.ts';
 export * from './resources.ts';

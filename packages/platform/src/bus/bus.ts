@@ -1,3 +1,5 @@
+import type { ObservationIndexEntry, ReadingMessage } from '@openiomt/core';
+
 /**
  * The in-process bus between stages (embedded mode). Stored readings are published here for what comes
  * after the store: analysis, rules, live dashboards. A durable, partitioned bus (NATS JetStream) replaces
@@ -8,12 +10,9 @@ export interface StoredReadingEvent {
   readonly seq: number;
   readonly patientId: string;
   readonly receivedAt: string;
-  readonly observations: readonly {
-    id: string;
-    code: string;
-    effective: string;
-    resource: Record<string, unknown>;
-  }[];
+  /** The verified message; subscribers that want FHIR map it with core's mapReading (pure, same ids). */
+  readonly message: ReadingMessage;
+  readonly observations: readonly ObservationIndexEntry[];
 }
 
 export interface BusEvents {

@@ -1,4 +1,4 @@
-import { isSecurityRejection, mapReading, type Rejection, reject } from '@openiomt/core';
+import { isSecurityRejection, observationIndex, type Rejection, reject } from '@openiomt/core';
 import type { InProcessBus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import type { CommitOutcome, DeadLetter, ReadingToStore, SecurityEventKind, Store } from '../store/types.ts';
@@ -112,7 +112,7 @@ export class IngestPipeline {
   private async store1(m: IncomingMessage, v: VerifiedMessage, now: number): Promise<IngestOutcome> {
     const { message, jws, kid, patientId } = v;
     const receivedAt = new Date(now).toISOString();
-    const mapped = mapReading({ message, patientId, kid, jws: jws.compact, receivedAt });
+    const observations = observationIndex(message);
     const key = `${message.device}/${message.seq}`;
     const record: ReadingToStore = {
       deviceId: message.device,
@@ -123,7 +123,7 @@ export class IngestPipeline {
       receivedAt,
       via: m.via,
       jws: jws.compact,
-      observations: mapped.observations.map(({ id, code, effective }) => ({ id, code, effective })),
+      observations,
       ...(message.status ? { status: message.status } : {}),
     };
     const done = this.readings.submit(record);
@@ -145,7 +145,8 @@ export class IngestPipeline {
       seq: message.seq,
       patientId,
       receivedAt,
-      observations: mapped.observations,
+      message,
+      observations,
     });
     return { status: 'accepted', deviceId: message.device, seq: message.seq };
   }
