@@ -1,6 +1,8 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { parseCompactJws } from '@openiomt/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadFhirValidator } from '../../core/src/fhir/fhir-schema.ts';
+import { vitalSignsProblems } from '../../core/src/fhir/vitalsigns-profile.ts';
 import {
   backends,
   connectMqtt,
@@ -49,6 +51,61 @@ describe.each(backends)('secure ingestion end to end ($name)', (backend) => {
     if (!parsed.ok) return;
     const key = createPublicKey({ key: { ...d.jwk }, format: 'jwk' });
     expect(verify(null, parsed.value.signingInput, key, parsed.value.signature)).toBe(true);
+  });
+
+  it('serves what it stored as valid FHIR R4: vital-signs Observations, SampledData and a Provenance', async () => {
+    const d = await provisionDevice(t, 'fhir-dev');
+    const client = await d.connect(5);
+    const ts = new Date().toISOString();
+    const content = {
+      vitals: [
+        { code: 'heart-rate', value: 88 },
+        { code: 'respiratory-rate', value: 18 },
+        { code: 'body-temperature', value: 37.9 },
+        { code: 'bp-systolic', value: 131 },
+        { code: 'bp-diastolic', value: 84 },
+        { code: 'consciousness', value: 'A' },
+      ],
+      waveforms: [
+        {
+          code: 'ecg-ii',
+          rate: 250,
+          start: ts,
+          factor: 0.005,
+          origin: 0,
+          data: [1, 5, 40, 200, 30, null, 2],
+        },
+      ],
+      status: { battery: 64, firmware: '2.0.1' },
+    };
+    expect(await publish(client, topicOf(d.id), d.sign(1, content, ts))).toBe(0);
+    client.end();
+    const fhir = loadFhirValidator();
+    const entries = (await observations(d.patientId)).map((e: any) => e.resource);
+    expect(entries).toHaveLength(6); // the systolic/diastolic pair is one blood-pressure panel
+    for (const o of entries) {
+      expect(fhir.errors(o)).toBeUndefined();
+      if (o.category[0].coding[0].code === 'vital-signs') expect(vitalSignsProblems(o)).toEqual([]);
+      expect(o.subject.reference).toBe(`Patient/${d.patientId}`);
+      expect(o.device.reference).toBe(`Device/${d.id}`);
+    }
+    const ecg = entries.find((o: any) => o.valueSampledData);
+    expect(ecg.valueSampledData).toMatchObject({
+      period: 4,
+      factor: 0.005,
+      dimensions: 1,
+      data: '1 5 40 200 30 E 2',
+    });
+    const one = await t.api('GET', `/fhir/R4/Observation/${ecg.id}`);
+    expect(one.body).toEqual(ecg);
+    const provenance = (await t.api('GET', `/api/v1/admin/readings/${d.id}/1`)).body.provenance;
+    expect(fhir.errors(provenance)).toBeUndefined();
+    expect(provenance.target.map((r: any) => r.reference).sort()).toEqual(
+      entries.map((o: any) => `Observation/${o.id}`).sort(),
+    );
+    const device = (await t.api('GET', `/api/v1/admin/devices/${d.id}`)).body;
+    expect(device).toMatchObject({ battery: 64, firmware: '2.0.1', highSeq: 1 });
+    expect(fhir.errors(device.fhir)).toBeUndefined();
   });
 
   it('accepts MQTT 3.1.1 too, acknowledging only what is stored', async () => {
