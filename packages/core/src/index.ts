@@ -1,3 +1,6 @@
+export * from './alarms/alarm.ts';
+export * from './alarms/policy.ts';
+export * from './alarms/vocabulary.ts';
 export * from './codes/vitals.ts';
 export * from './fhir/index.ts';
 export * from './message/decode.ts';
@@ -7,3 +10,8 @@ export * from './message/reading.ts';
 export * from './message/rejection.ts';
 export * from './message/time.ts';
 export * from './message/topics.ts';
+export * from './rules/condition.ts';
+export * from './rules/news2.ts';
+export * from './rules/news2-chart.ts';
+export * from './rules/thresholds.ts';
+export * from './rules/trends.ts';
