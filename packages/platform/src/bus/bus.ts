@@ -10,7 +10,11 @@ export interface StoredReadingEvent {
   readonly seq: number;
   readonly patientId: string;
   readonly receivedAt: string;
-  /** The verified message; subscribers that want FHIR map it with core's mapReading (pure, same ids). */
+  /**
+   * The verified message; subscribers that want FHIR map it with core's mapReading (pure, same ids). Ingest
+   * supplies it as a getter that decodes the stored JWS payload on first read (the signature was checked
+   * on a verify worker), so the hot path pays for decoding on this thread only if a subscriber asks.
+   */
   readonly message: ReadingMessage;
   readonly observations: readonly ObservationIndexEntry[];
 }

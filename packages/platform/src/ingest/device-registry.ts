@@ -6,6 +6,8 @@ export interface LiveKey {
   readonly kid: string;
   readonly deviceId: string;
   readonly key: KeyObject;
+  /** The public key's JWK `x` (base64url of the raw 32 bytes), how verify workers receive it. */
+  readonly x: string;
   readonly notAfterMs?: number;
   readonly revoked: boolean;
 }
@@ -23,6 +25,16 @@ export class DeviceRegistry {
   private readonly highSeq = new Map<string, number>();
 
   constructor(private readonly store: Store) {}
+
+  /** The key if it is cached (the hot path skips a promise then); otherwise use key(). */
+  cachedKey(kid: string): LiveKey | undefined {
+    return this.keys.get(kid);
+  }
+
+  /** The device if it is cached; undefined if unknown or not yet looked up. */
+  cachedDevice(id: string): Device | undefined {
+    return this.devices.get(id) ?? undefined;
+  }
 
   async key(kid: string): Promise<LiveKey | undefined> {
     const cached = this.keys.get(kid);
@@ -93,6 +105,7 @@ function toLiveKey(k: DeviceKey): LiveKey {
     kid: k.kid,
     deviceId: k.deviceId,
     key: importEd25519(k.jwk),
+    x: k.jwk.x,
     revoked: k.revokedAt !== undefined,
   };
   return k.notAfter === undefined ? base : { ...base, notAfterMs: Date.parse(k.notAfter) };

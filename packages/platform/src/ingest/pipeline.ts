@@ -1,10 +1,11 @@
-import { isSecurityRejection, observationIndex, type Rejection, reject } from '@openiomt/core';
-import type { InProcessBus } from '../bus/bus.ts';
+import { isSecurityRejection, type Rejection, reject } from '@openiomt/core';
+import type { InProcessBus, StoredReadingEvent } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import type { CommitOutcome, DeadLetter, ReadingToStore, SecurityEventKind, Store } from '../store/types.ts';
 import type { DeviceRegistry } from './device-registry.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { type VerifiedMessage, type VerifyPolicy, verifyMessage } from './verify.ts';
+import { sharedVerifyPool, type VerifyPool } from './verify-pool.ts';
 
 /** One message as a transport received it. */
 export interface IncomingMessage {
@@ -56,8 +57,12 @@ export class IngestPipeline {
     private readonly bus: InProcessBus,
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
+    private readonly pool: VerifyPool | undefined = sharedVerifyPool(),
   ) {
-    this.readings = new GroupCommitter((batch) => this.commitReadings(batch));
+    // PostgreSQL has a pool of connections: two flushes overlap (device rows are locked in id order, so
+    // they cannot deadlock). PGlite has one connection, where a second flush would only queue.
+    const flushes = store.db.kind === 'postgres' ? 2 : 1;
+    this.readings = new GroupCommitter((batch) => this.commitReadings(batch), 500, flushes);
     this.refusals = new GroupCommitter((batch) => this.commitRefusals(batch));
   }
 
@@ -93,9 +98,16 @@ export class IngestPipeline {
   /** Returns an outcome, or the commit still to await (as a thunk, so the lane is not held by it). */
   private async admit(m: IncomingMessage): Promise<IngestOutcome | (() => Promise<IngestOutcome>)> {
     const now = this.clock();
-    const verified = await verifyMessage(m.raw, m.authenticatedDevice, now, this.policy, this.registry);
+    const verified = await verifyMessage(
+      m.raw,
+      m.authenticatedDevice,
+      now,
+      this.policy,
+      this.registry,
+      this.pool,
+    );
     if (!verified.ok) return this.refuse(m, verified.rejection, verified.deviceId);
-    const { device, seq } = verified.value.message;
+    const { device, seq } = verified.value.reading;
     const highest = await this.registry.highestSeq(device);
     if (seq <= highest) return this.judgeRepeat(m, verified.value);
     this.registry.claimSeq(device, seq);
@@ -110,45 +122,37 @@ export class IngestPipeline {
   }
 
   private async store1(m: IncomingMessage, v: VerifiedMessage, now: number): Promise<IngestOutcome> {
-    const { message, jws, kid, patientId } = v;
+    const { reading, compact, kid, patientId, observations } = v;
     const receivedAt = new Date(now).toISOString();
-    const observations = observationIndex(message);
-    const key = `${message.device}/${message.seq}`;
+    const key = `${reading.device}/${reading.seq}`;
     const record: ReadingToStore = {
-      deviceId: message.device,
-      seq: message.seq,
+      deviceId: reading.device,
+      seq: reading.seq,
       patientId,
       kid,
-      ts: message.ts,
+      ts: reading.ts,
       receivedAt,
       via: m.via,
-      jws: jws.compact,
+      jws: compact,
       observations,
-      ...(message.status ? { status: message.status } : {}),
+      ...(reading.status ? { status: reading.status } : {}),
     };
     const done = this.readings.submit(record);
-    this.inFlight.set(key, { jws: jws.compact, done });
+    this.inFlight.set(key, { jws: compact, done });
     let outcome: CommitOutcome;
     try {
       outcome = await done;
     } catch (e) {
       // Not durable: forget what we assumed about the device and let the sender retry.
-      this.registry.invalidateDevice(message.device);
+      this.registry.invalidateDevice(reading.device);
       throw e;
     } finally {
       this.inFlight.delete(key);
     }
     if (!outcome.stored) return this.judgeRepeat(m, v, outcome.existingJws);
     this.counts.accepted++;
-    this.bus.publish('reading.stored', {
-      deviceId: message.device,
-      seq: message.seq,
-      patientId,
-      receivedAt,
-      message,
-      observations,
-    });
-    return { status: 'accepted', deviceId: message.device, seq: message.seq };
+    this.bus.publish('reading.stored', storedEvent(v, receivedAt));
+    return { status: 'accepted', deviceId: reading.device, seq: reading.seq };
   }
 
   /** A sequence number at or below the device's highest: a duplicate delivery or a replay. */
@@ -157,7 +161,7 @@ export class IngestPipeline {
     v: VerifiedMessage,
     knownJws?: string,
   ): Promise<IngestOutcome> {
-    const { device, seq } = v.message;
+    const { device, seq } = v.reading;
     let existing = knownJws;
     if (existing === undefined) {
       const pending = this.inFlight.get(`${device}/${seq}`);
@@ -181,7 +185,7 @@ export class IngestPipeline {
         device,
         seq,
       );
-    if (existing !== v.jws.compact)
+    if (existing !== v.compact)
       return this.refuse(
         m,
         reject('replay', `seq ${seq} was already used for a different message`, '/seq'),
@@ -244,4 +248,18 @@ export class IngestPipeline {
     for (const r of batch) if (r.security) await this.store.securityEvents.add(r.security);
     return batch.map(() => true);
   }
+}
+
+/** The bus event; its message is decoded only if a subscriber reads it. */
+function storedEvent(v: VerifiedMessage, receivedAt: string): StoredReadingEvent {
+  return {
+    deviceId: v.reading.device,
+    seq: v.reading.seq,
+    patientId: v.patientId,
+    receivedAt,
+    observations: v.observations,
+    get message() {
+      return v.message();
+    },
+  };
 }
