@@ -1,7 +1,7 @@
 /**
  * Readings and their Observations: the hot path. A batch is committed in one transaction by a single
  * set-based statement, so the cost grows with bytes, not with round trips. The batch travels as two JSON
- * documents (readings, observation index rows). Measured (commit.bench.ts) against text[] arrays with
+ * documents (readings, observation index rows). Measured (bench/commit.bench.ts) against text[] arrays with
  * unnest (slow array escaping in the drivers) and against jsonb_to_recordset. Only the signed JWS is
  * stored; FHIR resources are derived on read (fhir-view.ts), which cut the bytes written per reading by
  * about four (the JWS, the Observations' JSON and the Provenance's base64 copy of the JWS were each stored).

@@ -1,13 +1,13 @@
 /**
  * Throughput of QoS 1 publishes of a 3 KB payload through the gateway, with a hook that resolves at once.
  * The MQTT.js clients run in a child process so that the gateway's own CPU cost per publish can be measured.
- * Run: npx tsx packages/platform/src/ingest/mqtt/gateway.bench.ts [clients=8] [seconds=5] [window=32]
+ * Run: npx tsx packages/platform/bench/gateway.bench.ts [clients=8] [seconds=5] [window=32]
  */
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { readingsTopic } from '@openiomt/core';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { MqttGateway } from './gateway.ts';
+import { MqttGateway } from '../src/ingest/mqtt/gateway.ts';
 
 const PAYLOAD = Buffer.alloc(3 * 1024, 0x61);
 
