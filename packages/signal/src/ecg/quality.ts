@@ -8,6 +8,8 @@
 //              ECG keeps most of its power, QRS included, below 40 Hz.
 // A record is usable for rhythm analysis when enough of it is clean (default 80 %).
 
+import { movingAverage } from './qrs.ts';
+
 export type QualityIssue = 'flat' | 'saturated' | 'noisy';
 
 export interface QualityOptions {
@@ -87,22 +89,9 @@ function segmentQuality(
  * At low sampling rates (fs < 2·40 Hz) nothing lies above the cutoff, so the signal is returned as is.
  */
 function lowpass40(x: ArrayLike<number>, fs: number): Float64Array {
-  const n = x.length;
-  const out = new Float64Array(n);
   const h = Math.floor(fs / HF_CUTOFF_HZ / 2);
-  if (h < 1) {
-    for (let i = 0; i < n; i++) out[i] = x[i]!;
-    return out;
-  }
-  let sum = 0;
-  let lo = 0;
-  let hi = -1;
-  for (let i = 0; i < n; i++) {
-    while (hi < Math.min(n - 1, i + h)) sum += x[++hi]!;
-    while (lo < i - h) sum -= x[lo++]!;
-    out[i] = sum / (hi - lo + 1);
-  }
-  return out;
+  if (h < 1) return Float64Array.from(x);
+  return movingAverage(x, h);
 }
 
 /** Assesses an ECG lead (mV) sampled at `samplingFrequency` Hz; non-finite samples count as flat. */
