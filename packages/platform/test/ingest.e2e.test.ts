@@ -218,26 +218,38 @@ describe.each(backends)('secure ingestion end to end ($name)', (backend) => {
     await closed;
     client.end(true);
     await expect(d.connect(5)).rejects.toThrow();
+    // Its token is signed by a revoked key: the HTTPS endpoint refuses it before looking at any message.
     const res = await fetch(`${t.platform.httpUrl}/api/v1/devices/${d.id}/readings`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${d.token()}` },
       body: JSON.stringify({ messages: [d.sign(1)] }),
     });
-    expect(((await res.json()) as any).results[0]).toMatchObject({
-      status: 'rejected',
-      reason: 'device-revoked',
-    });
+    expect(res.status).toBe(401);
+    expect((await securityEvents(d.id)).map((e: any) => e.kind)).toEqual(
+      expect.arrayContaining(['device-revoked', 'auth-failed']),
+    );
   });
 
   it('takes HTTPS batches; a retried batch with the same Idempotency-Key stores nothing twice', async () => {
     const d = await provisionDevice(t, 'https-dev');
     const messages = Array.from({ length: 50 }, (_, i) => d.sign(i + 1));
-    const send = (key: string) =>
+    const post = (key: string, authorization?: string) =>
       fetch(`${t.platform.httpUrl}/api/v1/devices/${d.id}/readings`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': key,
+          ...(authorization ? { authorization } : {}),
+        },
         body: JSON.stringify({ messages }),
-      }).then((r) => r.json() as Promise<any>);
+      });
+    // Only an enrolled device may post: anonymous junk must not reach the dead-letter store.
+    const anonymous = await post('batch-0000');
+    expect(anonymous.status).toBe(401);
+    const forged = await post('batch-0000', 'Bearer not.a.token');
+    expect(forged.status).toBe(401);
+    expect(await deadLetters(d.id)).toHaveLength(0);
+    const send = (key: string) => post(key, `Bearer ${d.token()}`).then((r) => r.json() as Promise<any>);
     const first = await send('batch-0001');
     expect(first.results.every((r: any) => r.status === 'accepted')).toBe(true);
     const retry = await send('batch-0001');

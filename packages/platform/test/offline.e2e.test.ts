@@ -78,4 +78,39 @@ describe.each(backends)('store-and-forward through an outage ($name)', (backend)
     const letters = await t.api('GET', `/api/v1/admin/dead-letters?device=${id}`);
     expect(letters.body.items).toHaveLength(0);
   });
+
+  it('delivers over HTTPS batches with the SDK, authenticated by device tokens', async () => {
+    const id = 'https-sdk-dev';
+    const patient = await t.api('POST', '/api/v1/admin/patients', {});
+    const reg = await t.api('POST', '/api/v1/admin/devices', { id, kind: 'bp-cuff' });
+    const key = newKey();
+    await t.api('POST', `/api/v1/devices/${id}/enrol`, {
+      jwk: key.jwk,
+      proof: proof(key, { device: id, enrolmentCode: reg.body.enrolmentCode }),
+    });
+    await t.api('POST', `/api/v1/admin/devices/${id}/assignments`, {
+      patientId: patient.body.id,
+      from: new Date(Date.now() - 60_000).toISOString(),
+    });
+    const device = await DeviceClient.open({
+      deviceId: id,
+      key: { privateKey: key.privateKey, publicJwk: key.jwk, kid: key.kid },
+      dataDir: join(dir, id),
+      transport: { kind: 'http', baseUrl: t.platform.httpUrl },
+    });
+    for (let i = 0; i < 120; i++)
+      await device.send({
+        vitals: [
+          { code: 'bp-systolic', value: 110 + (i % 30) },
+          { code: 'bp-diastolic', value: 70 },
+        ],
+      });
+    await device.flushed();
+    await device.close();
+    const dev = await t.api('GET', `/api/v1/admin/devices/${id}`);
+    expect(dev.body.highSeq).toBe(120);
+    const panels = await t.api('GET', `/fhir/R4/Observation?patient=${patient.body.id}&_count=1000`);
+    expect(panels.body.entry).toHaveLength(120);
+    expect((await t.api('GET', `/api/v1/admin/dead-letters?device=${id}`)).body.items).toHaveLength(0);
+  });
 });

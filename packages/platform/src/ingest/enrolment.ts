@@ -60,6 +60,30 @@ export class Enrolment {
     return { key, previousKeysValidUntil: overlapUntil };
   }
 
+  /**
+   * The HTTPS readings endpoint is for enrolled devices only: without this, anyone could fill the
+   * dead-letter store with junk. A refused token is a security event.
+   */
+  async authenticateSender(
+    deviceId: string,
+    authorization: string | undefined,
+    source: string,
+  ): Promise<void> {
+    try {
+      await this.authenticateDevice(deviceId, authorization);
+    } catch (e) {
+      await this.store.securityEvents.add({
+        kind: 'auth-failed',
+        deviceId,
+        source,
+        detail: authorization
+          ? 'HTTPS readings with an invalid device token'
+          : 'HTTPS readings without a device token',
+      });
+      throw e;
+    }
+  }
+
   /** Verifies a device token (Bearer) against the device's live keys; returns the device id. */
   async authenticateDevice(deviceId: string, authorization: string | undefined): Promise<string> {
     const token = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : undefined;

@@ -39,6 +39,7 @@ export function deviceRoutes(
     { bodyLimit: MAX_BATCH * 300 * 1024 },
     async (req) => {
       const deviceId = deviceParam(req.params.id);
+      await deps.enrolment.authenticateSender(deviceId, req.headers.authorization, req.ip);
       const body = bodyObject(req.body);
       const messages = body.messages;
       if (!Array.isArray(messages) || messages.length === 0 || messages.length > MAX_BATCH)
