@@ -83,7 +83,7 @@ export async function startPlatform(
   const http = await createHttpApp({ logger: log, ...(tls ? { tls } : {}) });
   let brokerListening = false;
   healthRoutes(http, { store, brokerListening: () => brokerListening });
-  deviceRoutes(http, { pipeline, enrolment });
+  deviceRoutes(http, { pipeline, enrolment, store });
   adminRoutes(http, { store, devices });
   fhirRoutes(http, { store });
 

@@ -2,6 +2,7 @@ import { DEVICE_ID_PATTERN } from '@openiomt/core';
 import type { FastifyInstance } from 'fastify';
 import { bodyObject } from '../http/body.ts';
 import { badRequest } from '../http/problem.ts';
+import type { Store } from '../store/types.ts';
 import type { Enrolment } from './enrolment.ts';
 import { IdempotencyKeys } from './idempotency.ts';
 import type { IngestPipeline } from './pipeline.ts';
@@ -12,9 +13,9 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
 /** The device-facing HTTPS API: enrolment, key rotation and the batch endpoint for readings. */
 export function deviceRoutes(
   app: FastifyInstance,
-  deps: { pipeline: IngestPipeline; enrolment: Enrolment },
+  deps: { pipeline: IngestPipeline; enrolment: Enrolment; store: Store },
 ): void {
-  const idempotency = new IdempotencyKeys();
+  const idempotency = new IdempotencyKeys(deps.store);
   const deviceParam = (id: string): string => {
     if (!DEVICE_ID_PATTERN.test(id)) throw badRequest('device id has an invalid format', '/id');
     return id;
@@ -55,7 +56,7 @@ export function deviceRoutes(
           'Idempotency-Key must be 8..128 characters of letters, digits, . _ : -',
           'Idempotency-Key',
         );
-      const retry = key !== undefined && idempotency.check(deviceId, key, Date.now());
+      const retry = key !== undefined && (await idempotency.check(deviceId, key, Date.now()));
       // Submitted together so their commits group; the pipeline admits one device's messages in order.
       const outcomes = await Promise.all(
         (messages as string[]).map((m) =>

@@ -1,27 +1,24 @@
+import type { Store } from '../store/types.ts';
+
+const DAY_MS = 24 * 3600 * 1000;
+const PRUNE_EVERY = 1000;
+
 /**
- * Remembers the Idempotency-Key of recent HTTPS batches per device, so that an exact copy inside a retried
- * batch counts as a duplicate rather than a replay. Bounded in size and age; after a restart a retried
- * batch's copies are refused as replays, which loses nothing (the originals are stored).
+ * Remembers the Idempotency-Key of HTTPS batches per device for a day, in the database, so that an exact
+ * copy inside a retried batch counts as a duplicate rather than a replay, also after a restart.
  */
 export class IdempotencyKeys {
-  private readonly seen = new Map<string, number>();
+  private checks = 0;
 
   constructor(
-    private readonly ttlMs = 24 * 3600 * 1000,
-    private readonly maxEntries = 100_000,
+    private readonly store: Store,
+    private readonly ttlMs = DAY_MS,
   ) {}
 
-  /** True when this device sent this key before (and records it). */
-  check(deviceId: string, key: string, nowMs: number): boolean {
-    const id = `${deviceId}\u0000${key}`;
-    const expires = this.seen.get(id);
-    const seenBefore = expires !== undefined && expires > nowMs;
-    this.seen.delete(id);
-    this.seen.set(id, nowMs + this.ttlMs);
-    while (this.seen.size > this.maxEntries) {
-      const oldest = this.seen.keys().next().value as string;
-      this.seen.delete(oldest);
-    }
-    return seenBefore;
+  /** True when this device sent this key before, within the time to live (and records it). */
+  async check(deviceId: string, key: string, nowMs: number): Promise<boolean> {
+    const notBefore = new Date(nowMs - this.ttlMs).toISOString();
+    if (++this.checks % PRUNE_EVERY === 0) await this.store.idempotency.prune(notBefore);
+    return this.store.idempotency.seenBefore(deviceId, key, new Date(nowMs).toISOString(), notBefore);
   }
 }

@@ -132,7 +132,21 @@ CREATE TABLE admin_credentials (
 );
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ id: '001-initial-schema', sql: SCHEMA_001 }];
+/** HTTPS batch keys, so a retried batch is still recognised after a restart. */
+const SCHEMA_002 = `
+CREATE TABLE idempotency_keys (
+  device_id   text NOT NULL,
+  key         text NOT NULL,
+  first_seen  timestamptz(3) NOT NULL,
+  PRIMARY KEY (device_id, key)
+);
+CREATE INDEX idempotency_keys_age ON idempotency_keys (first_seen);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { id: '001-initial-schema', sql: SCHEMA_001 },
+  { id: '002-idempotency-keys', sql: SCHEMA_002 },
+];
 
 /**
  * Applies the migrations not yet recorded, in order, in one transaction (all or nothing). On PostgreSQL a

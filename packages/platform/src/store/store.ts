@@ -6,6 +6,7 @@ import { credentialsRepository } from './credentials.ts';
 import { type OpenDatabaseOptions, openDatabase } from './db.ts';
 import { devicesRepository } from './devices.ts';
 import { deadLettersRepository, securityEventsRepository } from './events.ts';
+import { idempotencyRepository } from './idempotency.ts';
 import { migrate } from './migrations.ts';
 import { patientsRepository } from './patients.ts';
 import { observationsRepository, readingsRepository } from './readings.ts';
@@ -41,6 +42,7 @@ export function storeOn(db: Database): Store {
     observations: observationsRepository(db),
     deadLetters: deadLettersRepository(db),
     securityEvents: securityEventsRepository(db),
+    idempotency: idempotencyRepository(db),
     credentials: credentialsRepository(db),
   };
 }

@@ -227,6 +227,17 @@ export interface Store {
     list(q?: ListQuery & { kind?: string }): Promise<Page<SecurityEvent>>;
   };
 
+  /** Idempotency-Keys of HTTPS reading batches, per device. */
+  idempotency: {
+    /**
+     * Records the key and says whether this device used it before and not earlier than `notBefore`
+     * (an older use has expired and counts as new).
+     */
+    seenBefore(deviceId: string, key: string, now: string, notBefore: string): Promise<boolean>;
+    /** Forgets keys first seen before `before`; returns how many. */
+    prune(before: string): Promise<number>;
+  };
+
   /** Administrator credentials: only hashes are kept. */
   credentials: {
     /** True when no administrator credential exists yet (first start). */
