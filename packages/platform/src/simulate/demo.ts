@@ -10,7 +10,7 @@
 import { createLogger } from '../log.ts';
 import type { RunningPlatform } from '../platform.ts';
 import { hashToken, newAdminToken } from '../security/admin-credential.ts';
-import { type Store, StoreError } from '../store/types.ts';
+import type { Store } from '../store/types.ts';
 import { runWard, type WardResult } from './ward.ts';
 
 export const DEMO_CREDENTIAL = 'demo-simulator';
@@ -22,16 +22,8 @@ export const DEMO_ID_PREFIX = 'demo';
  * token is unknown; its hash is replaced (the credentials port has no update, hence the SQL here).
  */
 export async function installDemoCredential(store: Store, token: string): Promise<void> {
-  const tokenHash = hashToken(token);
-  try {
-    await store.credentials.add({ name: DEMO_CREDENTIAL, tokenHash });
-  } catch (e) {
-    if (!(e instanceof StoreError && e.code === 'conflict')) throw e;
-    await store.db.query('UPDATE admin_credentials SET token_hash = $2 WHERE name = $1', [
-      DEMO_CREDENTIAL,
-      tokenHash,
-    ]);
-  }
+  // The demo's token lives only in this process's memory, so every start renews it.
+  await store.credentials.put({ name: DEMO_CREDENTIAL, tokenHash: hashToken(token) });
 }
 
 /** Starts the demo ward; resolves once the first second has been sent. stop() ends it cleanly. */

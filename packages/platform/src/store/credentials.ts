@@ -25,6 +25,14 @@ export function credentialsRepository(db: Database): Store['credentials'] {
       }
     },
 
+    async put(c) {
+      await db.query(
+        `INSERT INTO admin_credentials (name, token_hash, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO UPDATE SET token_hash = EXCLUDED.token_hash`,
+        [c.name, c.tokenHash, nowIso()],
+      );
+    },
+
     async findByHash(tokenHash) {
       const { rows } = await db.query<{ name: string }>(
         'SELECT name FROM admin_credentials WHERE token_hash = $1',

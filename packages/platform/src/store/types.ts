@@ -243,6 +243,8 @@ export interface Store {
     /** True when no administrator credential exists yet (first start). */
     isEmpty(): Promise<boolean>;
     add(c: { name: string; tokenHash: string }): Promise<void>;
+    /** Sets the named credential's hash, creating it when absent (a process-local credential renewed at start). */
+    put(c: { name: string; tokenHash: string }): Promise<void>;
     /** The credential name whose hash matches, if any. */
     findByHash(tokenHash: string): Promise<string | undefined>;
   };
