@@ -113,4 +113,40 @@ describe.each(backends)('store-and-forward through an outage ($name)', (backend)
     expect(panels.body.entry).toHaveLength(120);
     expect((await t.api('GET', `/api/v1/admin/dead-letters?device=${id}`)).body.items).toHaveLength(0);
   });
+
+  it('keeps readings while its device token is refused (HTTPS 401) and delivers them once enrolled', async () => {
+    const id = 'late-enrol-dev';
+    const patient = await t.api('POST', '/api/v1/admin/patients', {});
+    const reg = await t.api('POST', '/api/v1/admin/devices', { id, kind: 'thermometer' });
+    await t.api('POST', `/api/v1/admin/devices/${id}/assignments`, {
+      patientId: patient.body.id,
+      from: new Date(Date.now() - 60_000).toISOString(),
+    });
+    const key = newKey();
+    const errors: string[] = [];
+    const device = await DeviceClient.open({
+      deviceId: id,
+      key: { privateKey: key.privateKey, publicJwk: key.jwk, kid: key.kid },
+      dataDir: join(dir, id),
+      transport: {
+        kind: 'http',
+        baseUrl: t.platform.httpUrl,
+        retry: { minMs: 50, maxMs: 200 },
+        onError: (e) => errors.push(e.message),
+      },
+    });
+    for (let i = 0; i < 20; i++)
+      await device.send({ vitals: [{ code: 'body-temperature', value: 36.5 + i / 20 }] });
+    while (errors.length < 2) await new Promise((r) => setTimeout(r, 20));
+    expect((await t.api('GET', `/api/v1/admin/devices/${id}`)).body.highSeq).toBe(0);
+    // Not yet enrolled: the platform refused the token, not the readings, so they wait in the outbox.
+    const enrol = await t.api('POST', `/api/v1/devices/${id}/enrol`, {
+      jwk: key.jwk,
+      proof: proof(key, { device: id, enrolmentCode: reg.body.enrolmentCode }),
+    });
+    expect(enrol.status).toBe(201);
+    await device.flushed();
+    await device.close();
+    expect((await t.api('GET', `/api/v1/admin/devices/${id}`)).body.highSeq).toBe(20);
+  });
 });

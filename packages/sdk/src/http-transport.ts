@@ -38,7 +38,13 @@ interface ReadingResult {
   readonly reason?: string;
 }
 
-const RETRYABLE = (status: number) => status >= 500 || status === 429 || status === 408;
+/**
+ * Worth trying again later. 401/403 refuse the device token (a clock off by more than the skew, a key being
+ * rotated), not the readings, which the platform has not looked at: dropping them would lose data, so they
+ * stay in the outbox and the error is reported until the device can authenticate again.
+ */
+const RETRYABLE = (status: number) =>
+  status >= 500 || status === 429 || status === 408 || status === 401 || status === 403;
 
 /**
  * Delivers the outbox over HTTPS in batches, one request at a time, oldest first. Each batch gets an
