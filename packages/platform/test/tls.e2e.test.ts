@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DeviceClient, MemorySequenceStore } from '@openiomt/device-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   backends,
@@ -146,8 +147,22 @@ describe.each(backends.slice(0, 1))('TLS on every listener ($name)', (backend) =
     };
     try {
       const d = await provisionDevice(t, 'tls-dev');
+      // The SDK over mqtts, trusting only the private CA.
+      const dir = mkdtempSync(join(tmpdir(), 'openiomt-tls-sdk-'));
+      const sdk = await DeviceClient.open({
+        deviceId: d.id,
+        key: { privateKey: d.privateKey, publicJwk: d.jwk, kid: d.kid },
+        dataDir: dir,
+        sequence: new MemorySequenceStore(100),
+        transport: { kind: 'mqtt', url: t.platform.mqttUrl, tls: { ca: certs.ca, rejectUnauthorized: true } },
+      });
+      const sent = await sdk.send({ vitals: [{ code: 'heart-rate', value: 77 }] });
+      await sdk.flushed();
+      await sdk.close();
+      rmSync(dir, { recursive: true, force: true });
+      expect((await t.api('GET', `/api/v1/admin/readings/${d.id}/${sent}`)).status).toBe(200);
       const client = await d.connect(5, { ca: certs.ca, rejectUnauthorized: true });
-      expect(await publish(client, topicOf(d.id), d.sign(1))).toBe(0);
+      expect(await publish(client, topicOf(d.id), d.sign(200))).toBe(0);
       client.end();
       await expect(
         connectMqtt(t.platform.mqttUrl.replace('mqtts:', 'mqtt:'), {
