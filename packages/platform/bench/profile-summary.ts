@@ -40,7 +40,7 @@ const PATH_FUNCTIONS = [
   'parseCompactJws',
   'verifyJws',
   'decodeReading',
-  'store1',
+  'commitNew',
   'mapReading',
   'commitReadings',
   'commit',

@@ -111,7 +111,7 @@ export class IngestPipeline {
     const highest = await this.registry.highestSeq(device);
     if (seq <= highest) return this.judgeRepeat(m, verified.value);
     this.registry.claimSeq(device, seq);
-    const commit = this.store1(m, verified.value, now);
+    const commit = this.commitNew(m, verified.value, now);
     commit.catch(() => undefined); // awaited by the caller; avoid an unhandled rejection meanwhile
     return () => commit;
   }
@@ -121,7 +121,7 @@ export class IngestPipeline {
     return this.refuse(m, rejection, deviceId);
   }
 
-  private async store1(m: IncomingMessage, v: VerifiedMessage, now: number): Promise<IngestOutcome> {
+  private async commitNew(m: IncomingMessage, v: VerifiedMessage, now: number): Promise<IngestOutcome> {
     const { reading, compact, kid, patientId, observations } = v;
     const receivedAt = new Date(now).toISOString();
     const key = `${reading.device}/${reading.seq}`;
