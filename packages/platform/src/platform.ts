@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { adminRoutes } from './admin/routes.ts';
 import { DeviceAdmin } from './admin/service.ts';
@@ -51,7 +51,12 @@ export async function startPlatform(
       : undefined;
   let store = options.store;
   if (!store) {
-    if (!config.databaseUrl) await mkdir(config.dataDir, { recursive: true });
+    if (!config.databaseUrl) {
+      // The embedded database holds patient data: only the platform's own user may read it. A data folder
+      // the platform creates is private; the database folder inside it is made private in any case.
+      await mkdir(`${config.dataDir}/pg`, { recursive: true, mode: 0o700 });
+      await chmod(`${config.dataDir}/pg`, 0o700);
+    }
     store = await openStore(
       // Embedded PGlite runs on its own thread so storage and ingest each get a core.
       config.databaseUrl

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +68,8 @@ describe('the openiomt command', () => {
     const dataDir = join(dir, 'data');
     const first = await startPlatformProcess(['--data-dir', dataDir]);
     expect(first.adminToken).toMatch(/^oiat_/);
+    expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dataDir, 'pg'))).mode & 0o777).toBe(0o700);
     const env = { OPENIOMT_URL: first.httpUrl, OPENIOMT_ADMIN_TOKEN: first.adminToken as string };
     const reg = await cli(['device', 'register', 'cli-dev-1', '--kind', 'pulse-oximeter'], env);
     expect(reg.code).toBe(0);
