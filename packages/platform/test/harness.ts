@@ -84,10 +84,15 @@ export const proof = (key: ReturnType<typeof newKey>, payload: Record<string, un
   signCompactJws({ iat: Math.floor(Date.now() / 1000), ...payload }, key.privateKey, key.kid);
 
 /** Registers, enrols (proof of possession) and assigns a device to a fresh patient, all through the API. */
-export async function provisionDevice(t: TestPlatform, id: string, assignFrom?: string): Promise<TestDevice> {
+export async function provisionDevice(
+  t: TestPlatform,
+  id: string,
+  assignFrom?: string,
+  kind = 'ecg-patch',
+): Promise<TestDevice> {
   const patient = await t.api('POST', '/api/v1/admin/patients', {});
   if (patient.status !== 201) throw new Error(`patient: ${JSON.stringify(patient.body)}`);
-  const reg = await t.api('POST', '/api/v1/admin/devices', { id, kind: 'ecg-patch' });
+  const reg = await t.api('POST', '/api/v1/admin/devices', { id, kind });
   if (reg.status !== 201) throw new Error(`register: ${JSON.stringify(reg.body)}`);
   const key = newKey();
   const enrol = await t.api('POST', `/api/v1/devices/${id}/enrol`, {
@@ -103,6 +108,13 @@ export async function provisionDevice(t: TestPlatform, id: string, assignFrom?: 
   if (assign.status !== 201) throw new Error(`assign: ${JSON.stringify(assign.body)}`);
   return deviceWithKey(t, id, patient.body.id, key);
 }
+
+/** The SDK's key shape for a test device. */
+export const sdkKey = (d: Pick<TestDevice, 'privateKey' | 'jwk' | 'kid'>) => ({
+  privateKey: d.privateKey,
+  publicJwk: d.jwk,
+  kid: d.kid,
+});
 
 export function deviceWithKey(
   t: TestPlatform,

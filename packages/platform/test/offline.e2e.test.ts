@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeviceClient } from '@openiomt/device-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, newKey, proof, startTestPlatform, type TestPlatform } from './harness.ts';
+import {
+  backends,
+  newKey,
+  proof,
+  provisionDevice,
+  sdkKey,
+  startTestPlatform,
+  type TestPlatform,
+} from './harness.ts';
 import { FlakyLink } from './link.ts';
 
 const HOUR_S = 3600;
@@ -22,17 +30,12 @@ describe.each(backends)('store-and-forward through an outage ($name)', (backend)
 
   it('delivers an hour of readings made offline, in order, once, across a second cut mid-flush', async () => {
     const id = 'offline-dev';
-    const patient = await t.api('POST', '/api/v1/admin/patients', {});
-    const reg = await t.api('POST', '/api/v1/admin/devices', { id, kind: 'wearable' });
-    const key = newKey();
-    await t.api('POST', `/api/v1/devices/${id}/enrol`, {
-      jwk: key.jwk,
-      proof: proof(key, { device: id, enrolmentCode: reg.body.enrolmentCode }),
-    });
-    await t.api('POST', `/api/v1/admin/devices/${id}/assignments`, {
-      patientId: patient.body.id,
-      from: new Date(Date.now() - 2 * HOUR_S * 1000).toISOString(),
-    });
+    const d = await provisionDevice(
+      t,
+      id,
+      new Date(Date.now() - 2 * HOUR_S * 1000).toISOString(),
+      'wearable',
+    );
 
     const stored: number[] = [];
     t.platform.bus.subscribe('reading.stored', (e) => {
@@ -46,7 +49,7 @@ describe.each(backends)('store-and-forward through an outage ($name)', (backend)
     let deviceTime = Date.now() - HOUR_S * 1000;
     const device = await DeviceClient.open({
       deviceId: id,
-      key: { privateKey: key.privateKey, publicJwk: key.jwk, kid: key.kid },
+      key: sdkKey(d),
       dataDir: join(dir, id),
       clock: () => deviceTime,
       transport: { kind: 'mqtt', url, protocolVersion: 5, reconnect: { minMs: 50, maxMs: 200 } },
@@ -81,20 +84,10 @@ describe.each(backends)('store-and-forward through an outage ($name)', (backend)
 
   it('delivers over HTTPS batches with the SDK, authenticated by device tokens', async () => {
     const id = 'https-sdk-dev';
-    const patient = await t.api('POST', '/api/v1/admin/patients', {});
-    const reg = await t.api('POST', '/api/v1/admin/devices', { id, kind: 'bp-cuff' });
-    const key = newKey();
-    await t.api('POST', `/api/v1/devices/${id}/enrol`, {
-      jwk: key.jwk,
-      proof: proof(key, { device: id, enrolmentCode: reg.body.enrolmentCode }),
-    });
-    await t.api('POST', `/api/v1/admin/devices/${id}/assignments`, {
-      patientId: patient.body.id,
-      from: new Date(Date.now() - 60_000).toISOString(),
-    });
+    const d = await provisionDevice(t, id, new Date(Date.now() - 60_000).toISOString(), 'bp-cuff');
     const device = await DeviceClient.open({
       deviceId: id,
-      key: { privateKey: key.privateKey, publicJwk: key.jwk, kid: key.kid },
+      key: sdkKey(d),
       dataDir: join(dir, id),
       transport: { kind: 'http', baseUrl: t.platform.httpUrl },
     });
@@ -109,7 +102,7 @@ describe.each(backends)('store-and-forward through an outage ($name)', (backend)
     await device.close();
     const dev = await t.api('GET', `/api/v1/admin/devices/${id}`);
     expect(dev.body.highSeq).toBe(120);
-    const panels = await t.api('GET', `/fhir/R4/Observation?patient=${patient.body.id}&_count=1000`);
+    const panels = await t.api('GET', `/fhir/R4/Observation?patient=${d.patientId}&_count=1000`);
     expect(panels.body.entry).toHaveLength(120);
     expect((await t.api('GET', `/api/v1/admin/dead-letters?device=${id}`)).body.items).toHaveLength(0);
   });
@@ -126,7 +119,7 @@ describe.each(backends)('store-and-forward through an outage ($name)', (backend)
     const errors: string[] = [];
     const device = await DeviceClient.open({
       deviceId: id,
-      key: { privateKey: key.privateKey, publicJwk: key.jwk, kid: key.kid },
+      key: sdkKey(key),
       dataDir: join(dir, id),
       transport: {
         kind: 'http',

@@ -10,6 +10,7 @@ import {
   connectMqtt,
   provisionDevice,
   publish,
+  sdkKey,
   startTestPlatform,
   type TestPlatform,
   topicOf,
@@ -151,7 +152,7 @@ describe.each(backends.slice(0, 1))('TLS on every listener ($name)', (backend) =
       const dir = mkdtempSync(join(tmpdir(), 'openiomt-tls-sdk-'));
       const sdk = await DeviceClient.open({
         deviceId: d.id,
-        key: { privateKey: d.privateKey, publicJwk: d.jwk, kid: d.kid },
+        key: sdkKey(d),
         dataDir: dir,
         sequence: new MemorySequenceStore(100),
         transport: { kind: 'mqtt', url: t.platform.mqttUrl, tls: { ca: certs.ca, rejectUnauthorized: true } },
