@@ -1,5 +1,5 @@
 // @openiomt/signal: pure signal analysis (WFDB reading, QRS detection, HR/HRV, AF screening, signal quality,
-// EC57 and AF evaluation).
+// EC57 and AF evaluation, PPG pulses, respiration rate, streaming waveform analysis).
 export { detectRecordQrs, ecgLeadIndices, ecgSignalIndex, fusableLeadIndices, qrsCommand } from './cli.ts';
 export {
   type AfThresholds,
@@ -57,6 +57,30 @@ export {
   type Ec57Result,
   medianAbs,
 } from './eval/ec57.ts';
+export {
+  detectPulses,
+  type PulseOptions,
+  pulseRate,
+  pulseTemplateCorrelation,
+} from './ppg/pulse.ts';
+export {
+  type RespirationOptions,
+  type RespirationRate,
+  type RespirationRefusal,
+  respirationRate,
+} from './resp/rate.ts';
+export {
+  type HrvWindow,
+  MAX_RATE_HZ,
+  MIN_RATE_HZ,
+  RESP_SPAN_S,
+  type StreamChunk,
+  type StreamOptions,
+  WAVEFORM_ANALYSIS_VERSION,
+  type WaveformKind,
+  WaveformStream,
+  type WindowResult,
+} from './stream/waveform-stream.ts';
 export {
   type Annotation,
   type AnnotationFile,
