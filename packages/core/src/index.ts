@@ -1,4 +1,5 @@
 export * from './alarms/alarm.ts';
+export * from './alarms/notice.ts';
 export * from './alarms/policy.ts';
 export * from './alarms/vocabulary.ts';
 export * from './codes/vitals.ts';
@@ -11,6 +12,7 @@ export * from './message/rejection.ts';
 export * from './message/time.ts';
 export * from './message/topics.ts';
 export * from './rules/condition.ts';
+export * from './rules/monitor.ts';
 export * from './rules/news2.ts';
 export * from './rules/news2-chart.ts';
 export * from './rules/thresholds.ts';

@@ -1,10 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
+import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import { adminRoutes } from './admin/routes.ts';
 import { DeviceAdmin } from './admin/service.ts';
+import { alarmRoutes } from './alarms/routes.ts';
+import { AlarmService } from './alarms/service.ts';
+import { WaveformAnalysis } from './analysis/waveform-analysis.ts';
 import { InProcessBus } from './bus/bus.ts';
 import { checkTransportSecurity, type PlatformConfig } from './config/config.ts';
+import { fhirAlarmRoutes } from './fhir/alarm-routes.ts';
 import { fhirRoutes } from './fhir/routes.ts';
 import { createHttpApp } from './http/app.ts';
 import { healthRoutes } from './http/health.ts';
@@ -15,6 +20,11 @@ import { MqttGateway } from './ingest/mqtt/index.ts';
 import { mqttHooks } from './ingest/mqtt-hooks.ts';
 import { IngestPipeline } from './ingest/pipeline.ts';
 import { createLogger, type Logger } from './log.ts';
+import { alarmStreamRoute } from './notify/alarm-stream.ts';
+import { WebhookDeliverer } from './notify/webhook-deliverer.ts';
+import { enqueueWebhookDeliveries } from './notify/webhook-outbox.ts';
+import { registerWebhooks } from './notify/webhook-routes.ts';
+import { ClinicalRules } from './rules/engine.ts';
 import { ensureAdminCredential } from './security/admin-credential.ts';
 import { openStore } from './store/store.ts';
 import type { Store } from './store/types.ts';
@@ -26,6 +36,10 @@ export interface RunningPlatform {
   readonly store: Store;
   readonly bus: InProcessBus;
   readonly pipeline: IngestPipeline;
+  /** Heart rate, HRV, rhythm, pulse and respiratory rate derived from the stored waveforms. */
+  readonly analysis: WaveformAnalysis;
+  readonly alarms: AlarmService;
+  readonly rules: ClinicalRules;
   readonly gateway: MqttGateway;
   readonly http: FastifyInstance;
   /** The administrator token when this start created it (first start only); print it once. */
@@ -68,6 +82,8 @@ export async function startPlatform(
   const firstAdminToken = await ensureAdminCredential(store);
 
   const bus = new InProcessBus();
+  // Waveform analysis works off the bus, after storage: it never holds ingest up.
+  const analysis = new WaveformAnalysis({ bus, store, log }).start();
   const registry = new DeviceRegistry(store);
   const policy = {
     maxClockSkewS: config.maxClockSkewS,
@@ -85,12 +101,40 @@ export async function startPlatform(
   const devices = new DeviceAdmin(store, registry, bus, gateway);
   const enrolment = new Enrolment(store, registry, config.keyOverlapS);
 
+  // Clinical intelligence: rules turn readings into condition events, the alarm service makes them alarms.
+  const webhooks = new WebhookDeliverer(store, { logger: log });
+  const alarms = new AlarmService(store, bus, {
+    log,
+    // Webhook deliveries are written in the transaction that records the notifications (outbox).
+    onNotificationsInTx: async (tx, notifications, alarm) => {
+      for (const n of notifications) {
+        const event = {
+          id: n.id,
+          type: 'alarm.notification' as const,
+          patientId: n.patientId,
+          at: new Date(n.at).toISOString(),
+          data: { notification: n, alarm },
+        };
+        await enqueueWebhookDeliveries(tx, event, new Date());
+      }
+    },
+    afterNotify: () => webhooks.wake(),
+  });
+  await alarms.start();
+  const rules = new ClinicalRules(store, bus, alarms, { log });
+  await rules.start();
+
   const http = await createHttpApp({ logger: log, ...(tls ? { tls } : {}) });
+  await http.register(websocket, { options: { maxPayload: 64 * 1024 } });
   let brokerListening = false;
   healthRoutes(http, { store, brokerListening: () => brokerListening });
   deviceRoutes(http, { pipeline, enrolment, store });
   adminRoutes(http, { store, devices });
   fhirRoutes(http, { store });
+  fhirAlarmRoutes(http, { store });
+  alarmRoutes(http, { store, alarms, rules });
+  alarmStreamRoute(http, { store, bus, alarms });
+  registerWebhooks(http, { store, deliverer: webhooks });
 
   const mqtt = await listenOrExplain(
     () => gateway.listen(),
@@ -98,6 +142,8 @@ export async function startPlatform(
     config.mqttPort,
     '--mqtt-port',
   ).catch(async (e) => {
+    await rules.close();
+    await alarms.close();
     await store.close();
     throw e;
   });
@@ -112,9 +158,12 @@ export async function startPlatform(
     );
   } catch (e) {
     await gateway.close();
+    await rules.close();
+    await alarms.close();
     await store.close();
     throw e;
   }
+  webhooks.start();
   const httpPort = new URL(httpAddress).port;
   const scheme = tls ? 'https' : 'http';
   let closing: Promise<void> | undefined;
@@ -125,6 +174,9 @@ export async function startPlatform(
     store,
     bus,
     pipeline,
+    analysis,
+    alarms,
+    rules,
     gateway,
     http,
     ...(firstAdminToken ? { firstAdminToken } : {}),
@@ -134,6 +186,10 @@ export async function startPlatform(
         brokerListening = false;
         await gateway.close();
         await pipeline.drain();
+        await analysis.close();
+        await rules.close();
+        await alarms.close();
+        await webhooks.close();
         await store.close();
       })();
       return closing;

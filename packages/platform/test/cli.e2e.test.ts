@@ -28,7 +28,18 @@ describe('the openiomt command', () => {
   it('lists every command with --help, and each command has its own --help', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
-    for (const c of ['start', 'patient', 'device', 'dead-letters', 'security-events', 'simulate', 'signal'])
+    for (const c of [
+      'start',
+      'patient',
+      'device',
+      'dead-letters',
+      'security-events',
+      'simulate',
+      'signal',
+      'alarm',
+      'news2',
+      'webhook',
+    ])
       expect(help.stdout).toContain(c);
     const start = await cli(['start', '--help']);
     for (const f of ['--http-port', '--mqtt-port', '--data-dir', '--tls-cert', '--insecure', '--demo'])
@@ -36,6 +47,9 @@ describe('the openiomt command', () => {
     const device = await cli(['device', '--help']);
     for (const c of ['register', 'enrol', 'assign', 'revoke', 'keygen', 'token', 'sign', 'rotate-key'])
       expect(device.stdout).toContain(c);
+    const alarm = await cli(['alarm', '--help']);
+    for (const c of ['list', 'show', 'ack', 'assign', 'snooze', 'escalate', 'resolve'])
+      expect(alarm.stdout).toContain(c);
   });
 
   it('says what to do when a port is taken or the admin token is missing', async () => {
@@ -78,6 +92,11 @@ describe('the openiomt command', () => {
     expect(list.stdout).toMatch(/cli-dev-1\s+pulse-oximeter\s+registered/);
     const refused = await cli(['device', 'list'], { ...env, OPENIOMT_ADMIN_TOKEN: 'oiat_wrong' });
     expect(refused.stderr).toMatch(/refused the administrator token/);
+    const alarms = await cli(['alarm', 'list'], env);
+    expect(alarms.code).toBe(0);
+    const badState = await cli(['alarm', 'list', '--state', 'sleeping'], env);
+    expect(badState.code).not.toBe(0);
+    expect(badState.stderr).toMatch(/state must be one of open, active, acknowledged, resolved/);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     const second = await startPlatformProcess(['--data-dir', dataDir]);

@@ -89,10 +89,11 @@ export async function provisionDevice(
   id: string,
   assignFrom?: string,
   kind = 'ecg-patch',
+  register: Record<string, unknown> = {},
 ): Promise<TestDevice> {
   const patient = await t.api('POST', '/api/v1/admin/patients', {});
   if (patient.status !== 201) throw new Error(`patient: ${JSON.stringify(patient.body)}`);
-  const reg = await t.api('POST', '/api/v1/admin/devices', { id, kind });
+  const reg = await t.api('POST', '/api/v1/admin/devices', { id, kind, ...register });
   if (reg.status !== 201) throw new Error(`register: ${JSON.stringify(reg.body)}`);
   const key = newKey();
   const enrol = await t.api('POST', `/api/v1/devices/${id}/enrol`, {

@@ -3,7 +3,11 @@
  * with SIGKILL or stop it with SIGTERM and start it again on the same data.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createTestDatabase, POSTGRES_URL_ENV } from '../src/store/testing.ts';
 
 const BIN = fileURLToPath(new URL('../bin/openiomt.js', import.meta.url));
 
@@ -59,4 +63,55 @@ export function startPlatformProcess(
       reject(new Error(`platform exited with ${code} before it was ready:\n${out}`));
     });
   });
+}
+
+/** Where a platform process keeps its data: a PGlite folder, and a fresh PostgreSQL database when configured. */
+export type Target = {
+  name: string;
+  setup(): Promise<{ args: string[]; env: Record<string, string>; cleanup(): Promise<void> }>;
+};
+
+export function processTargets(): Target[] {
+  const targets: Target[] = [
+    {
+      name: 'pglite',
+      async setup() {
+        const dir = await mkdtemp(join(tmpdir(), 'openiomt-crash-'));
+        return {
+          args: ['--data-dir', dir],
+          env: {},
+          cleanup: () => rm(dir, { recursive: true, force: true }),
+        };
+      },
+    },
+  ];
+  const pgUrl = process.env[POSTGRES_URL_ENV];
+  if (pgUrl) {
+    targets.push({
+      name: 'postgres',
+      async setup() {
+        const db = await createTestDatabase(pgUrl);
+        const dir = await mkdtemp(join(tmpdir(), 'openiomt-crash-'));
+        return {
+          args: ['--data-dir', dir],
+          env: { DATABASE_URL: db.url },
+          cleanup: async () => {
+            await db.drop();
+            await rm(dir, { recursive: true, force: true });
+          },
+        };
+      },
+    });
+  }
+  return targets;
+}
+
+/** A JSON call on a platform process's HTTP API with the administrator token. */
+export async function api(base: string, token: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as any };
 }

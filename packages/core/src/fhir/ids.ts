@@ -20,6 +20,14 @@ export function observationId(deviceId: string, seq: number, index: number): str
   return nameBasedUuid(`observation:${deviceId}/${seq}/${index}`);
 }
 
+/**
+ * The id of an Observation the platform derived from a device's waveform: one per (device, analysed window
+ * start, derived code), so analysing the same stretch again (after a restart) gives the same id.
+ */
+export function derivedObservationId(deviceId: string, windowStartMs: number, code: string): string {
+  return nameBasedUuid(`derived:${deviceId}/${windowStartMs}/${code}`);
+}
+
 /** The id of the Provenance that signs a reading. */
 export function provenanceId(deviceId: string, seq: number): string {
   return nameBasedUuid(`provenance:${deviceId}/${seq}`);
@@ -29,7 +37,7 @@ export function provenanceId(deviceId: string, seq: number): string {
  * The FHIR id of a platform entity. Device ids may hold '_' (not allowed in FHIR ids); such ids, and any
  * other that is no valid FHIR id, become a name-based UUID. The entity's own id stays in an identifier.
  */
-export function fhirId(resourceType: 'Device' | 'Patient', id: string): string {
+export function fhirId(resourceType: 'Device' | 'Patient' | 'Flag' | 'Communication', id: string): string {
   return FHIR_ID_PATTERN.test(id) ? id : nameBasedUuid(`${resourceType}:${id}`);
 }
 

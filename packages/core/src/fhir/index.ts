@@ -1,3 +1,6 @@
+export * from './alarm.ts';
+export * from './code-search.ts';
+export * from './derived.ts';
 export * from './ids.ts';
 export * from './map-reading.ts';
 export * from './observation.ts';
@@ -6,4 +9,12 @@ export * from './profiles.ts';
 export * from './provenance.ts';
 export * from './resources.ts';
 export type * as Fhir from './types.ts';
-export type { Device, Observation, Patient, Provenance, SampledData } from './types.ts';
+export type {
+  Communication,
+  Device,
+  Flag,
+  Observation,
+  Patient,
+  Provenance,
+  SampledData,
+} from './types.ts';

@@ -24,6 +24,9 @@ export type Quantity = {
 
 export type Reference = {
   reference?: string;
+  /** The resource type of a logical (identifier-only) reference. */
+  type?: string;
+  identifier?: Identifier;
   display?: string;
 };
 
@@ -36,9 +39,18 @@ export type Identifier = {
 export type Extension = {
   url: string;
   valueString?: string;
+  valueCode?: string;
+  valueBoolean?: boolean;
+  valueInteger?: number;
+  valueDateTime?: string;
+  valueCodeableConcept?: CodeableConcept;
+  valueReference?: Reference;
+  /** Parts of a complex extension (then no value[x]). */
+  extension?: Extension[];
 };
 
 export type Meta = {
+  lastUpdated?: string;
   profile?: string[];
 };
 
@@ -91,8 +103,16 @@ export type Observation = {
   valueBoolean?: boolean;
   valueSampledData?: SampledData;
   dataAbsentReason?: CodeableConcept;
+  interpretation?: CodeableConcept[];
+  note?: Annotation[];
+  method?: CodeableConcept;
   device?: Reference;
+  derivedFrom?: Reference[];
   component?: ObservationComponent[];
+};
+
+export type Annotation = {
+  text: string;
 };
 
 export type Signature = {
@@ -111,14 +131,21 @@ export type ProvenanceAgent = {
   who: Reference;
 };
 
+export type ProvenanceEntity = {
+  role: 'derivation' | 'revision' | 'quotation' | 'source' | 'removal';
+  what: Reference;
+};
+
 export type Provenance = {
   resourceType: 'Provenance';
   id?: string;
   target: Reference[];
+  occurredPeriod?: Period;
   occurredDateTime?: string;
   recorded: string;
   activity?: CodeableConcept;
   agent: ProvenanceAgent[];
+  entity?: ProvenanceEntity[];
   signature?: Signature[];
 };
 
@@ -162,4 +189,47 @@ export type Patient = {
   identifier?: Identifier[];
   active?: boolean;
   name?: HumanName[];
+};
+
+export type Flag = {
+  resourceType: 'Flag';
+  id?: string;
+  meta?: Meta;
+  extension?: Extension[];
+  identifier?: Identifier[];
+  status: 'active' | 'inactive' | 'entered-in-error';
+  category?: CodeableConcept[];
+  code: CodeableConcept;
+  subject: Reference;
+  period?: Period;
+  author?: Reference;
+};
+
+export type CommunicationPayload = {
+  contentString: string;
+};
+
+export type Communication = {
+  resourceType: 'Communication';
+  id?: string;
+  meta?: Meta;
+  extension?: Extension[];
+  identifier?: Identifier[];
+  status:
+    | 'preparation'
+    | 'in-progress'
+    | 'not-done'
+    | 'on-hold'
+    | 'stopped'
+    | 'completed'
+    | 'entered-in-error'
+    | 'unknown';
+  category?: CodeableConcept[];
+  priority?: 'routine' | 'urgent' | 'asap' | 'stat';
+  subject?: Reference;
+  about?: Reference[];
+  sent?: string;
+  recipient?: Reference[];
+  reasonCode?: CodeableConcept[];
+  payload?: CommunicationPayload[];
 };

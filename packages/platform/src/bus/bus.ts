@@ -1,4 +1,10 @@
-import type { ObservationIndexEntry, ReadingMessage } from '@openiomt/core';
+import type {
+  Alarm,
+  AlarmNotice,
+  AlarmTransition,
+  ObservationIndexEntry,
+  ReadingMessage,
+} from '@openiomt/core';
 
 /**
  * The in-process bus between stages (embedded mode). Stored readings are published here for what comes
@@ -19,9 +25,42 @@ export interface StoredReadingEvent {
   readonly observations: readonly ObservationIndexEntry[];
 }
 
+/**
+ * What waveform analysis measured over one stretch of a device's signal (analysis/). Rules treat `value`
+ * as a point of the vital `code`; `signalQuality` (0..1) feeds the poor-signal technical rule, and the
+ * rhythm call feeds the AF rule. The derived Observation is already stored when this is published.
+ */
+export interface DerivedMeasurementEvent {
+  readonly patientId: string;
+  readonly deviceId: string;
+  /** A vital code of the catalogue: heart-rate (from ECG), pulse-rate (PPG), respiratory-rate. */
+  readonly code: 'heart-rate' | 'pulse-rate' | 'respiratory-rate';
+  /** Absent when the stretch was too noisy to measure. */
+  readonly value?: number;
+  /** End of the analysed stretch, epoch ms (device clock). */
+  readonly at: number;
+  readonly signalQuality: number;
+  readonly leadOff?: boolean;
+  /** ECG only, when enough beats were seen to call the rhythm. */
+  readonly rhythm?: 'af-suspected' | 'not-af';
+  readonly observationIds: readonly string[];
+}
+
+/** A notification an alarm transition caused (also delivered by webhook; FHIR Communication). */
+export type AlarmNotification = AlarmNotice;
+
+/** An alarm changed durably: published after the transaction that recorded it committed. */
+export interface AlarmChangedEvent {
+  readonly alarm: Alarm;
+  readonly transitions: readonly AlarmTransition[];
+  readonly notifications: readonly AlarmNotification[];
+}
+
 export interface BusEvents {
   'reading.stored': StoredReadingEvent;
   'device.revoked': { deviceId: string; reason: string };
+  'analysis.derived': DerivedMeasurementEvent;
+  'alarm.changed': AlarmChangedEvent;
 }
 
 type Handler<T> = (event: T) => void;

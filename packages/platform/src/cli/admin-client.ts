@@ -30,7 +30,7 @@ export function adminConnection(opts: { url?: string; tokenFile?: string }): Adm
 /** Calls the admin API; problem details become a CliError that says what went wrong. */
 export async function adminRequest<T>(
   c: AdminConnection,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'DELETE',
   path: string,
   body?: unknown,
 ): Promise<T> {

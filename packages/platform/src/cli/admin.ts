@@ -6,15 +6,15 @@ interface Page<T> {
   next?: string;
 }
 
-const connectionOptions = (c: Command): Command =>
+export const connectionOptions = (c: Command): Command =>
   c
     .option('--url <url>', 'platform URL (default OPENIOMT_URL or http://127.0.0.1:8080)')
     .option('--token-file <file>', 'file holding the administrator token (default OPENIOMT_ADMIN_TOKEN)');
 
 const conn = (opts: { url?: string; tokenFile?: string }): AdminConnection => adminConnection(opts);
-const print = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+export const print = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 
-function printTable(rows: Record<string, unknown>[], columns: string[]): void {
+export function printTable(rows: Record<string, unknown>[], columns: string[]): void {
   const cells = rows.map((r) =>
     columns.map((c) => (r[c] === undefined || r[c] === null ? '' : String(r[c]))),
   );
@@ -29,7 +29,7 @@ function printTable(rows: Record<string, unknown>[], columns: string[]): void {
   if (rows.length === 0) process.stdout.write('(none)\n');
 }
 
-async function listAll<T>(c: AdminConnection, path: string, limit: number): Promise<T[]> {
+export async function listAll<T>(c: AdminConnection, path: string, limit: number): Promise<T[]> {
   const items: T[] = [];
   let cursor: string | undefined;
   do {

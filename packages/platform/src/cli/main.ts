@@ -1,10 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { adminCommands } from './admin.ts';
 import { CliError } from './admin-client.ts';
+import { alarmCommands } from './alarm.ts';
 import { deviceToolCommands } from './device-tools.ts';
 import { signalCommands } from './signal.ts';
 import { simulateCommand } from './simulate.ts';
 import { startCommand } from './start.ts';
+import { webhookCommands } from './webhook.ts';
 
 const program = new Command('openiomt')
   .description('OpenIoMT: signed medical device readings to FHIR R4, in real time')
@@ -17,6 +19,8 @@ adminCommands(program);
 deviceToolCommands(program.commands.find((c) => c.name() === 'device') as Command);
 simulateCommand(program);
 signalCommands(program);
+webhookCommands(program);
+alarmCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -47,17 +47,21 @@ export function startCommand(program: Command): void {
         throw e;
       });
       const out = process.stdout;
-      out.write(
-        `OpenIoMT is running (${config.databaseUrl ? 'PostgreSQL' : `embedded database in ${config.dataDir}`})\n`,
-      );
-      out.write(`  HTTP  ${platform.httpUrl}   (health: ${platform.httpUrl}/healthz)\n`);
-      out.write(`  MQTT  ${platform.mqttUrl}\n`);
-      if (platform.firstAdminToken) {
-        out.write(
-          '\nFirst start: an administrator token was created. It is shown only this once; only its hash is stored.\n',
-        );
-        out.write(`  OPENIOMT_ADMIN_TOKEN=${platform.firstAdminToken}\n\n`);
-      }
+      // One write, so whoever reads the banner (a script, a test) sees it whole, token included.
+      const banner = [
+        `OpenIoMT is running (${config.databaseUrl ? 'PostgreSQL' : `embedded database in ${config.dataDir}`})`,
+        `  HTTP  ${platform.httpUrl}   (health: ${platform.httpUrl}/healthz)`,
+        `  MQTT  ${platform.mqttUrl}`,
+        ...(platform.firstAdminToken
+          ? [
+              '',
+              'First start: an administrator token was created. It is shown only this once; only its hash is stored.',
+              `  OPENIOMT_ADMIN_TOKEN=${platform.firstAdminToken}`,
+              '',
+            ]
+          : []),
+      ];
+      out.write(`${banner.join('\n')}\n`);
       let demo: { stop(): Promise<void> } | undefined;
       if (config.demo) {
         const { startDemo } = await import('../simulate/demo.ts');

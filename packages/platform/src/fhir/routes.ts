@@ -1,24 +1,8 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { observationCodesForToken } from '@openiomt/core';
+import type { FastifyInstance } from 'fastify';
 import { checkAdminToken } from '../security/admin-credential.ts';
 import type { Store } from '../store/types.ts';
-
-const FHIR_JSON = 'application/fhir+json; charset=utf-8';
-
-function outcome(
-  reply: FastifyReply,
-  status: number,
-  code: string,
-  diagnostics: string,
-  expression?: string,
-) {
-  return reply
-    .code(status)
-    .type(FHIR_JSON)
-    .send({
-      resourceType: 'OperationOutcome',
-      issue: [{ severity: 'error', code, diagnostics, ...(expression ? { expression: [expression] } : {}) }],
-    });
-}
+import { FHIR_JSON, outcome, searchCount, searchset } from './responses.ts';
 
 /**
  * The part of the FHIR R4 API this issue needs: the stored Observations (read and a basic search) and the
@@ -49,6 +33,29 @@ export function fhirRoutes(app: FastifyInstance, deps: { store: Store }): void {
                 { name: '_count', type: 'number' },
               ],
             },
+            {
+              type: 'Flag',
+              interaction: [{ code: 'read' }, { code: 'search-type' }],
+              searchParam: [
+                { name: 'patient', type: 'reference' },
+                { name: 'status', type: 'token' },
+                { name: '_count', type: 'number' },
+              ],
+            },
+            {
+              type: 'Communication',
+              interaction: [{ code: 'read' }, { code: 'search-type' }],
+              searchParam: [
+                { name: 'patient', type: 'reference' },
+                { name: 'about', type: 'reference' },
+                { name: '_count', type: 'number' },
+              ],
+            },
+            {
+              type: 'Provenance',
+              interaction: [{ code: 'read' }, { code: 'search-type' }],
+              searchParam: [{ name: 'target', type: 'reference' }],
+            },
           ],
         },
       ],
@@ -68,35 +75,66 @@ export function fhirRoutes(app: FastifyInstance, deps: { store: Store }): void {
     });
 
     fhir.get('/fhir/R4/Observation', async (req, reply) => {
-      const q = req.query as Record<string, string | undefined>;
-      const count = q._count === undefined ? 50 : Number(q._count);
-      if (!Number.isInteger(count) || count < 1 || count > 1000)
-        return outcome(reply, 400, 'invalid', '_count must be 1..1000', '_count');
-      const date = parseDate(q.date);
+      const raw = req.query as Record<string, string | string[] | undefined>;
+      const repeated = Object.keys(raw).find((k) => k !== 'date' && Array.isArray(raw[k]));
+      if (repeated) return outcome(reply, 400, 'invalid', `${repeated} may be given once`, repeated);
+      const q = raw as Record<string, string | undefined>;
+      const count = searchCount(q._count);
+      if (count === null) return outcome(reply, 400, 'invalid', '_count must be 1..1000', '_count');
+      const date = parseDates(raw.date);
       if (date === null)
         return outcome(reply, 400, 'invalid', 'date must be geYYYY-MM-DD... or leYYYY-MM-DD...', 'date');
       const page = await deps.store.observations.list({
         limit: count,
         ...(q.patient ? { patientId: q.patient.replace(/^Patient\//, '') } : {}),
         ...(q.device ? { deviceId: q.device.replace(/^Device\//, '') } : {}),
-        ...(q.code ? { code: q.code.split('|').pop() as string } : {}),
+        // A token (8867-4, http://loinc.org|8867-4, or a catalogue code), or several separated by commas.
+        ...(q.code ? { codes: [...new Set(q.code.split(',').flatMap(observationCodesForToken))] } : {}),
         ...(q._cursor ? { cursor: q._cursor } : {}),
         ...date,
       });
+      return reply.type(FHIR_JSON).send(searchset(req, 'Observation', page.items, page.next));
+    });
+
+    // Provenance of derived Observations by id (device Provenance ids are not indexed: find those by target).
+    fhir.get<{ Params: { id: string } }>('/fhir/R4/Provenance/:id', async (req, reply) => {
+      const p = await deps.store.derivedObservations.provenance(req.params.id);
+      if (!p) return outcome(reply, 404, 'not-found', `Provenance/${req.params.id} is not known`);
+      return reply.type(FHIR_JSON).send(p);
+    });
+
+    /** `target=Observation/<id>`: the Provenance of that Observation, device-signed or derived. */
+    fhir.get('/fhir/R4/Provenance', async (req, reply) => {
+      const target = (req.query as Record<string, unknown>).target;
+      const id =
+        typeof target === 'string'
+          ? /^(?:Observation\/)?([A-Za-z0-9\-.]{1,64})$/.exec(target)?.[1]
+          : undefined;
+      if (id === undefined)
+        return outcome(reply, 400, 'invalid', 'target=Observation/<id> is required', 'target');
+      const p = await deps.store.observations.provenanceOf(id);
       const self = `${req.protocol}://${req.host}${req.url}`;
-      const next = page.next ? withParam(self, '_cursor', page.next) : undefined;
       return reply.type(FHIR_JSON).send({
         resourceType: 'Bundle',
         type: 'searchset',
-        link: [{ relation: 'self', url: self }, ...(next ? [{ relation: 'next', url: next }] : [])],
-        entry: page.items.map((resource) => ({
-          fullUrl: `Observation/${resource.id}`,
-          resource,
-          search: { mode: 'match' },
-        })),
+        link: [{ relation: 'self', url: self }],
+        entry: p ? [{ fullUrl: `Provenance/${p.id}`, resource: p, search: { mode: 'match' } }] : [],
       });
     });
   });
+}
+
+/** One date bound, or two (`date=ge...&date=le...`) for a range. */
+function parseDates(v: string | string[] | undefined): { from?: string; to?: string } | null {
+  const values = Array.isArray(v) ? v : v === undefined ? [] : [v];
+  if (values.length > 2) return null;
+  let range: { from?: string; to?: string } = {};
+  for (const value of values) {
+    const bound = parseDate(value);
+    if (bound === null || (bound.from && range.from) || (bound.to && range.to)) return null;
+    range = { ...range, ...bound };
+  }
+  return range;
 }
 
 function parseDate(v: string | undefined): { from?: string; to?: string } | null {
@@ -107,10 +145,4 @@ function parseDate(v: string | undefined): { from?: string; to?: string } | null
   if (!Number.isFinite(ms)) return null;
   const iso = new Date(ms).toISOString();
   return m[1] === 'le' || m[1] === 'lt' ? { to: iso } : { from: iso };
-}
-
-function withParam(url: string, key: string, value: string): string {
-  const u = new URL(url);
-  u.searchParams.set(key, value);
-  return u.toString();
 }

@@ -91,6 +91,27 @@ export function assignmentsRepository(db: Database): Store['assignments'] {
       );
       return rows[0]?.patient_id;
     },
+
+    async monitored(at) {
+      requireInstant(at, 'at');
+      const { rows } = await db.query<{
+        device_id: string;
+        patient_id: string;
+        expected_interval_s: number;
+        last_seen_at: string | null;
+      }>(
+        `SELECT a.device_id, a.patient_id, d.expected_interval_s, d.last_seen_at
+           FROM device_assignments a JOIN devices d ON d.id = a.device_id
+          WHERE d.status = 'active' AND tstzrange(a.from_at, a.to_at, '[)') @> $1::timestamptz`,
+        [at],
+      );
+      return rows.map((r) => ({
+        deviceId: r.device_id,
+        patientId: r.patient_id,
+        expectedIntervalS: r.expected_interval_s,
+        ...(r.last_seen_at ? { lastSeenAt: r.last_seen_at } : {}),
+      }));
+    },
   };
 }
 

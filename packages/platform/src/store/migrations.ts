@@ -143,9 +143,109 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_age ON idempotency_keys (first_seen);
 `;
 
+/**
+ * Clinical intelligence: alarms and every transition of them, the notifications they caused (FHIR
+ * Communication), webhook subscriptions and their delivery outbox, per-patient alarm settings, and the
+ * Observations the platform derives from waveforms (heart rate from ECG, ...).
+ */
+const SCHEMA_003 = `
+CREATE TABLE alarms (
+  id          uuid PRIMARY KEY,
+  key         text NOT NULL,
+  patient_id  text NOT NULL,
+  condition   text NOT NULL,
+  category    text NOT NULL CHECK (category IN ('physiological', 'technical')),
+  priority    text NOT NULL CHECK (priority IN ('low', 'medium', 'high')),
+  state       text NOT NULL CHECK (state IN ('active', 'acknowledged', 'resolved')),
+  raised_at   timestamptz(3) NOT NULL,
+  updated_at  timestamptz(3) NOT NULL,
+  due_at      timestamptz(3),
+  version     integer NOT NULL,
+  doc         jsonb NOT NULL
+);
+-- At most one open alarm per patient and condition: the database enforces it, whatever the processes do.
+CREATE UNIQUE INDEX alarms_one_open ON alarms (key) WHERE state <> 'resolved';
+CREATE INDEX alarms_patient ON alarms (patient_id, raised_at);
+CREATE INDEX alarms_page ON alarms (raised_at, id);
+CREATE INDEX alarms_due ON alarms (due_at) WHERE due_at IS NOT NULL;
+
+CREATE TABLE alarm_transitions (
+  alarm_id    uuid NOT NULL REFERENCES alarms (id),
+  n           integer NOT NULL,
+  at          timestamptz(3) NOT NULL,
+  event       text NOT NULL,
+  actor       text NOT NULL,
+  reason      text NOT NULL,
+  from_state  text,
+  to_state    text NOT NULL,
+  PRIMARY KEY (alarm_id, n)
+);
+
+CREATE TABLE alarm_notifications (
+  id          uuid PRIMARY KEY,
+  alarm_id    uuid NOT NULL REFERENCES alarms (id),
+  patient_id  text NOT NULL,
+  at          timestamptz(3) NOT NULL,
+  kind        text NOT NULL CHECK (kind IN ('notify', 'remind', 'escalate')),
+  priority    text NOT NULL,
+  level       integer NOT NULL,
+  assignee    text,
+  reason      text NOT NULL
+);
+CREATE INDEX alarm_notifications_alarm ON alarm_notifications (alarm_id, at);
+CREATE INDEX alarm_notifications_page ON alarm_notifications (at, id);
+
+CREATE TABLE patient_alarm_settings (
+  patient_id       text PRIMARY KEY REFERENCES patients (id),
+  thresholds       jsonb NOT NULL,
+  spo2_scale2      boolean NOT NULL DEFAULT false,
+  updated_at       timestamptz(3) NOT NULL,
+  updated_by       text NOT NULL
+);
+
+CREATE TABLE webhooks (
+  id           uuid PRIMARY KEY,
+  url          text NOT NULL,
+  secret       text NOT NULL,
+  patient_id   text,
+  description  text,
+  created_at   timestamptz(3) NOT NULL,
+  disabled_at  timestamptz(3)
+);
+
+CREATE TABLE webhook_deliveries (
+  id               uuid PRIMARY KEY,
+  webhook_id       uuid NOT NULL REFERENCES webhooks (id),
+  event_id         uuid NOT NULL,
+  body             text NOT NULL,
+  status           text NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+  attempts         integer NOT NULL DEFAULT 0,
+  next_attempt_at  timestamptz(3) NOT NULL,
+  last_error       text,
+  created_at       timestamptz(3) NOT NULL,
+  updated_at       timestamptz(3) NOT NULL,
+  UNIQUE (webhook_id, event_id)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_page ON webhook_deliveries (created_at, id);
+
+CREATE TABLE derived_observations (
+  id          uuid PRIMARY KEY,
+  patient_id  text NOT NULL,
+  device_id   text NOT NULL,
+  code        text NOT NULL,
+  effective   timestamptz(3) NOT NULL,
+  resource    jsonb NOT NULL,
+  provenance  jsonb NOT NULL
+);
+CREATE INDEX derived_observations_patient_code_time ON derived_observations (patient_id, code, effective);
+CREATE INDEX derived_observations_time ON derived_observations (effective, id);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { id: '001-initial-schema', sql: SCHEMA_001 },
   { id: '002-idempotency-keys', sql: SCHEMA_002 },
+  { id: '003-clinical', sql: SCHEMA_003 },
 ];
 
 /**

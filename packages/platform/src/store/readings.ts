@@ -6,6 +6,7 @@
  * stored; FHIR resources are derived on read (fhir-view.ts), which cut the bytes written per reading by
  * about four (the JWS, the Observations' JSON and the Provenance's base64 copy of the JWS were each stored).
  */
+import { derivedObservationsRepository } from './derived.ts';
 import { fhirView, observationsOf } from './fhir-view.ts';
 import { decodeCursor, isUuid, pageLimit, requireInstant, toPage, Where } from './sql.ts';
 import {
@@ -203,13 +204,18 @@ export function readingsRepository(db: Database): Store['readings'] {
 
 export function observationsRepository(db: Database): Store['observations'] {
   return {
-    /** Oldest first by effective time (a time series reads forward); keyset on (effective, id). */
+    /**
+     * Oldest first by effective time (a time series reads forward); keyset on (effective, id). Device and
+     * derived Observations are one list: each table yields its first limit+1 matches in that order (on its
+     * own (effective, id) index) and the union is cut to limit+1, so paging stays exact across both.
+     */
     async list(q) {
       const limit = pageLimit(q.limit);
       const where = new Where();
       if (q.patientId !== undefined) where.add('patient_id = ?', q.patientId);
       if (q.deviceId !== undefined) where.add('device_id = ?', q.deviceId);
       if (q.code !== undefined) where.add('code = ?', q.code);
+      if (q.codes !== undefined) where.add('code = ANY(?::text[])', [...q.codes]);
       if (q.from !== undefined) where.add('effective >= ?::timestamptz', requireInstant(q.from, 'from'));
       if (q.to !== undefined) where.add('effective < ?::timestamptz', requireInstant(q.to, 'to'));
       if (q.cursor !== undefined) {
@@ -218,18 +224,26 @@ export function observationsRepository(db: Database): Store['observations'] {
           throw new StoreError('invalid', 'cursor is not one this server issued', 'cursor');
         where.after('effective', 'id', cursor, 'asc', 'uuid');
       }
-      const { rows } = await db.query<{ id: string; effective: string; device_id: string; seq: number }>(
-        `SELECT id, effective, device_id, seq FROM observations ${where}
-          ORDER BY effective, id LIMIT ${where.param(limit + 1)}`,
+      const n = where.param(limit + 1);
+      const { rows } = await db.query<ListedRow>(
+        `(SELECT id, effective, device_id, seq, NULL::jsonb AS resource FROM observations ${where}
+           ORDER BY effective, id LIMIT ${n})
+         UNION ALL
+         (SELECT id, effective, device_id, NULL::bigint AS seq, resource FROM derived_observations ${where}
+           ORDER BY effective, id LIMIT ${n})
+         ORDER BY effective, id LIMIT ${n}`,
         where.params,
       );
       const page = rows.slice(0, limit);
-      const resources = observationsOf(await withReadings(db, page));
-      const byId = new Map(page.map((r, i) => [r.id, resources[i]]));
+      const fromDevices = page.filter((r): r is ListedRow & { seq: number } => r.resource === null);
+      const resources = observationsOf(await withReadings(db, fromDevices));
+      const byId = new Map<string, Record<string, unknown>>(
+        fromDevices.map((r, i) => [r.id, resources[i] as Record<string, unknown>]),
+      );
       return toPage(
         rows,
         limit,
-        (r) => byId.get(r.id) as Record<string, unknown>,
+        (r) => r.resource ?? (byId.get(r.id) as Record<string, unknown>),
         (r) => ({ at: r.effective, id: r.id }),
       );
     },
@@ -240,9 +254,31 @@ export function observationsRepository(db: Database): Store['observations'] {
         'SELECT id, device_id, seq FROM observations WHERE id = $1',
         [id],
       );
-      return rows.length === 0 ? undefined : observationsOf(await withReadings(db, rows))[0];
+      if (rows.length > 0) return observationsOf(await withReadings(db, rows))[0];
+      return derivedObservationsRepository(db).get(id);
+    },
+
+    async provenanceOf(observationId) {
+      if (!isUuid(observationId)) return undefined;
+      const { rows } = await db.query<{ jws: string; patient_id: string; received_at: string }>(
+        `SELECT r.jws, r.patient_id, r.received_at
+           FROM observations o JOIN readings r ON r.device_id = o.device_id AND r.seq = o.seq
+          WHERE o.id = $1`,
+        [observationId],
+      );
+      const row = rows[0];
+      if (row) return fhirView(row).provenance as unknown as Record<string, unknown>;
+      return derivedObservationsRepository(db).provenanceOf(observationId);
     },
   };
+}
+
+interface ListedRow {
+  id: string;
+  effective: string;
+  device_id: string;
+  seq: number | null;
+  resource: Record<string, unknown> | null;
 }
 
 /** Joins observation index rows with the stored readings they come from. */

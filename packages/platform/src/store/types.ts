@@ -3,6 +3,11 @@
  * same SQL (PGlite embedded, PostgreSQL server); there is one schema and one set of queries.
  */
 import type { Ed25519PublicJwk, RejectionCode } from '@openiomt/core';
+import type { AlarmSettingsRepository } from './alarm-settings.ts';
+import type { AlarmsRepository } from './alarms.ts';
+import type { DerivedObservationsRepository } from './derived.ts';
+import type { LatestVitalsRepository } from './latest-vitals.ts';
+import type { WebhooksRepository } from './webhooks.ts';
 
 /** A parameterised SQL runner; both PGlite and node-postgres fit behind it. */
 export interface Queryable {
@@ -141,6 +146,8 @@ export interface ListQuery {
 export interface ObservationQuery extends ListQuery {
   readonly patientId?: string;
   readonly code?: string;
+  /** Any of these index codes (a FHIR token resolved to codes); empty matches nothing. */
+  readonly codes?: readonly string[];
   readonly from?: string;
   readonly to?: string;
 }
@@ -195,6 +202,10 @@ export interface Store {
     history(deviceId: string): Promise<Assignment[]>;
     /** The patient the device was assigned to at instant `at`, if any. */
     patientAt(deviceId: string, at: string): Promise<string | undefined>;
+    /** Active devices assigned to a patient at `at`: what the stale-data rules watch. */
+    monitored(
+      at: string,
+    ): Promise<{ deviceId: string; patientId: string; expectedIntervalS: number; lastSeenAt?: string }[]>;
   };
 
   readings: {
@@ -210,10 +221,16 @@ export interface Store {
     provenance(deviceId: string, seq: number): Promise<Record<string, unknown> | undefined>;
   };
 
+  /** Device Observations (a view of the stored readings) and derived ones (derivedObservations), together. */
   observations: {
     list(q: ObservationQuery): Promise<Page<Record<string, unknown>>>;
     get(id: string): Promise<Record<string, unknown> | undefined>;
+    /** The Provenance of an Observation of either kind: the reading's signature, or the derivation. */
+    provenanceOf(observationId: string): Promise<Record<string, unknown> | undefined>;
   };
+
+  /** Observations derived from waveforms, with their Provenance (derived.ts). */
+  derivedObservations: DerivedObservationsRepository;
 
   deadLetters: {
     add(d: Omit<DeadLetter, 'id'>): Promise<DeadLetter>;
@@ -238,6 +255,13 @@ export interface Store {
     prune(before: string): Promise<number>;
   };
 
+  /** Alarms with their transitions and notifications (alarms.ts). */
+  alarms: AlarmsRepository;
+  /** Per-patient thresholds and NEWS2 scale (alarm-settings.ts). */
+  alarmSettings: AlarmSettingsRepository;
+  /** Latest stored values of vital signs (latest-vitals.ts). */
+  vitals: LatestVitalsRepository;
+
   /** Administrator credentials: only hashes are kept. */
   credentials: {
     /** True when no administrator credential exists yet (first start). */
@@ -248,6 +272,9 @@ export interface Store {
     /** The credential name whose hash matches, if any. */
     findByHash(tokenHash: string): Promise<string | undefined>;
   };
+
+  /** Webhook subscriptions and their delivery outbox (store/webhooks.ts). */
+  webhooks: WebhooksRepository;
 }
 
 export type StoreErrorCode = 'not-found' | 'conflict' | 'enrolment-invalid' | 'invalid';

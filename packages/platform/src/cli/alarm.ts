@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { connectionOptions, listAll, print, printTable } from './admin.ts';
+import { adminConnection, adminRequest } from './admin-client.ts';
+
+const ACTIONS = {
+  ack: { action: 'acknowledge', about: 'acknowledge an active alarm (stops reminders and escalation)' },
+  resolve: { action: 'resolve', about: 'resolve an alarm' },
+  escalate: { action: 'escalate', about: 'escalate an alarm to the next level now' },
+} as const;
+
+/** `openiomt alarm list|show|ack|assign|snooze|escalate|resolve` and `openiomt news2 <patient>`. */
+export function alarmCommands(program: Command): void {
+  const alarm = program.command('alarm').description('list alarms and act on them');
+
+  connectionOptions(alarm.command('list').description('alarms, newest first'))
+    .option('--patient <id>', "only this patient's alarms")
+    .option('--state <state>', 'open (default), active, acknowledged or resolved', 'open')
+    .option('--limit <n>', 'at most this many', '100')
+    .action(async (o) => {
+      const q = new URLSearchParams({ state: o.state, ...(o.patient ? { patient: o.patient } : {}) });
+      printTable(await listAll(adminConnection(o), `/api/v1/alarms?${q}`, Number(o.limit)), [
+        'id',
+        'patientId',
+        'condition',
+        'priority',
+        'state',
+        'conditionPresent',
+        'escalationLevel',
+      ]);
+    });
+
+  connectionOptions(
+    alarm.command('show <id>').description('an alarm with its audit trail and notifications'),
+  ).action(async (id, o) =>
+    print(await adminRequest(adminConnection(o), 'GET', `/api/v1/alarms/${encodeURIComponent(id)}`)),
+  );
+
+  for (const [name, { action, about }] of Object.entries(ACTIONS)) {
+    connectionOptions(alarm.command(`${name} <id>`).description(about))
+      .option('--reason <text>', 'why (kept in the audit trail)')
+      .action(async (id, o) => print(await act(o, id, action, { reason: o.reason })));
+  }
+  connectionOptions(alarm.command('assign <id> <assignee>').description('assign an alarm to someone'))
+    .option('--reason <text>', 'why (kept in the audit trail)')
+    .action(async (id, assignee, o) => print(await act(o, id, 'assign', { assignee, reason: o.reason })));
+  connectionOptions(
+    alarm.command('snooze <id> <seconds>').description('silence reminders and escalation for a while'),
+  )
+    .option('--reason <text>', 'why (kept in the audit trail)')
+    .action(async (id, seconds, o) =>
+      print(await act(o, id, 'snooze', { durationS: Number(seconds), reason: o.reason })),
+    );
+
+  connectionOptions(program.command('news2 <patient>').description("a patient's latest NEWS2 score")).action(
+    async (patient, o) =>
+      print(
+        await adminRequest(
+          adminConnection(o),
+          'GET',
+          `/api/v1/patients/${encodeURIComponent(patient)}/news2`,
+        ),
+      ),
+  );
+}
+
+function act(o: Record<string, string>, id: string, action: string, body: Record<string, unknown>) {
+  return adminRequest(adminConnection(o), 'POST', `/api/v1/alarms/${encodeURIComponent(id)}/${action}`, body);
+}

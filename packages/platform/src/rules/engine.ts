@@ -1,0 +1,215 @@
+/**
+ * The rules stage: feeds every stored reading and every derived measurement to the patient's
+ * PatientMonitor (core, pure) and hands the condition events it returns to the alarm service. It keeps one
+ * monitor per patient, loaded on first use with the patient's alarm settings and the latest stored NEWS2
+ * parameters, and, at start, the rule state of every alarm still open, so a condition that cleared while
+ * the platform was down is cleared by the first normal value after it. A clock tick detects devices gone
+ * silent (twice their expected interval) and NEWS2 parameters going stale.
+ */
+import {
+  type ConditionEvent,
+  isVitalCode,
+  NEWS2_SOURCES,
+  type News2Score,
+  PatientMonitor,
+} from '@openiomt/core';
+import type { AlarmService } from '../alarms/service.ts';
+import type { DerivedMeasurementEvent, InProcessBus, StoredReadingEvent } from '../bus/bus.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/types.ts';
+
+export interface RulesOptions {
+  readonly tickMs?: number;
+  readonly now?: () => number;
+  /** A vital measured longer ago than this when it arrives is late: NEWS2 only, no limit alarms. */
+  readonly lateAfterMs?: number;
+  readonly log?: Logger;
+}
+
+const NEWS2_INDEX_CODES = [...new Set(Object.values(NEWS2_SOURCES).flat())];
+/** The longest NEWS2 freshness window (12 h): older values cannot count. */
+const NEWS2_LOOKBACK_MS = 12 * 3_600_000;
+
+interface Watched {
+  readonly monitor: Promise<PatientMonitor>;
+  /** Work for this patient, in arrival order. */
+  tail: Promise<void>;
+}
+
+export class ClinicalRules {
+  private readonly patients = new Map<string, Watched>();
+  private readonly deviceOwner = new Map<string, { patientId: string; intervalMs: number }>();
+  private readonly unsubscribe: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly bus: InProcessBus,
+    private readonly alarms: AlarmService,
+    private readonly options: RulesOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Restores open conditions and watched devices, then listens. Start the alarm service first. */
+  async start(): Promise<void> {
+    const now = this.now();
+    for (const d of await this.store.assignments.monitored(new Date(now).toISOString())) {
+      const intervalMs = d.expectedIntervalS * 1000;
+      this.deviceOwner.set(d.deviceId, { patientId: d.patientId, intervalMs });
+      const lastSeen = d.lastSeenAt ? Date.parse(d.lastSeenAt) : now;
+      const offline = this.alarms
+        .openAlarms(d.patientId)
+        .some((a) => a.condition === `technical:device-offline:${d.deviceId}` && a.conditionPresent);
+      void this.run(d.patientId, (m) => {
+        m.watchDevice(d.deviceId, intervalMs, lastSeen, offline);
+        return [];
+      });
+    }
+    for (const a of this.alarms.openAlarms()) {
+      if (!a.conditionPresent) continue;
+      void this.run(a.patientId, (m) => {
+        m.restore([{ condition: a.condition, priority: a.priority }]);
+        return [];
+      });
+    }
+    this.unsubscribe.push(
+      this.bus.subscribe('reading.stored', (e) => this.onReading(e)),
+      this.bus.subscribe('analysis.derived', (e) => this.onDerived(e)),
+      this.bus.subscribe('device.revoked', (e) => this.onRevoked(e.deviceId)),
+    );
+    this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /** The patient's latest NEWS2, when any parameter has been seen since start. */
+  async news2(patientId: string): Promise<News2Score | undefined> {
+    const w = this.patients.get(patientId);
+    if (!w) return undefined;
+    await w.tail;
+    return (await w.monitor).news2;
+  }
+
+  /** A clinician changed the patient's alarm settings: reload them. */
+  async settingsChanged(patientId: string): Promise<void> {
+    const w = this.patients.get(patientId);
+    if (!w) return;
+    const s = await this.store.alarmSettings.get(patientId);
+    await this.run(patientId, (m) => {
+      m.configure({ thresholds: s?.thresholds ?? [], spo2Scale2Prescribed: s?.spo2Scale2 ?? false });
+      return [];
+    });
+  }
+
+  /** Stops listening and waits for queued work. */
+  async close(): Promise<void> {
+    for (const u of this.unsubscribe) u();
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.patients.values()].map((w) => w.tail));
+  }
+
+  /** Every watched patient's monitor sees the clock. */
+  tick(): void {
+    const now = this.now();
+    for (const patientId of this.patients.keys()) void this.run(patientId, (m) => m.tick(now));
+  }
+
+  private onReading(e: StoredReadingEvent): void {
+    const receivedAt = Date.parse(e.receivedAt);
+    const owner = this.deviceOwner.get(e.deviceId);
+    if (owner && owner.patientId !== e.patientId) {
+      // The device now belongs to someone else: the previous patient stops waiting for it.
+      void this.run(owner.patientId, (m) =>
+        m.unwatchDevice(e.deviceId, receivedAt, 'device reassigned to another patient'),
+      );
+    }
+    void this.run(e.patientId, async (m) => {
+      const intervalMs = owner?.intervalMs ?? (await this.intervalOf(e.deviceId));
+      this.deviceOwner.set(e.deviceId, { patientId: e.patientId, intervalMs });
+      const message = e.message;
+      const now = this.now();
+      const late = this.options.lateAfterMs ?? 5 * 60_000;
+      const events: ConditionEvent[] = [...m.deviceSeen(e.deviceId, intervalMs, receivedAt)];
+      for (const v of message.vitals) {
+        const at = Date.parse(v.at ?? message.ts);
+        events.push(...m.vital(v.code, v.value, at, now, now - at > late));
+      }
+      const status = message.status;
+      if (status && (status.battery !== undefined || status.leadOff !== undefined)) {
+        const at = Date.parse(message.ts);
+        if (now - at <= late) events.push(...m.deviceStatus({ deviceId: e.deviceId, at, ...status }));
+      }
+      return events;
+    });
+  }
+
+  private onDerived(d: DerivedMeasurementEvent): void {
+    if (!isVitalCode(d.code)) return;
+    void this.run(d.patientId, (m) =>
+      m.derived(
+        {
+          deviceId: d.deviceId,
+          code: d.code,
+          at: d.at,
+          signalQuality: d.signalQuality,
+          ...(d.value === undefined ? {} : { value: d.value }),
+          ...(d.leadOff === undefined ? {} : { leadOff: d.leadOff }),
+          ...(d.rhythm === undefined ? {} : { rhythm: d.rhythm }),
+        },
+        this.now(),
+      ),
+    );
+  }
+
+  private onRevoked(deviceId: string): void {
+    const owner = this.deviceOwner.get(deviceId);
+    if (!owner) return;
+    this.deviceOwner.delete(deviceId);
+    void this.run(owner.patientId, (m) => m.unwatchDevice(deviceId, this.now(), 'device revoked'));
+  }
+
+  private async intervalOf(deviceId: string): Promise<number> {
+    const d = await this.store.devices.get(deviceId);
+    return (d?.expectedIntervalS ?? 60) * 1000;
+  }
+
+  /** Runs one step of the patient's monitor in order and hands its condition events to the alarms. */
+  private run(
+    patientId: string,
+    step: (m: PatientMonitor) => readonly ConditionEvent[] | undefined | Promise<readonly ConditionEvent[]>,
+  ): Promise<void> {
+    const w = this.watch(patientId);
+    w.tail = w.tail
+      .then(async () => {
+        const events = (await step(await w.monitor)) ?? [];
+        for (const e of events) await this.alarms.onCondition(patientId, e);
+      })
+      .catch((err: unknown) => this.options.log?.error({ err }, 'rule evaluation failed'));
+    return w.tail;
+  }
+
+  private watch(patientId: string): Watched {
+    let w = this.patients.get(patientId);
+    if (!w) {
+      w = { monitor: this.load(patientId), tail: Promise.resolve() };
+      this.patients.set(patientId, w);
+    }
+    return w;
+  }
+
+  private async load(patientId: string): Promise<PatientMonitor> {
+    const settings = await this.store.alarmSettings.get(patientId);
+    const m = new PatientMonitor({
+      thresholds: settings?.thresholds ?? [],
+      spo2Scale2Prescribed: settings?.spo2Scale2 ?? false,
+    });
+    const now = this.now();
+    const since = new Date(now - NEWS2_LOOKBACK_MS).toISOString();
+    for (const v of await this.store.vitals.latest(patientId, NEWS2_INDEX_CODES, since)) {
+      // A past value only informs NEWS2; the next tick scores it.
+      if (isVitalCode(v.code)) m.remember(v.code, v.value, v.at);
+    }
+    return m;
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * Alarms end to end: a real device publishes signed readings over MQTT; the rules raise alarms that a
+ * dashboard receives on the WebSocket stream; people act on them through the API; every transition is in
+ * the audit trail.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { loadFhirValidator } from '../../core/src/fhir/fhir-schema.ts';
+import { startReceiver, waitFor } from '../src/notify/testing.ts';
+import { isAlarm, openAlarmStream } from './alarm-stream-client.ts';
+import {
+  backends,
+  provisionDevice,
+  publish,
+  startTestPlatform,
+  type TestPlatform,
+  topicOf,
+} from './harness.ts';
+
+describe.each(backends)('alarms end to end ($name)', (backend) => {
+  let t: TestPlatform;
+  beforeAll(async () => {
+    t = await startTestPlatform(backend);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('a breaching reading raises an alarm on the stream within a second; it is acknowledged and audited', async () => {
+    const d = await provisionDevice(t, 'alarm-ox-1', undefined, 'pulse-oximeter');
+    const settings = await t.api('PUT', `/api/v1/patients/${d.patientId}/alarm-settings`, {
+      thresholds: [{ vital: 'spo2', direction: 'low', limit: 92, hysteresis: 2, priority: 'high' }],
+    });
+    expect(settings.status).toBe(200);
+    const stream = await openAlarmStream(t.platform.httpUrl, t.adminToken, `?patient=${d.patientId}`);
+    expect(stream.messages[0]).toEqual({ type: 'snapshot', alarms: [] });
+    const client = await d.connect(5);
+    expect(await publish(client, topicOf(d.id), d.sign(1, { vitals: [{ code: 'spo2', value: 97 }] }))).toBe(
+      0,
+    );
+    expect(await publish(client, topicOf(d.id), d.sign(2, { vitals: [{ code: 'spo2', value: 88 }] }))).toBe(
+      0,
+    );
+    const raised = await stream.next(isAlarm('threshold:spo2:low'), 1000);
+    expect(raised.alarm).toMatchObject({ patientId: d.patientId, priority: 'high', state: 'active' });
+    expect(raised.notifications.map((n: any) => n.kind)).toEqual(['notify']);
+
+    const id = raised.alarm.id;
+    const ack = await t.api('POST', `/api/v1/alarms/${id}/acknowledge`, { reason: 'at the bedside' });
+    expect(ack.status).toBe(200);
+    expect(ack.body.acknowledgedBy).toBe('admin');
+    await stream.next(isAlarm('threshold:spo2:low', 'acknowledged'));
+    const twice = await t.api('POST', `/api/v1/alarms/${id}/acknowledge`, {});
+    expect(twice.status).toBe(409);
+    expect(twice.body.detail).toBe('cannot acknowledge an acknowledged alarm');
+
+    // Back in range: a high-priority alarm is not resolved automatically; the care team is told.
+    expect(await publish(client, topicOf(d.id), d.sign(3, { vitals: [{ code: 'spo2', value: 97 }] }))).toBe(
+      0,
+    );
+    const cleared = await stream.next((m) => isAlarm('threshold:spo2:low')(m) && !m.alarm.conditionPresent);
+    expect(cleared.notifications[0].reason).toMatch(/manual resolution required/);
+    const resolved = await t.api('POST', `/api/v1/alarms/${id}/resolve`, { reason: 'oxygen adjusted' });
+    expect(resolved.body.state).toBe('resolved');
+    client.end();
+    stream.close();
+
+    const detail = await t.api('GET', `/api/v1/alarms/${id}`);
+    expect(detail.body.transitions.map((x: any) => [x.event, x.by])).toEqual([
+      ['raise', 'system'],
+      ['acknowledge', 'admin'],
+      ['condition-cleared', 'system'],
+      ['resolve', 'admin'],
+    ]);
+    expect(detail.body.notifications).toHaveLength(2);
+
+    // The same alarm as FHIR: a Flag, inactive once resolved, and a Communication per notification.
+    const fhir = loadFhirValidator();
+    const flag = await t.api('GET', `/fhir/R4/Flag/${id}`);
+    expect(fhir.errors(flag.body)).toBeUndefined();
+    expect(flag.body).toMatchObject({ status: 'inactive', subject: { reference: `Patient/${d.patientId}` } });
+    const flags = await t.api('GET', `/fhir/R4/Flag?patient=${d.patientId}&status=inactive`);
+    expect(flags.body.entry.map((e: any) => e.resource.id)).toEqual([id]);
+    const comms = await t.api('GET', `/fhir/R4/Communication?about=Flag/${id}`);
+    expect(comms.body.entry).toHaveLength(2);
+    for (const e of comms.body.entry) {
+      expect(fhir.errors(e.resource)).toBeUndefined();
+      expect(e.resource.about[0].reference).toBe(`Flag/${id}`);
+    }
+    expect((await t.api('GET', '/fhir/R4/Flag?status=maybe')).body.issue[0].expression).toEqual(['status']);
+  });
+
+  it('scores NEWS2 from the latest vitals and raises by its band', async () => {
+    const d = await provisionDevice(t, 'alarm-mon-1', undefined, 'monitor');
+    const client = await d.connect(5);
+    const vitals = [
+      { code: 'respiratory-rate', value: 26 },
+      { code: 'spo2', value: 95 },
+      { code: 'supplemental-oxygen', value: false },
+      { code: 'bp-systolic', value: 105 },
+      { code: 'bp-diastolic', value: 70 },
+      { code: 'heart-rate', value: 95 },
+      { code: 'consciousness', value: 'A' },
+      { code: 'body-temperature', value: 38.5 },
+    ];
+    expect(await publish(client, topicOf(d.id), d.sign(1, { vitals }))).toBe(0);
+    client.end();
+    // RR 26 (3) + SpO2 95 (1) + SBP 105 (1) + HR 95 (1) + 38.5 C (1) = 7: high.
+    let score: any;
+    for (let i = 0; i < 50 && score?.total === undefined; i++) {
+      score = (await t.api('GET', `/api/v1/patients/${d.patientId}/news2`)).body;
+      if (score.total === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(score).toMatchObject({ total: 7, band: 'high', complete: true, priority: 'high' });
+    const open = await t.api('GET', `/api/v1/alarms?patient=${d.patientId}&state=open`);
+    expect(open.body.items.map((a: any) => [a.condition, a.priority])).toEqual([['news2', 'high']]);
+  });
+
+  it('detects a silent device within twice its reporting interval', async () => {
+    const d = await provisionDevice(t, 'alarm-therm-1', undefined, 'thermometer', { expectedIntervalS: 1 });
+    const stream = await openAlarmStream(t.platform.httpUrl, t.adminToken, `?patient=${d.patientId}`);
+    const client = await d.connect(5);
+    const body = { vitals: [{ code: 'body-temperature', value: 37 }] };
+    expect(await publish(client, topicOf(d.id), d.sign(1, body))).toBe(0);
+    const lastData = Date.now();
+    const offline = await stream.next(isAlarm(`technical:device-offline:${d.id}`), 5000);
+    // Due at 2 s after the last data; the rules' clock ticks every second.
+    expect(Date.now() - lastData).toBeGreaterThanOrEqual(1900);
+    expect(Date.now() - lastData).toBeLessThan(3500);
+    expect(offline.alarm.category).toBe('technical');
+    expect(await publish(client, topicOf(d.id), d.sign(2, body))).toBe(0);
+    await stream.next((m) => isAlarm(`technical:device-offline:${d.id}`)(m) && !m.alarm.conditionPresent);
+    client.end();
+    stream.close();
+  });
+
+  it('delivers each notification to a subscribed webhook, signed, once', async () => {
+    const receiver = await startReceiver();
+    try {
+      const d = await provisionDevice(t, 'alarm-hook-1', undefined, 'pulse-oximeter');
+      const hook = await t.api('POST', '/api/v1/admin/webhooks', {
+        url: receiver.url,
+        patientId: d.patientId,
+      });
+      expect(hook.status).toBe(201);
+      receiver.useSecret(hook.body.secret);
+      await t.api('PUT', `/api/v1/patients/${d.patientId}/alarm-settings`, {
+        thresholds: [{ vital: 'spo2', direction: 'low', limit: 95, hysteresis: 2, priority: 'medium' }],
+      });
+      const client = await d.connect(5);
+      // 93 % breaches the patient's limit but scores only 2 in NEWS2 (no NEWS2 alarm).
+      expect(await publish(client, topicOf(d.id), d.sign(1, { vitals: [{ code: 'spo2', value: 93 }] }))).toBe(
+        0,
+      );
+      client.end();
+      const [delivery] = await waitFor(() => receiver.received.length > 0 && receiver.received);
+      expect(delivery!.verified).toBe(true);
+      const body = JSON.parse(delivery!.body);
+      expect(body).toMatchObject({ type: 'alarm.notification', patientId: d.patientId });
+      expect(body.data.alarm.condition).toBe('threshold:spo2:low');
+      expect(body.data.notification.kind).toBe('notify');
+      const deliveries = await waitFor(async () => {
+        const r = await t.api('GET', `/api/v1/admin/webhooks/${hook.body.id}/deliveries?status=delivered`);
+        return r.body.items.length > 0 && r.body.items;
+      });
+      expect(deliveries).toHaveLength(1);
+      expect(receiver.received).toHaveLength(1);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('refuses bad settings naming the field, unknown actions, and streams without credentials', async () => {
+    const d = await provisionDevice(t, 'alarm-bad-1');
+    const bad = await t.api('PUT', `/api/v1/patients/${d.patientId}/alarm-settings`, {
+      thresholds: [{ vital: 'heart-rate', direction: 'high', limit: 'fast', priority: 'high' }],
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.field).toBe('/thresholds/0/limit');
+    const unknown = await t.api('PUT', `/api/v1/patients/${d.patientId}/alarm-settings`, {
+      thresholds: [{ vital: 'mood', direction: 'high', limit: 1, priority: 'high' }],
+    });
+    expect(unknown.body.field).toBe('/thresholds/0/vital');
+    expect(
+      (await t.api('POST', '/api/v1/alarms/00000000-0000-4000-8000-000000000000/snooze', {})).status,
+    ).toBe(400);
+    expect(
+      (await t.api('POST', '/api/v1/alarms/00000000-0000-4000-8000-000000000000/dance', {})).status,
+    ).toBe(404);
+    const anonymous = new WebSocket(`${t.platform.httpUrl.replace('http', 'ws')}/api/v1/alarms/stream`);
+    const status = await new Promise<number>((resolve) =>
+      anonymous.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+    );
+    expect(status).toBe(401);
+  });
+});
