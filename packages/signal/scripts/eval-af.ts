@@ -1,24 +1,34 @@
 // AF screening evaluation.
 //  (a) challenge-2017: record-level AF vs everything else on single-lead AliveCor ECGs (QRS detection,
-//      signal quality, RR irregularity). "unclassifiable" (quality gate) is counted as a "not AF" call in the
-//      primary F1; the F1 over classified records only is reported beside it.
+//      signal quality, RR irregularity, P-wave consistency). "unclassifiable" (quality gate) is counted as a
+//      "not AF" call in the primary F1; the F1 over classified records only is reported beside it, and so is
+//      the F1 of RR irregularity alone (the screen before P waves were used), from the same run.
 //  (b) afdb-derived: per-interval AF calls from the RR tables (windows of 32 intervals), scored as AF time
-//      sensitivity/specificity against the reference rhythm (AFIB = AF; AFL, J, N = not AF).
+//      sensitivity/specificity against the reference rhythm (AFIB = AF; AFL, J, N = not AF). RR only: the
+//      export has no ECG.
+//  (c) mitdb: 20-s and 30-s windows of one reference rhythm, each lead on its own: AF (AFIB) vs every other
+//      rhythm, RR irregularity alone vs the full screen. The P-wave thresholds (ecg/atrial.ts) were chosen on
+//      the first lead (highest and 90th percentile of the P-wave consistency of its AF windows); the second
+//      lead and (a) are checks. Both (a) and (c) also report a sweep of the two thresholds.
 // Usage: npx tsx packages/signal/scripts/eval-af.ts --data /work/shared/data [--out .bench/eval-af.json]
+//        [--window-beats 32] [--mitdb-windows 20,30]
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { afByWindow } from '../src/ecg/af.ts';
-import { analyseRhythm, type RhythmCall } from '../src/ecg/rhythm.ts';
+import { afByWindow, isAfLike } from '../src/ecg/af.ts';
+import { P_WAVES_ABSENT, P_WAVES_PRESENT, screenAf } from '../src/ecg/atrial.ts';
+import { analyseRhythm, type RhythmAnalysis, type RhythmCall } from '../src/ecg/rhythm.ts';
 import {
   type AfTimeAgreement,
   afTimeAgreement,
   parseRhythmListing,
   parseRrTable,
   poolAgreements,
+  rhythmChanges,
   rhythmOfBeats,
+  singleRhythmWindows,
 } from '../src/eval/afdb.ts';
-import { readRecord } from '../src/wfdb/loader.ts';
+import { readAnnotations, readRecord } from '../src/wfdb/loader.ts';
 import { toPhysical } from '../src/wfdb/signal.ts';
 
 const { values } = parseArgs({
@@ -26,19 +36,71 @@ const { values } = parseArgs({
     data: { type: 'string', default: join(process.cwd(), '..', 'shared', 'data') },
     out: { type: 'string', default: '.bench/eval-af.json' },
     'window-beats': { type: 'string', default: '32' },
+    'mitdb-windows': { type: 'string', default: '20,30' },
   },
 });
 const dataDir = values.data!;
 const windowBeats = Number(values['window-beats']);
+const mitdbWindows = values['mitdb-windows']!.split(',').map(Number);
 
-interface ChallengeRow {
-  record: string;
+/** P-wave thresholds of the sensitivity analysis: each one varied with the other at its chosen value. */
+const SWEEP = [
+  ...[0.4, 0.45, 0.6].map((present) => ({ present, absent: P_WAVES_ABSENT })),
+  ...[0.2, 0.4].map((absent) => ({ present: P_WAVES_PRESENT, absent })),
+];
+const sweepName = (t: { present: number; absent: number }) => `present ≥ ${t.present}, absent < ${t.absent}`;
+
+interface Row {
   label: string;
+  /** The calls the full screen would make at each SWEEP setting (not written to the JSON). */
+  sweep: RhythmCall[];
   call: RhythmCall;
+  /** The call of RR irregularity alone (before P waves were used); "unclassifiable" as `call`. */
+  rrOnly: RhythmCall;
+  basis?: string;
   reason?: string;
   cosen?: number;
   nrmssd?: number;
+  pWave?: number;
+  /** Beats whose P-wave window was used. */
+  pWaveBeats?: number;
   templateCorrelation: number;
+}
+
+function row(label: string, a: RhythmAnalysis): Row {
+  const rrOnly = a.irregularity ? (isAfLike(a.irregularity) ? 'af' : 'not-af') : a.call;
+  const at = (t: { present: number; absent: number }): RhythmCall =>
+    a.irregularity && a.pWaves
+      ? screenAf(a.irregularity, a.pWaves, {
+          pWavesPresent: t.present,
+          pWavesAbsent: t.absent,
+          validShare: a.validShare,
+        }).af
+        ? 'af'
+        : 'not-af'
+      : a.call;
+  return {
+    label,
+    sweep: SWEEP.map(at),
+    call: a.call,
+    rrOnly,
+    basis: a.basis,
+    reason: a.reason,
+    cosen: a.irregularity?.cosen,
+    nrmssd: a.irregularity?.nrmssd,
+    pWave: a.pWaves?.correlation,
+    pWaveBeats: a.pWaves?.beats,
+    templateCorrelation: a.templateCorrelation,
+  };
+}
+
+/** F1 of AF against everything else; `classifiedOnly` drops the unclassifiable rows. */
+function f1(rows: Row[], afLabel: string, pick: (r: Row) => RhythmCall, classifiedOnly = false) {
+  const subset = classifiedOnly ? rows.filter((r) => r.call !== 'unclassifiable') : rows;
+  const tp = subset.filter((r) => r.label === afLabel && pick(r) === 'af').length;
+  const fn = subset.filter((r) => r.label === afLabel && pick(r) !== 'af').length;
+  const fp = subset.filter((r) => r.label !== afLabel && pick(r) === 'af').length;
+  return { tp, fn, fp, f1: (2 * tp) / (2 * tp + fn + fp) };
 }
 
 async function evalChallenge(dir: string) {
@@ -47,33 +109,21 @@ async function evalChallenge(dir: string) {
     .split(/\r?\n/)
     .slice(1)
     .map((l) => l.split(','));
-  const rows: ChallengeRow[] = [];
+  const rows: ({ record: string } & Row)[] = [];
   for (const [record, label] of labels) {
     const rec = await readRecord(join(dir, record!));
     const a = analyseRhythm(toPhysical(rec.signals[0]!), rec.signals[0]!.samplingFrequency);
-    rows.push({
-      record: record!,
-      label: label!,
-      call: a.call,
-      reason: a.reason,
-      cosen: a.irregularity?.cosen,
-      nrmssd: a.irregularity?.nrmssd,
-      templateCorrelation: a.templateCorrelation,
-    });
+    rows.push({ record: record!, ...row(label!, a) });
   }
-  const f1 = (subset: ChallengeRow[]) => {
-    const tp = subset.filter((r) => r.label === 'A' && r.call === 'af').length;
-    const fn = subset.filter((r) => r.label === 'A' && r.call !== 'af').length;
-    const fp = subset.filter((r) => r.label !== 'A' && r.call === 'af').length;
-    return { tp, fn, fp, f1: (2 * tp) / (2 * tp + fn + fp) };
-  };
   const unclassifiable: Record<string, number> = {};
   for (const r of rows)
     if (r.call === 'unclassifiable') unclassifiable[r.label] = (unclassifiable[r.label] ?? 0) + 1;
   return {
     rows,
-    unclassifiableAsNotAf: f1(rows),
-    classifiedOnly: f1(rows.filter((r) => r.call !== 'unclassifiable')),
+    unclassifiableAsNotAf: f1(rows, 'A', (r) => r.call),
+    classifiedOnly: f1(rows, 'A', (r) => r.call, true),
+    rrOnlyUnclassifiableAsNotAf: f1(rows, 'A', (r) => r.rrOnly),
+    pWaveThresholdSweep: SWEEP.map((t, i) => ({ ...t, ...f1(rows, 'A', (r) => r.sweep[i]!) })),
     unclassifiableByLabel: unclassifiable,
   };
 }
@@ -93,22 +143,82 @@ function evalAfdb(dir: string) {
   return { windowBeats, rows, gross: poolAgreements(rows) };
 }
 
+/** Nearest-rank percentile of finite values (NaN when there are none). */
+function percentile(values: number[], p: number): number {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  return v.length ? v[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)]! : Number.NaN;
+}
+
+/** Counts rows by reference rhythm and call, e.g. { "N → not-af": 40 }. */
+function countBy(rows: Row[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of rows) out[`${r.label} → ${r.call}`] = (out[`${r.label} → ${r.call}`] ?? 0) + 1;
+  return out;
+}
+
+async function evalMitdb(dir: string, windowS: number) {
+  const records = readFileSync(join(dir, 'RECORDS'), 'latin1').trim().split(/\s+/);
+  const leads = [0, 1].map(() => [] as ({ record: string; lead: string; startS: number } & Row)[]);
+  for (const record of records) {
+    const rec = await readRecord(join(dir, record));
+    const changes = rhythmChanges((await readAnnotations(join(dir, record), 'atr')).annotations);
+    for (const [li, out] of leads.entries()) {
+      const sig = rec.signals[li];
+      if (!sig) continue;
+      const fs = sig.samplingFrequency;
+      const x = toPhysical(sig);
+      const length = Math.round(windowS * fs);
+      for (const w of singleRhythmWindows(changes, x.length, length)) {
+        const a = analyseRhythm(x.subarray(w.start, w.start + length), fs);
+        out.push({ record, lead: sig.spec.description, startS: w.start / fs, ...row(w.rhythm, a) });
+      }
+    }
+  }
+  return leads.map((rows, li) => {
+    const classified = rows.filter((r) => r.call !== 'unclassifiable');
+    const afP = classified.filter((r) => r.label === 'AFIB' && r.pWave !== undefined).map((r) => r.pWave!);
+    return {
+      windowS,
+      lead: li + 1,
+      windows: rows.length,
+      unclassifiable: rows.length - classified.length,
+      afWindows: rows.filter((r) => r.label === 'AFIB').length,
+      nonAfWindows: classified.filter((r) => r.label !== 'AFIB').length,
+      rrOnly: f1(classified, 'AFIB', (r) => r.rrOnly),
+      screen: f1(classified, 'AFIB', (r) => r.call),
+      pWaveThresholdSweep: SWEEP.map((t, i) => ({ ...t, ...f1(classified, 'AFIB', (r) => r.sweep[i]!) })),
+      afPWaveHighest: percentile(afP, 100),
+      afPWave90th: percentile(afP, 90),
+      changedByPWaves: countBy(classified.filter((r) => r.call !== r.rrOnly)),
+      // Only the windows the full screen gets wrong, to keep the JSON small.
+      errors: rows.filter((r) => (r.label === 'AFIB') !== (r.call === 'af')),
+    };
+  });
+}
+
 const challenge = await evalChallenge(join(dataDir, 'challenge-2017'));
 const afdb = evalAfdb(join(dataDir, 'afdb-derived'));
+const mitdb = [];
+for (const w of mitdbWindows) mitdb.push(...(await evalMitdb(join(dataDir, 'mitdb'), w)));
 
 const pct = (x: number) => (Number.isNaN(x) ? '    -' : (100 * x).toFixed(1).padStart(5));
-console.log('(a) challenge-2017: record  label  call            COSEn  nRMSSD  tSQI');
+const num = (x: number | undefined, d: number) =>
+  x === undefined || Number.isNaN(x) ? '     -' : x.toFixed(d).padStart(6);
+console.log('(a) challenge-2017: record  label  call            COSEn  nRMSSD  tSQI  P-wave  basis / reason');
 for (const r of challenge.rows) {
-  const f = (x: number | undefined, d: number) => (x === undefined ? '     -' : x.toFixed(d).padStart(6));
   console.log(
-    `    ${r.record}  ${r.label}  ${r.call.padEnd(14)} ${f(r.cosen, 2)} ${f(r.nrmssd, 3)} ${f(r.templateCorrelation, 2)}${r.reason ? `  (${r.reason})` : ''}`,
+    `    ${r.record}  ${r.label}  ${r.call.padEnd(14)} ${num(r.cosen, 2)} ${num(r.nrmssd, 3)} ${num(r.templateCorrelation, 2)} ${num(r.pWave, 2)}  ${r.basis ?? `(${r.reason})`}`,
   );
 }
-const c = challenge.unclassifiableAsNotAf;
-const k = challenge.classifiedOnly;
-console.log(`AF F1 (unclassifiable counted as not AF): ${c.f1.toFixed(3)}  TP ${c.tp} FN ${c.fn} FP ${c.fp}`);
-console.log(`AF F1 (classified records only):          ${k.f1.toFixed(3)}  TP ${k.tp} FN ${k.fn} FP ${k.fp}`);
+const show = (name: string, c: { f1: number; tp: number; fn: number; fp: number }) =>
+  console.log(`${name.padEnd(50)} ${c.f1.toFixed(3)}  TP ${c.tp} FN ${c.fn} FP ${c.fp}`);
+show('AF F1 (unclassifiable counted as not AF):', challenge.unclassifiableAsNotAf);
+show('AF F1 (classified records only):', challenge.classifiedOnly);
+show('AF F1, RR irregularity alone (unclassifiable as not AF):', challenge.rrOnlyUnclassifiableAsNotAf);
 console.log(`unclassifiable by reference label: ${JSON.stringify(challenge.unclassifiableByLabel)}`);
+console.log('P-wave threshold sweep (F1, unclassifiable as not AF):');
+for (const w of challenge.pWaveThresholdSweep)
+  console.log(`    ${sweepName(w).padEnd(28)} ${w.f1.toFixed(3)}`);
 console.log(`\n(b) afdb-derived, windows of ${windowBeats} RR intervals: record  AF h   Se %   Sp %`);
 for (const r of afdb.rows) {
   console.log(
@@ -119,7 +229,26 @@ const g = afdb.gross;
 console.log(
   `gross (time-pooled)  ${(g.afSeconds / 3600).toFixed(1)} h AF  Se ${pct(g.sensitivity)} %  Sp ${pct(g.specificity)} %`,
 );
+console.log('\n(c) mitdb, windows of one reference rhythm, AF (AFIB) vs the rest, per lead');
+for (const m of mitdb) {
+  const s = (c: { tp: number; fn: number; fp: number }) =>
+    `TP ${c.tp} FN ${c.fn} FP ${c.fp} (Se ${pct(c.tp / (c.tp + c.fn))} %, Sp ${pct(1 - c.fp / m.nonAfWindows)} %)`;
+  console.log(
+    `    ${m.windowS}-s windows, lead ${m.lead}: ${m.windows} (${m.afWindows} AF, ${m.unclassifiable} unclassifiable); ` +
+      `P-wave consistency of the AF windows: 90th percentile ${m.afPWave90th.toFixed(2)}, highest ${m.afPWaveHighest.toFixed(2)}`,
+  );
+  console.log(`      RR irregularity alone:                       ${s(m.rrOnly)}`);
+  console.log(
+    `      RR + P waves (${sweepName({ present: P_WAVES_PRESENT, absent: P_WAVES_ABSENT })}): ${s(m.screen)}`,
+  );
+  for (const w of m.pWaveThresholdSweep) console.log(`        ${sweepName(w).padEnd(36)} ${s(w)}`);
+}
 
 mkdirSync(dirname(values.out!), { recursive: true });
-writeFileSync(values.out!, `${JSON.stringify({ data: dataDir, challenge, afdb }, null, 2)}\n`);
+const json = JSON.stringify(
+  { data: dataDir, challenge, afdb, mitdb },
+  (k, v) => (k === 'sweep' ? undefined : v),
+  2,
+);
+writeFileSync(values.out!, `${json}\n`);
 console.log(`wrote ${values.out}`);

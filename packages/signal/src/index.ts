@@ -4,12 +4,25 @@ export { detectRecordQrs, ecgLeadIndices, ecgSignalIndex, fusableLeadIndices, qr
 export {
   type AfThresholds,
   afByWindow,
+  COSEN_AF,
   isAfLike,
   MIN_RR_FOR_AF,
+  NRMSSD_AF,
   type RrIrregularity,
   rrIrregularity,
   turningPointRatio,
 } from './ecg/af.ts';
+export {
+  type AfBasis,
+  MIN_P_WAVE_BEATS,
+  P_WAVE_WINDOW,
+  P_WAVES_ABSENT,
+  P_WAVES_PRESENT,
+  type PWaveConsistency,
+  pWaveConsistency,
+  screenAf,
+  WIDE_QRS_S,
+} from './ecg/atrial.ts';
 export {
   type HeartRateWindow,
   type HrvSummary,
@@ -47,7 +60,9 @@ export {
   poolAgreements,
   type RhythmChange,
   type RrTable,
+  rhythmChanges,
   rhythmOfBeats,
+  singleRhythmWindows,
 } from './eval/afdb.ts';
 export {
   type BeatEvent,

@@ -8,7 +8,8 @@
 //   nRMSSD  RMSSD / mean RR; AF when > 0.1 (Dash et al., Ann Biomed Eng 37:1701, 2009).
 //   TPR     turning-point ratio; a random series has 2/3 (N − 2) turning points; reported, not used in the
 //           decision (too variable on the ~30-beat windows of a handheld recording).
-// Decision: AF when COSEn and nRMSSD both indicate it.
+// Decision: AF when COSEn and nRMSSD both indicate it. This is the RR half of the clinical definition only;
+// where an ECG is at hand, atrial.ts adds the other half (no repeating P waves), see screenAf there.
 
 export interface RrIrregularity {
   /** Number of RR intervals used. */
@@ -32,6 +33,11 @@ export interface AfThresholds {
   /** nRMSSD above which a window is variable enough for AF (default 0.1). */
   nrmssd?: number;
 }
+
+/** COSEn above which RR intervals are irregular enough for AF (Lake & Moorman 2011). */
+export const COSEN_AF = -1.4;
+/** nRMSSD above which RR intervals are variable enough for AF (Dash et al. 2009). */
+export const NRMSSD_AF = 0.1;
 
 /** Smallest number of RR intervals on which the features are computed. */
 export const MIN_RR_FOR_AF = 12;
@@ -101,7 +107,9 @@ export function rrIrregularity(intervals: ArrayLike<number>): RrIrregularity {
 
 /** True when the features indicate AF; false for too-short series (NaN features). */
 export function isAfLike(features: RrIrregularity, thresholds: AfThresholds = {}): boolean {
-  return features.cosen > (thresholds.cosen ?? -1.4) && features.nrmssd > (thresholds.nrmssd ?? 0.1);
+  return (
+    features.cosen > (thresholds.cosen ?? COSEN_AF) && features.nrmssd > (thresholds.nrmssd ?? NRMSSD_AF)
+  );
 }
 
 /**

@@ -1,6 +1,8 @@
 // One-call rhythm analysis of an ECG lead: signal quality, beats, heart rate, HRV and an AF screen, with no
-// HR or rhythm call made on artefact.
-import { isAfLike, MIN_RR_FOR_AF, type RrIrregularity, rrIrregularity } from './af.ts';
+// HR or rhythm call made on artefact. The AF screen uses both parts of the clinical definition: RR
+// irregularity (af.ts) and the absence of repeating P waves (atrial.ts).
+import { MIN_RR_FOR_AF, type RrIrregularity, rrIrregularity } from './af.ts';
+import { type AfBasis, type PWaveConsistency, pWaveConsistency, screenAf } from './atrial.ts';
 import { type HrvSummary, hrvSummary, rrFromBeats } from './hrv.ts';
 import { detectQrs } from './qrs.ts';
 import {
@@ -23,7 +25,13 @@ export interface RhythmAnalysis {
   hrv?: HrvSummary;
   /** RR irregularity features (all intervals between clean beats, ectopy included, as AF screening needs). */
   irregularity?: RrIrregularity;
+  /** Share of the RR intervals that were valid (both beats clean and of the usual shape, RR ≤ 3 s). */
+  validShare?: number;
+  /** Consistency of the atrial activity before the QRS (repeating P waves); undefined when unclassifiable. */
+  pWaves?: PWaveConsistency;
   call: RhythmCall;
+  /** What the AF / not-AF call rests on; undefined when unclassifiable. */
+  basis?: AfBasis;
   /** Why the call is "unclassifiable". */
   reason?: string;
 }
@@ -66,5 +74,13 @@ export function analyseRhythm(signal: ArrayLike<number>, samplingFrequency: numb
       reason: `mean heart rate ${meanHr.toFixed(0)} bpm implausible`,
     };
   const irregularity = rrIrregularity(used);
-  return { ...base, hrv, irregularity, call: isAfLike(irregularity) ? 'af' : 'not-af' };
+  const pWaves = pWaveConsistency(
+    signal,
+    beats,
+    samplingFrequency,
+    Array.from(beats, (_, b) => good(b)),
+  );
+  const validShare = used.length / rr.length;
+  const { af, basis } = screenAf(irregularity, pWaves, { validShare });
+  return { ...base, hrv, irregularity, validShare, pWaves, call: af ? 'af' : 'not-af', basis };
 }

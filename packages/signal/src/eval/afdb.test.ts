@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { afByWindow } from '../ecg/af.ts';
 import { FIXTURES } from '../testdata.ts';
-import { afTimeAgreement, parseRhythmListing, parseRrTable, poolAgreements, rhythmOfBeats } from './afdb.ts';
+import {
+  afTimeAgreement,
+  parseRhythmListing,
+  parseRrTable,
+  poolAgreements,
+  rhythmChanges,
+  rhythmOfBeats,
+  singleRhythmWindows,
+} from './afdb.ts';
 
 const dir = join(FIXTURES, 'afdb-derived');
 const read = (name: string) => readFileSync(join(dir, name), 'latin1');
@@ -49,5 +57,38 @@ describe('afdb text exports and AF time agreement', () => {
     expect(a.afSeconds).toBeCloseTo(233.5, 0);
     expect(a.sensitivity).toBeGreaterThan(0.95);
     expect(a.specificity).toBeGreaterThan(0.95);
+  });
+
+  it('reads rhythm changes from WFDB annotations and cuts windows of one rhythm', () => {
+    const annotations = JSON.parse(
+      readFileSync(join(FIXTURES, 'mitdb-excerpt', '208e.atr.json'), 'latin1'),
+    ) as { sample: number; code: number; aux: string }[];
+    expect(rhythmChanges(annotations)).toEqual([{ sample: 9, rhythm: 'N' }]);
+    expect(
+      rhythmChanges([
+        { sample: 5, code: 28, aux: '(AFIB\0' },
+        { sample: 6, code: 28, aux: 'x' },
+      ]),
+    ).toEqual([{ sample: 5, rhythm: 'AFIB' }]);
+    const changes = [
+      { sample: 9, rhythm: 'N' },
+      { sample: 250, rhythm: 'AFIB' },
+      { sample: 420, rhythm: 'AFIB' },
+      { sample: 610, rhythm: 'N' },
+    ];
+    // 100-sample windows: [0,100) and [100,200) are N (the first label also covers samples 0–8), [200,300)
+    // changes rhythm, then AF until 610.
+    expect(singleRhythmWindows(changes, 1000, 100)).toEqual([
+      { start: 0, rhythm: 'N' },
+      { start: 100, rhythm: 'N' },
+      { start: 300, rhythm: 'AFIB' },
+      { start: 400, rhythm: 'AFIB' },
+      { start: 500, rhythm: 'AFIB' },
+      { start: 700, rhythm: 'N' },
+      { start: 800, rhythm: 'N' },
+      { start: 900, rhythm: 'N' },
+    ]);
+    expect(singleRhythmWindows([], 1000, 100)).toEqual([]);
+    expect(singleRhythmWindows(changes, 1000, 0)).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 // Readers for the text exports of the MIT-BIH AF Database (rdann rhythm listings and RR tables) and the
-// AF time-agreement statistics used to score an RR-based AF detector against them.
+// AF time-agreement statistics used to score an RR-based AF detector against them; also the reference rhythm
+// of WFDB annotation files (mitdb), cut into windows of one rhythm for scoring an ECG-based AF screen.
 
 export interface RhythmChange {
   sample: number;
@@ -122,4 +123,42 @@ export function poolAgreements(parts: readonly AfTimeAgreement[]): AfTimeAgreeme
     sensitivity: tp + fn > 0 ? tp / (tp + fn) : Number.NaN,
     specificity: tn + fp > 0 ? tn / (tn + fp) : Number.NaN,
   };
+}
+
+/** Rhythm changes from WFDB annotations: rhythm annotations (code 28) whose aux text starts with "(". */
+export function rhythmChanges(
+  annotations: readonly { sample: number; code: number; aux: string }[],
+): RhythmChange[] {
+  const out: RhythmChange[] = [];
+  for (const a of annotations) {
+    // WFDB aux strings may carry a trailing NUL.
+    const aux = a.aux.replace(/\0+$/, '');
+    if (a.code === 28 && aux.startsWith('(')) out.push({ sample: a.sample, rhythm: aux.slice(1) });
+  }
+  return out;
+}
+
+/**
+ * Consecutive windows of `windowSamples` over a record of `length` samples whose reference rhythm is one and
+ * the same throughout (windows across a change of rhythm are left out). The first label, which annotators
+ * place on the first beat, also holds for the samples before it.
+ */
+export function singleRhythmWindows(
+  changes: readonly RhythmChange[],
+  length: number,
+  windowSamples: number,
+): { start: number; rhythm: string }[] {
+  const out: { start: number; rhythm: string }[] = [];
+  if (!(windowSamples >= 1)) return out;
+  if (changes.length === 0) return out;
+  let c = 0;
+  for (let start = 0; start + windowSamples <= length; start += windowSamples) {
+    while (c + 1 < changes.length && changes[c + 1]!.sample <= start) c++;
+    const rhythm = changes[c]!.rhythm;
+    let mixed = false;
+    for (let k = c + 1; k < changes.length && changes[k]!.sample < start + windowSamples; k++)
+      if (changes[k]!.rhythm !== rhythm) mixed = true;
+    if (!mixed) out.push({ start, rhythm });
+  }
+  return out;
 }
