@@ -2,17 +2,23 @@ import { readFileSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
+import { AccessGuard } from './access/guard.ts';
+import { accessRoutes } from './access/routes.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { DeviceAdmin } from './admin/service.ts';
 import { alarmRoutes } from './alarms/routes.ts';
 import { AlarmService } from './alarms/service.ts';
 import { WaveformAnalysis } from './analysis/waveform-analysis.ts';
+import { auditFiles, loadOrCreateAuditKey } from './audit/audit-files.ts';
+import { auditRoutes } from './audit/routes.ts';
+import { AuditSequencer } from './audit/sequencer.ts';
 import { InProcessBus } from './bus/bus.ts';
 import { checkTransportSecurity, type PlatformConfig } from './config/config.ts';
 import { fhirAlarmRoutes } from './fhir/alarm-routes.ts';
 import { fhirRoutes } from './fhir/routes.ts';
 import { createHttpApp } from './http/app.ts';
 import { healthRoutes } from './http/health.ts';
+import { identityRoutes } from './identity/routes.ts';
 import { DeviceRegistry } from './ingest/device-registry.ts';
 import { Enrolment } from './ingest/enrolment.ts';
 import { deviceRoutes } from './ingest/http-routes.ts';
@@ -26,6 +32,7 @@ import { enqueueWebhookDeliveries } from './notify/webhook-outbox.ts';
 import { registerWebhooks } from './notify/webhook-routes.ts';
 import { ClinicalRules } from './rules/engine.ts';
 import { ensureAdminCredential } from './security/admin-credential.ts';
+import { openMasterKeyService } from './security/keys/master-key-file.ts';
 import { openStore } from './store/store.ts';
 import type { Store } from './store/types.ts';
 
@@ -40,6 +47,7 @@ export interface RunningPlatform {
   readonly analysis: WaveformAnalysis;
   readonly alarms: AlarmService;
   readonly rules: ClinicalRules;
+  readonly auditSequencer: AuditSequencer;
   readonly gateway: MqttGateway;
   readonly http: FastifyInstance;
   /** The administrator token when this start created it (first start only); print it once. */
@@ -65,6 +73,12 @@ export async function startPlatform(
       : undefined;
   let store = options.store;
   if (!store) {
+    // The master key that wraps every patient's data key (docs/privacy.md): <dataDir>/keys/master.key, made
+    // at the first start, or --master-key-file. The store refuses a database another master key encrypted.
+    const keys = await openMasterKeyService({
+      dataDir: config.dataDir,
+      ...(config.masterKeyFile ? { masterKeyFile: config.masterKeyFile } : {}),
+    });
     if (!config.databaseUrl) {
       // The embedded database holds patient data: only the platform's own user may read it. A data folder
       // the platform creates is private; the database folder inside it is made private in any case.
@@ -74,12 +88,20 @@ export async function startPlatform(
     store = await openStore(
       // Embedded PGlite runs on its own thread so storage and ingest each get a core.
       config.databaseUrl
-        ? { url: config.databaseUrl }
-        : { dataDir: `${config.dataDir}/pg`, pgliteThread: true },
+        ? { url: config.databaseUrl, keys }
+        : { dataDir: `${config.dataDir}/pg`, pgliteThread: true, keys },
     );
   }
   await store.migrate();
   const firstAdminToken = await ensureAdminCredential(store);
+  // The audit log's signed tree heads leave the database for a file (docs/audit.md).
+  const auditPaths = auditFiles(config.dataDir);
+  const auditSequencer = new AuditSequencer({
+    db: store.db,
+    key: await loadOrCreateAuditKey(auditPaths),
+    treeHeadsFile: auditPaths.treeHeadsFile,
+    log,
+  }).start();
 
   const bus = new InProcessBus();
   // Waveform analysis works off the bus, after storage: it never holds ingest up.
@@ -129,12 +151,34 @@ export async function startPlatform(
   let brokerListening = false;
   healthRoutes(http, { store, brokerListening: () => brokerListening });
   deviceRoutes(http, { pipeline, enrolment, store });
-  adminRoutes(http, { store, devices });
-  fhirRoutes(http, { store });
-  fhirAlarmRoutes(http, { store });
-  alarmRoutes(http, { store, alarms, rules });
-  alarmStreamRoute(http, { store, bus, alarms });
-  registerWebhooks(http, { store, deliverer: webhooks });
+  if (!store.keys) throw new Error('the store has no key service: start it with a master key');
+  // Who is asking (session cookie or API token), and what they may do (core's policy).
+  const { authenticate } = identityRoutes(http, { store, keys: store.keys });
+  const guard = new AccessGuard(store, authenticate, {
+    // Every refusal is in the audit log (allowed reads are recorded by the routes, with what was disclosed).
+    onDecision: async ({ subject, request, decision, source }) => {
+      if (decision.allow) return;
+      await store.audit.record({
+        action: 'denied',
+        actor: subject.userId,
+        actorRole: subject.kind === 'service' ? 'service' : subject.roles.join(' '),
+        outcome: 'denied',
+        resourceType: request.resourceType,
+        ...(request.patientId ? { patientId: request.patientId } : {}),
+        reason: decision.reason,
+        source,
+        detail: { action: request.action, ...(request.category ? { category: request.category } : {}) },
+      });
+    },
+  });
+  accessRoutes(http, { store, guard, wakeWebhooks: () => webhooks.wake() });
+  auditRoutes(http, { store, resolve: authenticate });
+  adminRoutes(http, { store, devices, guard });
+  fhirRoutes(http, { store, guard });
+  fhirAlarmRoutes(http, { store, guard });
+  alarmRoutes(http, { store, alarms, rules, guard });
+  alarmStreamRoute(http, { bus, alarms, guard });
+  registerWebhooks(http, { store, deliverer: webhooks, resolve: authenticate });
 
   const mqtt = await listenOrExplain(
     () => gateway.listen(),
@@ -144,6 +188,7 @@ export async function startPlatform(
   ).catch(async (e) => {
     await rules.close();
     await alarms.close();
+    await auditSequencer.close();
     await store.close();
     throw e;
   });
@@ -160,6 +205,7 @@ export async function startPlatform(
     await gateway.close();
     await rules.close();
     await alarms.close();
+    await auditSequencer.close();
     await store.close();
     throw e;
   }
@@ -177,6 +223,7 @@ export async function startPlatform(
     analysis,
     alarms,
     rules,
+    auditSequencer,
     gateway,
     http,
     ...(firstAdminToken ? { firstAdminToken } : {}),
@@ -190,6 +237,7 @@ export async function startPlatform(
         await rules.close();
         await alarms.close();
         await webhooks.close();
+        await auditSequencer.close();
         await store.close();
       })();
       return closing;

@@ -53,6 +53,7 @@ describe.each(backends)('alarms end to end ($name)', (backend) => {
     const twice = await t.api('POST', `/api/v1/alarms/${id}/acknowledge`, {});
     expect(twice.status).toBe(409);
     expect(twice.body.detail).toBe('cannot acknowledge an acknowledged alarm');
+    expect((await t.api('POST', `/api/v1/alarms/${id}/snooze`, {})).body.field).toBe('/durationS');
 
     // Back in range: a high-priority alarm is not resolved automatically; the care team is told.
     expect(await publish(client, topicOf(d.id), d.sign(3, { vitals: [{ code: 'spo2', value: 97 }] }))).toBe(
@@ -183,7 +184,7 @@ describe.each(backends)('alarms end to end ($name)', (backend) => {
     expect(unknown.body.field).toBe('/thresholds/0/vital');
     expect(
       (await t.api('POST', '/api/v1/alarms/00000000-0000-4000-8000-000000000000/snooze', {})).status,
-    ).toBe(400);
+    ).toBe(404);
     expect(
       (await t.api('POST', '/api/v1/alarms/00000000-0000-4000-8000-000000000000/dance', {})).status,
     ).toBe(404);

@@ -3,6 +3,9 @@
  * OPENIOMT_TEST_POSTGRES_URL is set), and devices with real Ed25519 keys provisioned through the admin API.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   deviceTokenClaims,
   type Ed25519PublicJwk,
@@ -35,7 +38,12 @@ export async function startTestPlatform(
   flags: Record<string, unknown> = {},
 ): Promise<TestPlatform> {
   const store = await backend.open();
-  const config = loadConfig({ flags: { httpPort: 0, mqttPort: 0, logLevel: 'silent', ...flags }, env: {} });
+  // The platform keeps files beside its database (the audit log's signing key and tree heads): a temp folder.
+  const dataDir = await mkdtemp(join(tmpdir(), 'openiomt-test-'));
+  const config = loadConfig({
+    flags: { httpPort: 0, mqttPort: 0, logLevel: 'silent', dataDir, ...flags },
+    env: {},
+  });
   const platform = await startPlatform(config, { store, logger: createLogger('silent') });
   const adminToken = platform.firstAdminToken as string;
   return {
@@ -57,6 +65,7 @@ export async function startTestPlatform(
     async close() {
       await platform.close();
       await store.dispose();
+      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -19,6 +19,12 @@ function indexedCodes(): ReadonlyMap<string, readonly Coding[]> {
 
 let cached: ReturnType<typeof indexedCodes> | undefined;
 
+/** Every code Observations are indexed by, sorted. */
+export function indexedObservationCodes(): string[] {
+  cached ??= indexedCodes();
+  return [...cached.keys()].sort();
+}
+
 /**
  * The indexed codes matching one FHIR token search value on Observation.code: `code`, `system|code`,
  * `|code` (no system) or `system|` (any code of the system). A bare catalogue code (heart-rate) matches

@@ -1,4 +1,5 @@
 export * from './alarm.ts';
+export * from './audit-event.ts';
 export * from './code-search.ts';
 export * from './derived.ts';
 export * from './ids.ts';

@@ -49,12 +49,24 @@ export interface PatientInfo {
   /** An external identifier such as a medical record number. */
   readonly identifier?: string;
   readonly displayName?: string;
+  /** YYYY-MM-DD. */
+  readonly birthDate?: string;
+  readonly phone?: string;
+  readonly email?: string;
+  readonly address?: string;
 }
 
 const V2_0203 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
 
-/** A minimal FHIR Patient: identifying data beyond a display name lives encrypted elsewhere. */
+/**
+ * A FHIR Patient from what the caller could decrypt (identifying data is encrypted at rest by the platform);
+ * with only the pseudonymous id it carries no name, no birth date and no contact details.
+ */
 export function patientResource(p: PatientInfo): Patient {
+  const telecom = [
+    ...(p.phone ? [{ system: 'phone' as const, value: p.phone }] : []),
+    ...(p.email ? [{ system: 'email' as const, value: p.email }] : []),
+  ];
   return {
     resourceType: 'Patient',
     id: fhirId('Patient', p.id),
@@ -71,5 +83,8 @@ export function patientResource(p: PatientInfo): Patient {
     ],
     active: true,
     ...(p.displayName ? { name: [{ text: p.displayName }] } : {}),
+    ...(telecom.length > 0 ? { telecom } : {}),
+    ...(p.birthDate ? { birthDate: p.birthDate } : {}),
+    ...(p.address ? { address: [{ text: p.address }] } : {}),
   };
 }

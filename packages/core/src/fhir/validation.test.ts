@@ -88,6 +88,17 @@ describe('FHIR R4 schema', () => {
     expectValid(
       patientResource({ id: 'patient_with underscore', identifier: 'MRN-42', displayName: 'A. Person' }),
     );
+    expectValid(
+      patientResource({
+        id: 'p-2',
+        identifier: 'MRN-43',
+        displayName: 'B. Person',
+        birthDate: '1950-02-28',
+        phone: '+44 20 7946 0000',
+        email: 'b.person@example.org',
+        address: '1 Example Street, London',
+      }),
+    );
   });
 });
 

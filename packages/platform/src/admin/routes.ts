@@ -1,12 +1,13 @@
-import { DEVICE_ID_PATTERN, deviceResource, patientResource } from '@openiomt/core';
+import { DEVICE_ID_PATTERN, deviceResource, isAdministrator, type Subject } from '@openiomt/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AccessGuard } from '../access/guard.ts';
+import { adminAccess } from '../audit/http-events.ts';
 import { bodyObject, optionalInstant, optionalInt, optionalString, requiredString } from '../http/body.ts';
-import { badRequest, notFound, unauthorized } from '../http/problem.ts';
-import { checkAdminToken } from '../security/admin-credential.ts';
+import { badRequest, HttpProblem, notFound } from '../http/problem.ts';
 import type { Store } from '../store/types.ts';
+import { patientRoutes } from './patient-routes.ts';
 import type { DeviceAdmin } from './service.ts';
 
-const PATIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const DEVICE_KINDS = [
   'ecg-patch',
   'pulse-oximeter',
@@ -25,46 +26,34 @@ function listQuery(q: Record<string, string | undefined>) {
   return { ...(limit ? { limit } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) };
 }
 
-/** The administrator's HTTP API under /api/v1/admin, every route behind the administrator credential. */
-export function adminRoutes(app: FastifyInstance, deps: { store: Store; devices: DeviceAdmin }): void {
-  const { store } = deps;
-  const actor = new WeakMap<FastifyRequest, string>();
+/**
+ * The administrator's HTTP API under /api/v1/admin: every route needs an administrator (a signed-in
+ * administrator with a second factor, or the administrator API token). Reading a stored reading discloses
+ * clinical data, so it also needs the policy's permission to read the patient's Observations.
+ */
+export function adminRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; devices: DeviceAdmin; guard: AccessGuard },
+): void {
+  const { store, guard } = deps;
+  const actor = new WeakMap<FastifyRequest, Subject>();
 
   app.register(async (admin) => {
     admin.addHook('onRequest', async (req) => {
-      const name = await checkAdminToken(store, req.headers.authorization);
-      if (!name) {
+      const subject = await guard.subject(req).catch(async (e: unknown) => {
         await store.securityEvents.add({
           kind: 'admin-auth-failed',
           source: req.ip,
           detail: `${req.method} ${req.routeOptions.url}`,
         });
-        throw unauthorized();
-      }
-      actor.set(req, name);
+        throw e;
+      });
+      if (!isAdministrator(subject))
+        throw new HttpProblem({ status: 403, title: 'Forbidden', detail: 'this needs an administrator' });
+      actor.set(req, subject);
     });
 
-    admin.post('/api/v1/admin/patients', async (req, reply) => {
-      const b = bodyObject(req.body);
-      const id = optionalString(b, 'id', 64);
-      if (id !== undefined && !PATIENT_ID.test(id)) throw badRequest('id has an invalid format', '/id');
-      const identifier = optionalString(b, 'identifier');
-      const displayName = optionalString(b, 'displayName');
-      const patient = await store.patients.create({
-        ...(id ? { id } : {}),
-        ...(identifier ? { identifier } : {}),
-        ...(displayName ? { displayName } : {}),
-      });
-      return reply.code(201).send(patient);
-    });
-    admin.get('/api/v1/admin/patients', async (req) =>
-      store.patients.list(listQuery(req.query as Record<string, string>)),
-    );
-    admin.get<{ Params: { id: string } }>('/api/v1/admin/patients/:id', async (req) => {
-      const p = await store.patients.get(req.params.id);
-      if (!p) throw notFound(`no patient ${req.params.id}`);
-      return { ...p, fhir: patientResource(p) };
-    });
+    patientRoutes(admin, { store, actorOf: (req) => actor.get(req)?.userId ?? 'admin', listQuery });
 
     admin.post('/api/v1/admin/devices', async (req, reply) => {
       const b = bodyObject(req.body);
@@ -108,7 +97,7 @@ export function adminRoutes(app: FastifyInstance, deps: { store: Store; devices:
     });
     admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/revoke', async (req) => {
       const reason = requiredString(bodyObject(req.body ?? {}), 'reason');
-      return deps.devices.revoke(req.params.id, reason, actor.get(req) ?? 'admin');
+      return deps.devices.revoke(req.params.id, reason, actor.get(req)?.userId ?? 'admin');
     });
     admin.get<{ Params: { id: string } }>('/api/v1/admin/devices/:id/assignments', async (req) =>
       store.assignments.history(req.params.id),
@@ -153,6 +142,16 @@ export function adminRoutes(app: FastifyInstance, deps: { store: Store; devices:
       const seq = Number(req.params.seq);
       if (!Number.isSafeInteger(seq) || seq < 1) throw badRequest('seq must be a positive integer', 'seq');
       const r = await store.readings.get(req.params.id, seq);
+      if (r) await guard.check(req, { action: 'read', resourceType: 'Observation', patientId: r.patientId });
+      await store.audit.record(
+        adminAccess(req, actor.get(req) ?? 'admin', {
+          action: 'read',
+          resourceType: 'Reading',
+          resourceId: `${req.params.id}/${seq}`,
+          ...(r ? { patientId: r.patientId } : {}),
+          found: !!r,
+        }),
+      );
       if (!r) throw notFound(`no reading ${req.params.id}/${seq}`);
       return { ...r, provenance: await store.readings.provenance(req.params.id, seq) };
     });

@@ -1,8 +1,8 @@
 /**
  * The clinical API for alarms: list and read alarms with their audit trail, act on them (acknowledge,
- * assign, snooze, escalate, resolve), read a patient's NEWS2, and set a patient's alarm thresholds. Until
- * user accounts exist (the access issue) these routes take the administrator credential, and its name is
- * the actor recorded on every transition.
+ * assign, snooze, escalate, resolve), read a patient's NEWS2, and set a patient's alarm thresholds. Every
+ * route asks the access policy (care team, consent, ...); the caller's user id is the actor recorded on
+ * every transition.
  */
 import {
   type AlarmEvent,
@@ -11,11 +11,11 @@ import {
   type ThresholdRule,
   validateThresholdRule,
 } from '@openiomt/core';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { AccessGuard } from '../access/guard.ts';
 import { bodyObject, optionalInt, optionalString, requiredString } from '../http/body.ts';
-import { badRequest, HttpProblem, notFound, unauthorized } from '../http/problem.ts';
+import { badRequest, HttpProblem, notFound } from '../http/problem.ts';
 import type { ClinicalRules } from '../rules/engine.ts';
-import { checkAdminToken } from '../security/admin-credential.ts';
 import type { Store } from '../store/types.ts';
 import type { AlarmService } from './service.ts';
 
@@ -23,6 +23,7 @@ export interface AlarmRouteDeps {
   readonly store: Store;
   readonly alarms: AlarmService;
   readonly rules: ClinicalRules;
+  readonly guard: AccessGuard;
 }
 
 const STATES = ['open', 'active', 'acknowledged', 'resolved'] as const;
@@ -36,98 +37,96 @@ const PAST: Record<Action, string> = {
   resolve: 'resolved',
 };
 
-/** Resolves the caller from the Bearer credential; refuses (and records) anything else. */
-export async function staffActor(store: Store, req: FastifyRequest): Promise<string> {
-  const name = await checkAdminToken(store, req.headers.authorization);
-  if (name) return name;
-  await store.securityEvents.add({
-    kind: 'admin-auth-failed',
-    source: req.ip,
-    detail: `${req.method} ${req.routeOptions.url}`,
-  });
-  throw unauthorized();
-}
-
 export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
-  const { store, alarms, rules } = deps;
-  const actor = new WeakMap<FastifyRequest, string>();
+  const { store, alarms, rules, guard } = deps;
 
-  app.register(async (api) => {
-    api.addHook('onRequest', async (req) => {
-      actor.set(req, await staffActor(store, req));
+  app.get('/api/v1/alarms', async (req) => {
+    const q = req.query as Record<string, string | undefined>;
+    const state = q.state;
+    if (state !== undefined && !(STATES as readonly string[]).includes(state))
+      throw badRequest(`state must be one of ${STATES.join(', ')}`, 'state');
+    const limit = q.limit === undefined ? undefined : Number(q.limit);
+    const scope = await guard.searchScope(req, { resourceType: 'Flag' }, q.patient || undefined);
+    return store.alarms.list({
+      ...(scope.patientId ? { patientId: scope.patientId } : {}),
+      ...(scope.patientIds ? { patientIds: scope.patientIds } : {}),
+      ...(state ? { state: state as (typeof STATES)[number] } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+      ...(q.cursor ? { cursor: q.cursor } : {}),
     });
+  });
 
-    api.get('/api/v1/alarms', async (req) => {
-      const q = req.query as Record<string, string | undefined>;
-      const state = q.state;
-      if (state !== undefined && !(STATES as readonly string[]).includes(state))
-        throw badRequest(`state must be one of ${STATES.join(', ')}`, 'state');
-      const limit = q.limit === undefined ? undefined : Number(q.limit);
-      return store.alarms.list({
-        ...(q.patient ? { patientId: q.patient } : {}),
-        ...(state ? { state: state as (typeof STATES)[number] } : {}),
-        ...(limit !== undefined ? { limit } : {}),
-        ...(q.cursor ? { cursor: q.cursor } : {}),
-      });
-    });
+  app.get<{ Params: { id: string } }>('/api/v1/alarms/:id', async (req) => {
+    const found = await store.alarms.get(req.params.id);
+    if (!found) throw notFound(`no alarm ${req.params.id}`);
+    await guard.check(req, { action: 'read', resourceType: 'Flag', patientId: found.alarm.patientId });
+    const [transitions, notifications] = await Promise.all([
+      store.alarms.transitions(req.params.id),
+      store.alarms.notifications({ alarmId: req.params.id }),
+    ]);
+    return { ...found.alarm, transitions, notifications: notifications.items };
+  });
 
-    api.get<{ Params: { id: string } }>('/api/v1/alarms/:id', async (req) => {
-      const found = await store.alarms.get(req.params.id);
-      if (!found) throw notFound(`no alarm ${req.params.id}`);
-      const [transitions, notifications] = await Promise.all([
-        store.alarms.transitions(req.params.id),
-        store.alarms.notifications({ alarmId: req.params.id }),
-      ]);
-      return { ...found.alarm, transitions, notifications: notifications.items };
+  app.post<{ Params: { id: string; action: string } }>('/api/v1/alarms/:id/:action', async (req) => {
+    const action = req.params.action;
+    if (!(ACTIONS as readonly string[]).includes(action))
+      throw notFound(`no action ${action}; use one of ${ACTIONS.join(', ')}`);
+    const found = await store.alarms.get(req.params.id);
+    if (!found) throw notFound(`no alarm ${req.params.id}`);
+    const subject = await guard.check(req, {
+      action: 'act',
+      resourceType: 'Flag',
+      patientId: found.alarm.patientId,
     });
+    const event = actionEvent(action as Action, req.body ?? {}, subject.userId);
+    const r = await alarms.act(req.params.id, event);
+    if (r.ok) return r.alarm;
+    throw new HttpProblem({
+      status: r.status,
+      title: r.status === 404 ? 'Not found' : 'Conflict',
+      detail: r.reason,
+    });
+  });
 
-    api.post<{ Params: { id: string; action: string } }>('/api/v1/alarms/:id/:action', async (req) => {
-      const action = req.params.action;
-      if (!(ACTIONS as readonly string[]).includes(action))
-        throw notFound(`no action ${action}; use one of ${ACTIONS.join(', ')}`);
-      const event = actionEvent(action as Action, req.body ?? {}, actor.get(req) as string);
-      const r = await alarms.act(req.params.id, event);
-      if (r.ok) return r.alarm;
-      throw new HttpProblem({
-        status: r.status,
-        title: r.status === 404 ? 'Not found' : 'Conflict',
-        detail: r.reason,
-      });
-    });
+  app.get<{ Params: { id: string } }>('/api/v1/patients/:id/news2', async (req) => {
+    await guard.check(req, { action: 'read', resourceType: 'Observation', patientId: req.params.id });
+    if (!(await store.patients.get(req.params.id))) throw notFound(`no patient ${req.params.id}`);
+    const score = await rules.news2(req.params.id);
+    return score ?? { patientId: req.params.id, detail: 'no NEWS2 parameter received since start' };
+  });
 
-    api.get<{ Params: { id: string } }>('/api/v1/patients/:id/news2', async (req) => {
-      if (!(await store.patients.get(req.params.id))) throw notFound(`no patient ${req.params.id}`);
-      const score = await rules.news2(req.params.id);
-      return score ?? { patientId: req.params.id, detail: 'no NEWS2 parameter received since start' };
-    });
+  app.get<{ Params: { id: string } }>('/api/v1/patients/:id/alarm-settings', async (req) => {
+    await guard.check(req, { action: 'read', resourceType: 'AlarmSettings', patientId: req.params.id });
+    if (!(await store.patients.get(req.params.id))) throw notFound(`no patient ${req.params.id}`);
+    const s = await store.alarmSettings.get(req.params.id);
+    return {
+      patientId: req.params.id,
+      thresholds: s?.thresholds ?? [],
+      spo2Scale2: s?.spo2Scale2 ?? false,
+      defaults: DEFAULT_THRESHOLDS,
+      ...(s ? { updatedAt: s.updatedAt, updatedBy: s.updatedBy } : {}),
+    };
+  });
 
-    api.get<{ Params: { id: string } }>('/api/v1/patients/:id/alarm-settings', async (req) => {
-      if (!(await store.patients.get(req.params.id))) throw notFound(`no patient ${req.params.id}`);
-      const s = await store.alarmSettings.get(req.params.id);
-      return {
-        patientId: req.params.id,
-        thresholds: s?.thresholds ?? [],
-        spo2Scale2: s?.spo2Scale2 ?? false,
-        defaults: DEFAULT_THRESHOLDS,
-        ...(s ? { updatedAt: s.updatedAt, updatedBy: s.updatedBy } : {}),
-      };
+  app.put<{ Params: { id: string } }>('/api/v1/patients/:id/alarm-settings', async (req) => {
+    const subject = await guard.check(req, {
+      action: 'update',
+      resourceType: 'AlarmSettings',
+      patientId: req.params.id,
     });
-
-    api.put<{ Params: { id: string } }>('/api/v1/patients/:id/alarm-settings', async (req) => {
-      const b = bodyObject(req.body);
-      const thresholds = parseThresholds(b.thresholds);
-      const scale2 = b.spo2Scale2;
-      if (scale2 !== undefined && typeof scale2 !== 'boolean')
-        throw badRequest('spo2Scale2 must be true or false', '/spo2Scale2');
-      const saved = await store.alarmSettings.put({
-        patientId: req.params.id,
-        thresholds,
-        spo2Scale2: scale2 === true,
-        updatedBy: actor.get(req) as string,
-      });
-      await rules.settingsChanged(req.params.id);
-      return saved;
+    const b = bodyObject(req.body);
+    const thresholds = parseThresholds(b.thresholds);
+    const scale2 = b.spo2Scale2;
+    if (scale2 !== undefined && typeof scale2 !== 'boolean')
+      throw badRequest('spo2Scale2 must be true or false', '/spo2Scale2');
+    const saved = await store.alarmSettings.put({
+      patientId: req.params.id,
+      thresholds,
+      spo2Scale2: scale2 === true,
+      updatedBy: subject.userId,
     });
+    await rules.settingsChanged(req.params.id);
+    return saved;
   });
 }
 

@@ -52,12 +52,52 @@ export function adminCommands(program: Command): void {
     .option('--id <id>', 'patient id (default: generated)')
     .option('--identifier <value>', 'external identifier, e.g. hospital number')
     .option('--display-name <name>', 'name shown to clinicians')
+    .option('--birth-date <yyyy-mm-dd>', 'date of birth')
+    .option('--phone <number>')
+    .option('--email <address>')
+    .option('--address <text>', 'postal address')
     .action(async (o) =>
       print(
         await adminRequest(conn(o), 'POST', '/api/v1/admin/patients', {
           id: o.id,
           identifier: o.identifier,
           displayName: o.displayName,
+          birthDate: o.birthDate,
+          phone: o.phone,
+          email: o.email,
+          address: o.address,
+        }),
+      ),
+    );
+  connectionOptions(patient.command('find').description('find patients by identifier (exact match)'))
+    .requiredOption('--identifier <value>', 'e.g. hospital number')
+    .action(async (o) =>
+      printTable(
+        (
+          await adminRequest<Page<Record<string, unknown>>>(
+            conn(o),
+            'POST',
+            '/api/v1/admin/patients/search',
+            {
+              identifier: o.identifier,
+            },
+          )
+        ).items,
+        ['id', 'identifier', 'displayName', 'birthDate', 'createdAt'],
+      ),
+    );
+  connectionOptions(
+    patient
+      .command('erase <id>')
+      .description(
+        "erase a patient's identity for good: their key is destroyed; readings stay, under the pseudonymous id",
+      ),
+  )
+    .requiredOption('--reason <text>', 'why, e.g. the erasure request reference (no identifying data)')
+    .action(async (id, o) =>
+      print(
+        await adminRequest(conn(o), 'POST', `/api/v1/admin/patients/${encodeURIComponent(id)}/erase`, {
+          reason: o.reason,
         }),
       ),
     );
@@ -67,7 +107,9 @@ export function adminCommands(program: Command): void {
       printTable(await listAll(conn(o), '/api/v1/admin/patients', Number(o.limit)), [
         'id',
         'identifier',
+        'displayName',
         'createdAt',
+        'erasedAt',
       ]),
     );
 

@@ -2,10 +2,13 @@ import { Command, CommanderError } from 'commander';
 import { adminCommands } from './admin.ts';
 import { CliError } from './admin-client.ts';
 import { alarmCommands } from './alarm.ts';
+import { auditCommands } from './audit.ts';
+import { backupCommands } from './backup.ts';
 import { deviceToolCommands } from './device-tools.ts';
 import { signalCommands } from './signal.ts';
 import { simulateCommand } from './simulate.ts';
 import { startCommand } from './start.ts';
+import { userCommands } from './user.ts';
 import { webhookCommands } from './webhook.ts';
 
 const program = new Command('openiomt')
@@ -21,6 +24,9 @@ simulateCommand(program);
 signalCommands(program);
 webhookCommands(program);
 alarmCommands(program);
+auditCommands(program);
+backupCommands(program);
+userCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { ListenError, startPlatform } from '../platform.ts';
+import { MasterKeyError } from '../security/keys/key-service.ts';
 import { CliError } from './admin-client.ts';
 
 /** `openiomt start`: the whole platform in one process (embedded mode unless DATABASE_URL is set). */
@@ -17,6 +18,10 @@ export function startCommand(program: Command): void {
     .option('--database-url <url>', 'PostgreSQL server instead of the embedded database (or DATABASE_URL)')
     .option('--tls-cert <file>', 'PEM certificate for HTTPS and MQTT over TLS')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option(
+      '--master-key-file <file>',
+      'master key that encrypts patient identities (default <data-dir>/keys/master.key, created at first start)',
+    )
     .option('--insecure', 'allow plaintext listeners on non-loopback addresses (not for patient data)')
     .option('--demo', 'also provision demo patients and devices that stream real recordings')
     .option('--config <file>', 'JSON file of settings (flags and environment override it)')
@@ -43,7 +48,8 @@ export function startCommand(program: Command): void {
         throw e;
       }
       const platform = await startPlatform(config).catch((e) => {
-        if (e instanceof ListenError || e instanceof ConfigError) throw new CliError(e.message);
+        if (e instanceof ListenError || e instanceof ConfigError || e instanceof MasterKeyError)
+          throw new CliError(e.message);
         throw e;
       });
       const out = process.stdout;

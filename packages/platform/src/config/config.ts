@@ -14,6 +14,11 @@ export interface PlatformConfig {
   readonly databaseUrl?: string;
   readonly tlsCertFile?: string;
   readonly tlsKeyFile?: string;
+  /**
+   * The master key that wraps every patient's data key (docs/privacy.md). Default: <dataDir>/keys/master.key,
+   * created at the first start; a file named here (e.g. a secrets mount) must exist.
+   */
+  readonly masterKeyFile?: string;
   /** Allows plaintext listeners on non-loopback addresses. Never the default. */
   readonly insecure: boolean;
   readonly demo: boolean;
@@ -52,6 +57,7 @@ const SETTINGS: Record<keyof PlatformConfig, { env: string; type: 'string' | 'po
   databaseUrl: { env: 'DATABASE_URL', type: 'string' },
   tlsCertFile: { env: 'OPENIOMT_TLS_CERT', type: 'string' },
   tlsKeyFile: { env: 'OPENIOMT_TLS_KEY', type: 'string' },
+  masterKeyFile: { env: 'OPENIOMT_MASTER_KEY_FILE', type: 'string' },
   insecure: { env: 'OPENIOMT_INSECURE', type: 'bool' },
   demo: { env: 'OPENIOMT_DEMO', type: 'bool' },
   maxClockSkewS: { env: 'OPENIOMT_MAX_CLOCK_SKEW_S', type: 'int' },

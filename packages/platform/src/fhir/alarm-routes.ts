@@ -5,24 +5,22 @@
  */
 import { type Alarm, alarmToFlag, notificationToCommunication } from '@openiomt/core';
 import type { FastifyInstance } from 'fastify';
-import { checkAdminToken } from '../security/admin-credential.ts';
+import type { AccessGuard } from '../access/guard.ts';
 import type { Store } from '../store/types.ts';
-import { FHIR_JSON, outcome, searchCount, searchset } from './responses.ts';
+import { answerWithOperationOutcome, FHIR_JSON, outcome, searchCount, searchset } from './responses.ts';
 
 const reference = (v: string | undefined, type: string) =>
   v === undefined ? undefined : v.replace(new RegExp(`^${type}/`), '');
 
-export function fhirAlarmRoutes(app: FastifyInstance, deps: { store: Store }): void {
-  const { store } = deps;
+export function fhirAlarmRoutes(app: FastifyInstance, deps: { store: Store; guard: AccessGuard }): void {
+  const { store, guard } = deps;
   app.register(async (fhir) => {
-    fhir.addHook('onRequest', async (req, reply) => {
-      if (!(await checkAdminToken(store, req.headers.authorization)))
-        return outcome(reply, 401, 'login', 'authentication required');
-    });
+    answerWithOperationOutcome(fhir);
 
     fhir.get<{ Params: { id: string } }>('/fhir/R4/Flag/:id', async (req, reply) => {
       const found = await store.alarms.get(req.params.id);
       if (!found) return outcome(reply, 404, 'not-found', `Flag/${req.params.id} is not known`);
+      await guard.check(req, { action: 'read', resourceType: 'Flag', patientId: found.alarm.patientId });
       return reply.type(FHIR_JSON).send(alarmToFlag(found.alarm));
     });
 
@@ -32,10 +30,15 @@ export function fhirAlarmRoutes(app: FastifyInstance, deps: { store: Store }): v
       if (count === null) return outcome(reply, 400, 'invalid', '_count must be 1..1000', '_count');
       if (q.status !== undefined && q.status !== 'active' && q.status !== 'inactive')
         return outcome(reply, 400, 'invalid', 'status must be active or inactive', 'status');
-      const patientId = reference(q.patient ?? q.subject, 'Patient');
+      const scope = await guard.searchScope(
+        req,
+        { resourceType: 'Flag' },
+        reference(q.patient ?? q.subject, 'Patient'),
+      );
       const page = await store.alarms.list({
         limit: count,
-        ...(patientId ? { patientId } : {}),
+        ...(scope.patientId ? { patientId: scope.patientId } : {}),
+        ...(scope.patientIds ? { patientIds: scope.patientIds } : {}),
         ...(q.status ? { state: q.status === 'active' ? 'open' : 'resolved' } : {}),
         ...(q._cursor ? { cursor: q._cursor } : {}),
       });
@@ -61,11 +64,16 @@ export function fhirAlarmRoutes(app: FastifyInstance, deps: { store: Store }): v
       const q = req.query as Record<string, string | undefined>;
       const count = searchCount(q._count);
       if (count === null) return outcome(reply, 400, 'invalid', '_count must be 1..1000', '_count');
-      const patientId = reference(q.patient ?? q.subject, 'Patient');
+      const scope = await guard.searchScope(
+        req,
+        { resourceType: 'Communication' },
+        reference(q.patient ?? q.subject, 'Patient'),
+      );
       const alarmId = reference(q.about, 'Flag');
       const page = await store.alarms.notifications({
         limit: count,
-        ...(patientId ? { patientId } : {}),
+        ...(scope.patientId ? { patientId: scope.patientId } : {}),
+        ...(scope.patientIds ? { patientIds: scope.patientIds } : {}),
         ...(alarmId ? { alarmId } : {}),
         ...(q._cursor ? { cursor: q._cursor } : {}),
       });

@@ -1,4 +1,6 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HttpProblem } from '../http/problem.ts';
+import { StoreError } from '../store/types.ts';
 
 /** Shared pieces of FHIR responses: the media type, OperationOutcome errors, searchset Bundles. */
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -51,4 +53,31 @@ export function searchset(
 export function searchCount(raw: string | undefined): number | null {
   const count = raw === undefined ? 50 : Number(raw);
   return Number.isInteger(count) && count >= 1 && count <= 1000 ? count : null;
+}
+
+const ISSUE_CODE: Record<number, string> = {
+  400: 'invalid',
+  401: 'login',
+  403: 'forbidden',
+  404: 'not-found',
+  409: 'conflict',
+};
+
+/**
+ * Inside a FHIR plugin: refusals (401, 403 from the access guard; 400 from input checks) are answered as
+ * OperationOutcome, naming the element at fault where there is one, instead of problem details.
+ */
+export function answerWithOperationOutcome(fhir: FastifyInstance): void {
+  fhir.setErrorHandler((err, req, reply) => {
+    if (err instanceof HttpProblem) {
+      const p = err.problem;
+      return outcome(reply, p.status, ISSUE_CODE[p.status] ?? 'processing', p.detail ?? p.title, p.field);
+    }
+    if (err instanceof StoreError) {
+      const status = err.code === 'not-found' ? 404 : err.code === 'conflict' ? 409 : 400;
+      return outcome(reply, status, ISSUE_CODE[status] as string, err.message, err.field);
+    }
+    req.log.error({ err }, 'FHIR request failed');
+    return outcome(reply, 500, 'exception', 'the request could not be completed');
+  });
 }

@@ -2,18 +2,18 @@
  * The live alarm stream for dashboards: `GET /api/v1/alarms/stream` upgraded to a WebSocket. A client
  * gets a snapshot of the open alarms it asked for, then every durable change of them as it happens
  * (published after the commit, so nothing is shown that a restart could take back). `?patient=a,b` limits
- * the stream to those patients; without it the stream carries every patient (care-team filtering comes
- * with user accounts). A client that cannot keep up is disconnected (1013) rather than buffered without
+ * the stream to those patients (each must be allowed); without it the stream carries every patient the
+ * caller may see when it connects (their care teams', a caregiver's granted ones; all for a service).
+ * A client that cannot keep up is disconnected (1013) rather than buffered without
  * bound; it reconnects and starts again from a fresh snapshot, so it never silently misses a change.
  */
 import type { Alarm } from '@openiomt/core';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
-import { staffActor } from '../alarms/routes.ts';
+import type { AccessGuard } from '../access/guard.ts';
 import type { AlarmService } from '../alarms/service.ts';
 import type { AlarmChangedEvent, InProcessBus } from '../bus/bus.ts';
 import { badRequest } from '../http/problem.ts';
-import type { Store } from '../store/types.ts';
 
 /** Above this many unsent bytes a client is too slow and is told to reconnect. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
@@ -22,7 +22,7 @@ const PATIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export function alarmStreamRoute(
   app: FastifyInstance,
-  deps: { store: Store; bus: InProcessBus; alarms: AlarmService },
+  deps: { bus: InProcessBus; alarms: AlarmService; guard: AccessGuard },
 ): void {
   const clients = new Set<{ socket: WebSocket; patients?: Set<string> }>();
   const unsubscribe = deps.bus.subscribe('alarm.changed', (e) => {
@@ -36,12 +36,24 @@ export function alarmStreamRoute(
   });
 
   app.register(async (ws) => {
-    ws.addHook('onRequest', async (req) => {
-      await staffActor(deps.store, req);
+    const scopes = new WeakMap<object, Set<string> | undefined>();
+    // Who may watch what is decided before the upgrade, so a refusal is a plain 401/403 response.
+    ws.addHook('preValidation', async (req) => {
+      const q = req.query as Record<string, string | undefined>;
+      const asked = parsePatients(q.patient);
+      const scope = asked
+        ? await Promise.all(
+            [...asked].map((p) =>
+              deps.guard.check(req, { action: 'search', resourceType: 'Flag', patientId: p }),
+            ),
+          ).then(() => asked)
+        : await deps.guard
+            .searchScope(req, { resourceType: 'Flag' }, undefined)
+            .then((s) => (s.patientIds ? new Set(s.patientIds) : undefined));
+      scopes.set(req, scope);
     });
     ws.get('/api/v1/alarms/stream', { websocket: true }, (socket, req) => {
-      const q = req.query as Record<string, string | undefined>;
-      const patients = parsePatients(q.patient);
+      const patients = scopes.get(req);
       const client = { socket, ...(patients ? { patients } : {}) };
       clients.add(client);
       const ping = setInterval(() => socket.ping(), PING_MS);

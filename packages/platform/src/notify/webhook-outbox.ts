@@ -9,7 +9,8 @@ import { enqueueDeliveries } from '../store/webhooks.ts';
 export interface WebhookEvent {
   /** uuid: the notification id; deliveries are unique per (webhook, event), so enqueueing twice is harmless. */
   readonly id: string;
-  readonly type: 'alarm.notification';
+  /** alarm.notification: an alarm told its recipients; break-glass.opened: emergency access (privacy officer). */
+  readonly type: 'alarm.notification' | 'break-glass.opened';
   readonly patientId: string;
   /** ISO instant of the notification. */
   readonly at: string;

@@ -2,11 +2,12 @@
  * The administrator's webhook API under /api/v1/admin: subscribe a URL (optionally for one patient), list,
  * remove (disable), inspect deliveries and retry a dead one. Same credential and errors as admin/routes.ts.
  */
+import { isAdministrator } from '@openiomt/core';
 import type { FastifyInstance } from 'fastify';
+import { adminTokenResolver, type SubjectResolver } from '../access/guard.ts';
 import { isLoopback } from '../config/config.ts';
 import { bodyObject, optionalString, requiredString } from '../http/body.ts';
 import { badRequest, notFound, unauthorized } from '../http/problem.ts';
-import { checkAdminToken } from '../security/admin-credential.ts';
 import type { Store } from '../store/types.ts';
 import type { WebhookDeliveryStatus } from '../store/webhooks.ts';
 
@@ -55,14 +56,18 @@ export interface WebhookRoutesDeps {
   readonly store: Store;
   /** Woken after a retry so the delivery goes out at once rather than at the next poll. */
   readonly deliverer?: { wake(): void };
+  /** Who is asking (default: the administrator API token only). */
+  readonly resolve?: SubjectResolver;
 }
 
 /** Registers the webhook admin routes, every one behind the administrator credential. */
 export function registerWebhooks(app: FastifyInstance, deps: WebhookRoutesDeps): void {
   const { store } = deps;
+  const resolve = deps.resolve ?? adminTokenResolver(store);
   app.register(async (admin) => {
     admin.addHook('onRequest', async (req) => {
-      if (await checkAdminToken(store, req.headers.authorization)) return;
+      const subject = await resolve(req);
+      if (subject && isAdministrator(subject)) return;
       await store.securityEvents.add({
         kind: 'admin-auth-failed',
         source: req.ip,

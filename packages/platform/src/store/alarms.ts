@@ -36,6 +36,8 @@ export interface AlarmChange {
 
 export interface AlarmQuery extends ListQuery {
   readonly patientId?: string;
+  /** Any of these patients (a search narrowed to the patients the caller may see). */
+  readonly patientIds?: readonly string[];
   /** 'open' is active or acknowledged. */
   readonly state?: AlarmState | 'open';
 }
@@ -54,7 +56,9 @@ export interface AlarmsRepository {
   /** Newest first. */
   list(q?: AlarmQuery): Promise<Page<Alarm>>;
   transitions(alarmId: string): Promise<AlarmTransition[]>;
-  notifications(q: ListQuery & { alarmId?: string; patientId?: string }): Promise<Page<AlarmNotification>>;
+  notifications(
+    q: ListQuery & { alarmId?: string; patientId?: string; patientIds?: readonly string[] },
+  ): Promise<Page<AlarmNotification>>;
   notification(id: string): Promise<AlarmNotification | undefined>;
 }
 
@@ -238,6 +242,7 @@ export function alarmsRepository(db: Database): AlarmsRepository {
       const limit = pageLimit(q.limit);
       const where = new Where();
       if (q.patientId !== undefined) where.add('patient_id = ?', q.patientId);
+      if (q.patientIds !== undefined) where.add('patient_id = ANY(?::text[])', q.patientIds);
       if (q.state === 'open') where.add(`state <> ?`, 'resolved');
       else if (q.state !== undefined) where.add('state = ?', q.state);
       if (q.cursor !== undefined) where.after('raised_at', 'id', uuidCursor(q.cursor), 'desc', 'uuid');
@@ -280,6 +285,7 @@ export function alarmsRepository(db: Database): AlarmsRepository {
         where.add('alarm_id = ?', q.alarmId);
       }
       if (q.patientId !== undefined) where.add('patient_id = ?', q.patientId);
+      if (q.patientIds !== undefined) where.add('patient_id = ANY(?::text[])', q.patientIds);
       if (q.cursor !== undefined) where.after('at', 'id', uuidCursor(q.cursor), 'desc', 'uuid');
       const { rows } = await db.query<NotificationRow>(
         `SELECT * FROM alarm_notifications ${where} ORDER BY at DESC, id DESC LIMIT ${where.param(limit + 1)}`,

@@ -6,6 +6,9 @@
  * (crypto.randomUUID) for rows the platform creates, timestamptz(3) everywhere so instants round-trip
  * exactly through JavaScript (millisecond precision).
  */
+import { SCHEMA_004 } from './schema/004-audit-log.ts';
+import { SCHEMA_005 } from './schema/005-patient-keys.ts';
+import { SCHEMA_007 } from './schema/007-access.ts';
 import type { Database } from './types.ts';
 
 export interface Migration {
@@ -242,10 +245,61 @@ CREATE INDEX derived_observations_patient_code_time ON derived_observations (pat
 CREATE INDEX derived_observations_time ON derived_observations (effective, id);
 `;
 
+/**
+ * Identity for people: user accounts (Argon2id password hashes, TOTP second factor, lockout state, a one-time
+ * set-up token) and browser sessions. A session row is keyed by the SHA-256 of its token: the cookie holds
+ * the token, the database only its hash, so a copy of the database does not let anyone sign in.
+ */
+const SCHEMA_006 = `
+CREATE TABLE users (
+  id                   uuid PRIMARY KEY,
+  -- Stored normalised (NFKC, lower case): usernames are case-insensitive.
+  username             text NOT NULL UNIQUE CHECK (username = lower(username) AND length(username) BETWEEN 3 AND 64),
+  password_hash        text,
+  roles                text[] NOT NULL CHECK (
+                         cardinality(roles) > 0
+                         AND roles <@ ARRAY['clinician', 'nurse', 'patient', 'caregiver', 'administrator', 'researcher']),
+  patient_id           text REFERENCES patients (id),
+  display_name         text,
+  totp_secret          text,
+  totp_enrolled_at     timestamptz(3),
+  totp_last_step       bigint,
+  failed_logins        integer NOT NULL DEFAULT 0,
+  locked_until         timestamptz(3),
+  setup_token_hash     text UNIQUE,
+  setup_expires_at     timestamptz(3),
+  created_at           timestamptz(3) NOT NULL,
+  disabled_at          timestamptz(3),
+  password_changed_at  timestamptz(3),
+  -- A patient account is tied to its own compartment; no other account carries a patient id.
+  CONSTRAINT users_patient_compartment CHECK ((patient_id IS NOT NULL) = ('patient' = ANY (roles)))
+);
+CREATE INDEX users_page ON users (created_at, id);
+
+CREATE TABLE sessions (
+  id                   text PRIMARY KEY,
+  user_id              uuid NOT NULL REFERENCES users (id),
+  created_at           timestamptz(3) NOT NULL,
+  last_seen_at         timestamptz(3) NOT NULL,
+  idle_expires_at      timestamptz(3) NOT NULL,
+  absolute_expires_at  timestamptz(3) NOT NULL,
+  mfa_at               timestamptz(3),
+  revoked_at           timestamptz(3),
+  user_agent           text,
+  ip                   text
+);
+CREATE INDEX sessions_user_live ON sessions (user_id) WHERE revoked_at IS NULL;
+CREATE INDEX sessions_expiry ON sessions (absolute_expires_at);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { id: '001-initial-schema', sql: SCHEMA_001 },
   { id: '002-idempotency-keys', sql: SCHEMA_002 },
   { id: '003-clinical', sql: SCHEMA_003 },
+  { id: '004-audit-log', sql: SCHEMA_004 },
+  { id: '005-patient-keys', sql: SCHEMA_005 },
+  { id: '006-identity', sql: SCHEMA_006 },
+  { id: '007-access', sql: SCHEMA_007 },
 ];
 
 /**
@@ -260,12 +314,18 @@ export async function migrate(
   return db.transaction(async (tx) => {
     if (db.kind === 'postgres')
       await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
-    await tx.query(
-      `CREATE TABLE IF NOT EXISTS schema_migrations (
-         id          text PRIMARY KEY,
-         applied_at  timestamptz(3) NOT NULL DEFAULT now()
-       )`,
+    // Created only when missing: an application role without DDL rights (docs/audit.md) starts on an
+    // up-to-date schema, and CREATE ... IF NOT EXISTS would still need CREATE on the schema.
+    const { rows: table } = await tx.query<{ t: string | null }>(
+      `SELECT to_regclass('schema_migrations')::text AS t`,
     );
+    if (table[0]?.t === null || table[0]?.t === undefined)
+      await tx.query(
+        `CREATE TABLE schema_migrations (
+           id          text PRIMARY KEY,
+           applied_at  timestamptz(3) NOT NULL DEFAULT now()
+         )`,
+      );
     const { rows } = await tx.query<{ id: string }>('SELECT id FROM schema_migrations');
     const done = new Set(rows.map((r) => r.id));
     const applied: string[] = [];

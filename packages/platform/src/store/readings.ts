@@ -213,6 +213,7 @@ export function observationsRepository(db: Database): Store['observations'] {
       const limit = pageLimit(q.limit);
       const where = new Where();
       if (q.patientId !== undefined) where.add('patient_id = ?', q.patientId);
+      if (q.patientIds !== undefined) where.add('patient_id = ANY(?::text[])', [...q.patientIds]);
       if (q.deviceId !== undefined) where.add('device_id = ?', q.deviceId);
       if (q.code !== undefined) where.add('code = ?', q.code);
       if (q.codes !== undefined) where.add('code = ANY(?::text[])', [...q.codes]);

@@ -1,6 +1,9 @@
 /**
  * The store: one Database (PGlite or PostgreSQL), migrated at open, with a repository per thing kept.
  */
+import { auditRepository } from '../audit/audit-log.ts';
+import type { KeyService } from '../security/keys/key-service.ts';
+import { accessRepository } from './access.ts';
 import { alarmSettingsRepository } from './alarm-settings.ts';
 import { alarmsRepository } from './alarms.ts';
 import { assignmentsRepository } from './assignments.ts';
@@ -12,35 +15,52 @@ import { deadLettersRepository, securityEventsRepository } from './events.ts';
 import { idempotencyRepository } from './idempotency.ts';
 import { latestVitalsRepository } from './latest-vitals.ts';
 import { migrate } from './migrations.ts';
+import { PatientVault } from './patient-vault.ts';
 import { patientsRepository } from './patients.ts';
 import { observationsRepository, readingsRepository } from './readings.ts';
+import { sessionsRepository } from './sessions.ts';
 import type { Database, Store } from './types.ts';
+import { usersRepository } from './users.ts';
 import { webhooksRepository } from './webhooks.ts';
 
-export type OpenStoreOptions = OpenDatabaseOptions;
+export interface StoreKeys {
+  /** Wraps the per-patient keys that encrypt patient identity; without it identities are refused. */
+  readonly keys?: KeyService;
+}
+
+export type OpenStoreOptions = OpenDatabaseOptions & StoreKeys;
 
 /** Opens the database, applies pending migrations and returns the repositories. */
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
-  const db = await openDatabase(opts);
+  const { keys, ...dbOptions } = opts;
+  const db = await openDatabase(dbOptions);
+  const store = storeOn(db, keys ? { keys } : {});
   try {
-    await migrate(db);
+    await store.migrate();
   } catch (e) {
     await db.close();
     throw e;
   }
-  return storeOn(db);
+  return store;
 }
 
-/** The repositories over an already migrated database. */
-export function storeOn(db: Database): Store {
+/** The repositories over a database; migrate() brings the schema and the encryption of identities up to date. */
+export function storeOn(db: Database, opts: StoreKeys = {}): Store {
+  const patients = patientsRepository(db, opts.keys ? new PatientVault(opts.keys) : undefined);
   return {
     db,
-    migrate: () => migrate(db),
+    ...(opts.keys ? { keys: opts.keys } : {}),
+    migrate: async () => {
+      const result = await migrate(db);
+      await patients.checkKeys();
+      await patients.sealClearIdentities();
+      return result;
+    },
     ping: async () => {
       await db.query('SELECT 1');
     },
     close: () => db.close(),
-    patients: patientsRepository(db),
+    patients,
     devices: devicesRepository(db),
     assignments: assignmentsRepository(db),
     readings: readingsRepository(db),
@@ -52,7 +72,11 @@ export function storeOn(db: Database): Store {
     credentials: credentialsRepository(db),
     webhooks: webhooksRepository(db),
     alarms: alarmsRepository(db),
+    audit: auditRepository(db),
+    access: accessRepository(db),
     alarmSettings: alarmSettingsRepository(db),
     vitals: latestVitalsRepository(db),
+    users: usersRepository(db),
+    sessions: sessionsRepository(db),
   };
 }

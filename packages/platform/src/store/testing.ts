@@ -1,12 +1,14 @@
 /**
  * Test support: run a suite against every storage backend. PGlite in memory always; PostgreSQL when
- * OPENIOMT_TEST_POSTGRES_URL names a server (a fresh database per store, dropped on dispose).
+ * OPENIOMT_TEST_POSTGRES_URL names a server (a fresh database per store, dropped on dispose). Each store
+ * encrypts patient identities under a random in-memory master key that lives as long as the test.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { memoryKeyService } from '../security/keys/master-key-file.ts';
 import { openStore } from './store.ts';
 import type { Store } from './types.ts';
 
@@ -28,7 +30,7 @@ export function storeBackends(): StoreBackend[] {
 }
 
 export async function openMemoryStore(): Promise<DisposableStore> {
-  const store = await openStore({ memory: true, pgliteThread: true });
+  const store = await openStore({ memory: true, pgliteThread: true, keys: memoryKeyService() });
   return Object.assign(store, { dispose: () => store.close() });
 }
 
@@ -50,7 +52,7 @@ export async function openPostgresStore(adminUrl: string): Promise<DisposableSto
   const database = await createTestDatabase(adminUrl);
   let store: Store;
   try {
-    store = await openStore({ url: database.url });
+    store = await openStore({ url: database.url, keys: memoryKeyService() });
   } catch (e) {
     await database.drop();
     throw e;
@@ -71,9 +73,11 @@ export async function openPgliteTempDir(): Promise<{
   remove(): Promise<void>;
 }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'openiomt-pglite-'));
+  // One master key for the folder's life, as a platform restarting on its data would have.
+  const keys = memoryKeyService();
   return {
     dataDir,
-    open: () => openStore({ dataDir }),
+    open: () => openStore({ dataDir, keys }),
     remove: () => rm(dataDir, { recursive: true, force: true }),
   };
 }

@@ -3,10 +3,16 @@
  * same SQL (PGlite embedded, PostgreSQL server); there is one schema and one set of queries.
  */
 import type { Ed25519PublicJwk, RejectionCode } from '@openiomt/core';
+import type { AuditRepository } from '../audit/audit-log.ts';
+import type { KeyService } from '../security/keys/key-service.ts';
+import type { AccessRepository } from './access.ts';
 import type { AlarmSettingsRepository } from './alarm-settings.ts';
 import type { AlarmsRepository } from './alarms.ts';
 import type { DerivedObservationsRepository } from './derived.ts';
 import type { LatestVitalsRepository } from './latest-vitals.ts';
+import type { PatientsRepository } from './patients.ts';
+import type { SessionsRepository } from './sessions.ts';
+import type { UsersRepository } from './users.ts';
 import type { WebhooksRepository } from './webhooks.ts';
 
 /** A parameterised SQL runner; both PGlite and node-postgres fit behind it. */
@@ -21,12 +27,25 @@ export interface Database extends Queryable {
   close(): Promise<void>;
 }
 
-export interface Patient {
-  readonly id: string;
-  /** Pseudonymous by default; identifying fields arrive with the access issue (encrypted at rest). */
+/** What identifies a patient: kept only encrypted under the patient's own key (store/patient-vault.ts). */
+export interface PatientIdentity {
+  /** An external identifier such as a hospital number; found again by exact match (blind index). */
   readonly identifier?: string;
   readonly displayName?: string;
+  /** YYYY-MM-DD. */
+  readonly birthDate?: string;
+  readonly phone?: string;
+  readonly email?: string;
+  /** Postal address as one text. */
+  readonly address?: string;
+}
+
+export interface Patient extends PatientIdentity {
+  /** Pseudonymous (a random uuid by default): telemetry refers only to it. */
+  readonly id: string;
   readonly createdAt: string;
+  /** Set once the patient's identity was erased (its key destroyed); no identifying field remains. */
+  readonly erasedAt?: string;
 }
 
 export type DeviceStatus = 'registered' | 'active' | 'revoked';
@@ -119,7 +138,11 @@ export type SecurityEventKind =
   | 'device-revoked'
   | 'key-enrolled'
   | 'key-rotated'
-  | 'admin-auth-failed';
+  | 'admin-auth-failed'
+  | 'login-failed'
+  | 'account-locked'
+  | 'access-denied'
+  | 'break-glass';
 
 export interface SecurityEvent {
   readonly id: string;
@@ -145,6 +168,8 @@ export interface ListQuery {
 
 export interface ObservationQuery extends ListQuery {
   readonly patientId?: string;
+  /** Any of these patients (a search narrowed to the patients the caller may see). */
+  readonly patientIds?: readonly string[];
   readonly code?: string;
   /** Any of these index codes (a FHIR token resolved to codes); empty matches nothing. */
   readonly codes?: readonly string[];
@@ -155,15 +180,14 @@ export interface ObservationQuery extends ListQuery {
 /** Everything the platform keeps, grouped by the thing kept. All methods are safe to call concurrently. */
 export interface Store {
   readonly db: Database;
+  /** The key service that wraps patient data keys (and seals other secrets, e.g. TOTP). */
+  readonly keys?: KeyService;
   migrate(): Promise<{ applied: string[] }>;
   ping(): Promise<void>;
   close(): Promise<void>;
 
-  patients: {
-    create(p: { id?: string; identifier?: string; displayName?: string }): Promise<Patient>;
-    get(id: string): Promise<Patient | undefined>;
-    list(q?: ListQuery): Promise<Page<Patient>>;
-  };
+  /** Patients, their identity encrypted at rest (store/patients.ts). */
+  patients: PatientsRepository;
 
   devices: {
     /** Registers a device and returns a one-time enrolment code (only its hash is kept). */
@@ -255,6 +279,12 @@ export interface Store {
     prune(before: string): Promise<number>;
   };
 
+  /** Care teams, caregiver grants, consent, break-glass: the facts of access decisions (access.ts). */
+  access: AccessRepository;
+
+  /** The tamper-evident audit log (audit/audit-log.ts); callers in a transaction use recordAudit(tx, …). */
+  audit: AuditRepository;
+
   /** Alarms with their transitions and notifications (alarms.ts). */
   alarms: AlarmsRepository;
   /** Per-patient thresholds and NEWS2 scale (alarm-settings.ts). */
@@ -275,6 +305,10 @@ export interface Store {
 
   /** Webhook subscriptions and their delivery outbox (store/webhooks.ts). */
   webhooks: WebhooksRepository;
+
+  /** People's accounts (store/users.ts) and their browser sessions (store/sessions.ts). */
+  users: UsersRepository;
+  sessions: SessionsRepository;
 }
 
 export type StoreErrorCode = 'not-found' | 'conflict' | 'enrolment-invalid' | 'invalid';

@@ -1,0 +1,3 @@
+export * from './merkle.ts';
+export * from './record.ts';
+export * from './tree-head.ts';

@@ -1,0 +1,155 @@
+/**
+ * Reading the audit log over HTTP: the administrator's JSON list (`GET /api/v1/admin/audit`) and FHIR R4
+ * AuditEvent read and search. Both need an administrator (a signed-in administrator with a second factor,
+ * or the administrator API token), and reading the log is itself recorded in it.
+ */
+import { auditEventResource, isAdministrator } from '@openiomt/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { adminTokenResolver, type SubjectResolver } from '../access/guard.ts';
+import { FHIR_JSON, outcome, searchCount, searchset } from '../fhir/responses.ts';
+import { badRequest, unauthorized } from '../http/problem.ts';
+import type { Store } from '../store/types.ts';
+import type { AuditInput, AuditQuery } from './audit-log.ts';
+
+type Query = Record<string, string | string[] | undefined>;
+
+export function auditRoutes(app: FastifyInstance, deps: { store: Store; resolve?: SubjectResolver }): void {
+  const { store } = deps;
+  const resolve = deps.resolve ?? adminTokenResolver(store);
+  const actor = new WeakMap<FastifyRequest, string>();
+
+  /** Who asked (an administrator), or undefined after recording the refusal. */
+  const authenticate = async (req: FastifyRequest, interaction: string): Promise<string | undefined> => {
+    const subject = await resolve(req);
+    if (subject && isAdministrator(subject)) {
+      actor.set(req, subject.userId);
+      return subject.userId;
+    }
+    await store.audit.record({
+      action: 'denied',
+      actor: 'anonymous',
+      outcome: 'denied',
+      resourceType: 'AuditEvent',
+      reason: 'authentication required',
+      source: req.ip,
+      detail: { interaction },
+    });
+    return undefined;
+  };
+
+  /** What a reader of the log did, recorded before the answer leaves. */
+  const readerEvent = (req: FastifyRequest, e: Omit<AuditInput, 'actor' | 'source'>): AuditInput => ({
+    ...e,
+    actor: actor.get(req) ?? 'admin',
+    actorRole: 'administrator',
+    source: req.ip,
+    resourceType: 'AuditEvent',
+  });
+
+  app.register(async (admin) => {
+    admin.addHook('onRequest', async (req) => {
+      if (!(await authenticate(req, 'search'))) throw unauthorized();
+    });
+    admin.get('/api/v1/admin/audit', async (req) => {
+      const q = req.query as Query;
+      const query = auditQuery(q);
+      const page = await store.audit.list(query);
+      await store.audit.record(
+        readerEvent(req, {
+          action: 'search',
+          ...(query.patientId ? { patientId: query.patientId } : {}),
+          detail: { query: queryString(req), count: page.items.length },
+        }),
+      );
+      return page;
+    });
+  });
+
+  app.register(async (fhir) => {
+    fhir.addHook('onRequest', async (req, reply) => {
+      const interaction = req.routeOptions.url?.endsWith('/:id') ? 'read' : 'search-type';
+      if (!(await authenticate(req, interaction)))
+        return outcome(reply, 401, 'login', 'authentication required');
+    });
+    fhir.get<{ Params: { id: string } }>('/fhir/R4/AuditEvent/:id', async (req, reply) => {
+      const r = await store.audit.get(req.params.id);
+      await store.audit.record(
+        readerEvent(req, {
+          action: 'read',
+          resourceId: req.params.id,
+          ...(r?.patientId ? { patientId: r.patientId } : {}),
+          ...(r ? {} : { outcome: 'error', reason: 'not found' }),
+        }),
+      );
+      if (!r) return outcome(reply, 404, 'not-found', `AuditEvent/${req.params.id} is not known`);
+      return reply.type(FHIR_JSON).send(auditEventResource(r));
+    });
+    fhir.get('/fhir/R4/AuditEvent', async (req, reply) => {
+      const raw = req.query as Query;
+      const repeated = Object.keys(raw).find((k) => k !== 'date' && Array.isArray(raw[k]));
+      if (repeated) return outcome(reply, 400, 'invalid', `${repeated} may be given once`, repeated);
+      const q = raw as Record<string, string | undefined>;
+      const count = searchCount(q._count);
+      if (count === null) return outcome(reply, 400, 'invalid', '_count must be 1..1000', '_count');
+      const dates = dateRange(raw.date);
+      if (dates === null)
+        return outcome(reply, 400, 'invalid', 'date must be geYYYY-MM-DD... or leYYYY-MM-DD...', 'date');
+      const patientId = q.patient?.replace(/^Patient\//, '');
+      const page = await store.audit.list({
+        limit: count,
+        ...(patientId ? { patientId } : {}),
+        ...(q._cursor ? { cursor: q._cursor } : {}),
+        ...dates,
+      });
+      await store.audit.record(
+        readerEvent(req, {
+          action: 'search',
+          ...(patientId ? { patientId } : {}),
+          detail: { query: queryString(req), count: page.items.length },
+        }),
+      );
+      const resources = page.items.map(auditEventResource);
+      return reply.type(FHIR_JSON).send(searchset(req, 'AuditEvent', resources, page.next));
+    });
+  });
+}
+
+function auditQuery(q: Query): AuditQuery {
+  const one = (k: string): string | undefined => {
+    const v = q[k];
+    if (Array.isArray(v)) throw badRequest(`${k} may be given once`, k);
+    return v === '' ? undefined : v;
+  };
+  const limit = one('limit') === undefined ? undefined : Number(one('limit'));
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000))
+    throw badRequest('limit must be 1..1000', 'limit');
+  const fields = {
+    patientId: one('patient'),
+    actor: one('actor'),
+    action: one('action'),
+    from: one('from'),
+    to: one('to'),
+    cursor: one('cursor'),
+    limit,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as AuditQuery;
+}
+
+/** The query string as the client sent it (ids only, so fit for the log). */
+const queryString = (req: FastifyRequest): string => req.url.split('?')[1] ?? '';
+
+/** `date=geX` and/or `date=leX`, as FHIR search writes a range; null when malformed. */
+function dateRange(v: string | string[] | undefined): { from?: string; to?: string } | null {
+  const values = Array.isArray(v) ? v : v === undefined ? [] : [v];
+  if (values.length > 2) return null;
+  const range: { from?: string; to?: string } = {};
+  for (const value of values) {
+    const m = /^(ge|le|gt|lt)?(\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:\d{2}))?)$/.exec(value);
+    const ms = m ? Date.parse(m[2] as string) : Number.NaN;
+    if (!m || !Number.isFinite(ms)) return null;
+    const bound = m[1] === 'le' || m[1] === 'lt' ? 'to' : 'from';
+    if (range[bound] !== undefined) return null;
+    range[bound] = new Date(ms).toISOString();
+  }
+  return range;
+}

@@ -1,0 +1,207 @@
+/**
+ * Access to patient data end to end, with real accounts signed in (password, and TOTP for staff), real
+ * readings from a real device, and the policy enforced on the FHIR API and the alarm API: care teams,
+ * the patient's own compartment, consent restrictions, caregiver grants, break-glass, research consent.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, signedInAs } from '../src/identity/testing.ts';
+import {
+  backends,
+  provisionDevice,
+  publish,
+  startTestPlatform,
+  type TestPlatform,
+  topicOf,
+} from './harness.ts';
+
+describe.each(backends)('access to patient data ($name)', (backend) => {
+  let t: TestPlatform;
+  let patientA = '';
+  let patientB = '';
+  const as: Record<string, { id: string; browser: Browser }> = {};
+
+  /** A reading with a heart rate (vital signs) and one second of ECG (waveforms). */
+  const reading = (seq: number) => ({
+    vitals: [{ code: 'heart-rate', value: 72 + seq }],
+    waveforms: [
+      {
+        code: 'ecg-ii',
+        rate: 250,
+        start: new Date().toISOString(),
+        factor: 0.005,
+        origin: 0,
+        data: Array.from({ length: 250 }, (_, i) => Math.round(200 * Math.sin(i / 10))),
+      },
+    ],
+  });
+
+  beforeAll(async () => {
+    t = await startTestPlatform(backend);
+    const a = await provisionDevice(t, 'acc-dev-a');
+    const b = await provisionDevice(t, 'acc-dev-b');
+    patientA = a.patientId;
+    patientB = b.patientId;
+    for (const d of [a, b]) {
+      const client = await d.connect(5);
+      for (const seq of [1, 2])
+        expect(await publish(client, topicOf(d.id), d.sign(seq, reading(seq)))).toBe(0);
+      client.end();
+    }
+    const base = t.platform.httpUrl;
+    const people = [
+      ['dr.in', ['clinician']],
+      ['dr.out', ['clinician']],
+      ['nurse.in', ['nurse']],
+      ['pat.a', ['patient'], patientA],
+      ['carer.a', ['caregiver']],
+      ['research.r', ['researcher']],
+    ] as const;
+    for (const [username, roles, patientId] of people)
+      as[username] = await signedInAs(base, t.adminToken, {
+        username,
+        roles: [...roles],
+        ...(patientId ? { patientId } : {}),
+      });
+    const team = await t.api('POST', '/api/v1/admin/care-teams', { name: 'Ward 7' });
+    expect(team.status).toBe(201);
+    for (const who of ['dr.in', 'nurse.in'])
+      expect(
+        (await t.api('PUT', `/api/v1/admin/care-teams/${team.body.id}/members/${as[who]!.id}`)).status,
+      ).toBe(200);
+    expect((await t.api('PUT', `/api/v1/admin/care-teams/${team.body.id}/patients/${patientA}`)).status).toBe(
+      200,
+    );
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const search = (who: string, patient: string, extra = '') =>
+    as[who]!.browser.get(`/fhir/R4/Observation?patient=${patient}&_count=100${extra}`);
+  const codes = (r: { json: any }) =>
+    [...new Set((r.json.entry ?? []).map((e: any) => e.resource.code.coding[0].code))].sort();
+
+  it('refuses anonymous requests for patient data with 401', async () => {
+    const res = await fetch(`${t.platform.httpUrl}/fhir/R4/Observation?patient=${patientA}`);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { resourceType: string }).resourceType).toBe('OperationOutcome');
+  });
+
+  it('lets the care team see its patient, and nobody else', async () => {
+    const mine = await search('dr.in', patientA);
+    expect(mine.status).toBe(200);
+    expect(mine.json.entry.length).toBe(4);
+    expect((await search('nurse.in', patientA)).status).toBe(200);
+    const other = await search('dr.in', patientB);
+    expect(other.status).toBe(403);
+    expect(other.json.issue[0].diagnostics).toBe('the patient is not in any of your care teams');
+    expect((await search('dr.out', patientA)).status).toBe(403);
+    // A search without a patient is narrowed to the patients one may see.
+    const all = await as['dr.in']!.browser.get('/fhir/R4/Observation?_count=100');
+    expect(new Set(all.json.entry.map((e: any) => e.resource.subject.reference))).toEqual(
+      new Set([`Patient/${patientA}`]),
+    );
+    const denied = await t.api('GET', '/api/v1/admin/security-events?kind=access-denied');
+    expect(denied.body.items.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('gives a patient their own compartment only', async () => {
+    expect((await search('pat.a', patientA)).json.entry.length).toBe(4);
+    expect((await search('pat.a', patientB)).status).toBe(403);
+  });
+
+  it("enforces the patient's consent on every search and read, and break-glass overrides it", async () => {
+    const before = await search('dr.in', patientA);
+    const waveform = before.json.entry.find((e: any) => e.resource.valueSampledData).resource;
+    const consent = await as['pat.a']!.browser.request('PUT', `/api/v1/patients/${patientA}/consent`, {
+      restrictions: [{ categories: ['waveforms'] }],
+      researchUse: false,
+    });
+    expect(consent.status).toBe(200);
+    const after = await search('dr.in', patientA);
+    expect(after.json.entry.length).toBe(2);
+    expect(after.json.entry.every((e: any) => e.resource.valueQuantity)).toBe(true);
+    const read = await as['dr.in']!.browser.get(`/fhir/R4/Observation/${waveform.id}`);
+    expect(read.status).toBe(403);
+    expect(read.json.issue[0].diagnostics).toBe('the patient has withheld waveforms from this user');
+    // The refusal is in the audit log, with its reason.
+    const audit = await t.api('GET', `/api/v1/admin/audit?patient=${patientA}&action=denied`);
+    expect(audit.body.items.map((r: any) => [r.actor, r.outcome, r.reason])).toContainEqual([
+      as['dr.in']!.id,
+      'denied',
+      'the patient has withheld waveforms from this user',
+    ]);
+    // The patient still sees everything of their own.
+    expect((await search('pat.a', patientA)).json.entry.length).toBe(4);
+    // Emergency: a clinician outside the team breaks the glass, with a reason, and sees what is needed.
+    expect((await search('dr.out', patientA)).status).toBe(403);
+    const glass = await as['dr.out']!.browser.post(`/api/v1/patients/${patientA}/break-glass`, {
+      reason: 'cardiac arrest, team not reachable',
+      minutes: 15,
+    });
+    expect(glass.status).toBe(201);
+    expect((await search('dr.out', patientA)).json.entry.length).toBe(4);
+    expect((await as['dr.out']!.browser.get(`/fhir/R4/Observation/${waveform.id}`)).status).toBe(200);
+    const events = await t.api('GET', '/api/v1/admin/security-events?kind=break-glass');
+    expect(events.body.items[0].detail).toContain(as['dr.out']!.id);
+    // A short reason is refused, naming the field.
+    const lazy = await as['dr.out']!.browser.post(`/api/v1/patients/${patientB}/break-glass`, {
+      reason: 'need',
+    });
+    expect(lazy.json.field).toBe('/reason');
+    // Lift the restriction again for the next tests.
+    await as['pat.a']!.browser.request('PUT', `/api/v1/patients/${patientA}/consent`, {
+      restrictions: [],
+      researchUse: false,
+    });
+  });
+
+  it('lets a caregiver see what the patient granted, and only that', async () => {
+    expect((await search('carer.a', patientA)).status).toBe(403);
+    const grant = await as['pat.a']!.browser.post(`/api/v1/patients/${patientA}/caregivers`, {
+      userId: as['carer.a']!.id,
+      categories: ['vital-signs'],
+    });
+    expect(grant.status).toBe(201);
+    const seen = await search('carer.a', patientA);
+    expect(seen.status).toBe(200);
+    expect(codes(seen)).toEqual(['8867-4']);
+    // Nobody else may grant on the patient's behalf.
+    const forged = await as['carer.a']!.browser.post(`/api/v1/patients/${patientA}/caregivers`, {
+      userId: as['carer.a']!.id,
+    });
+    expect(forged.status).toBe(403);
+  });
+
+  it('lets researchers in only with research consent', async () => {
+    expect((await search('research.r', patientA)).status).toBe(403);
+    await as['pat.a']!.browser.request('PUT', `/api/v1/patients/${patientA}/consent`, {
+      restrictions: [],
+      researchUse: true,
+    });
+    expect((await search('research.r', patientA, '&purpose=research')).status).toBe(200);
+  });
+
+  it('keeps alarms and their actions within the care team', async () => {
+    const mine = await as['dr.in']!.browser.get(`/api/v1/alarms?patient=${patientA}`);
+    expect(mine.status).toBe(200);
+    expect((await as['dr.out']!.browser.get(`/api/v1/alarms?patient=${patientB}`)).status).toBe(403);
+    const settings = await as['nurse.in']!.browser.request(
+      'PUT',
+      `/api/v1/patients/${patientA}/alarm-settings`,
+      {
+        thresholds: [],
+      },
+    );
+    expect(settings.status).toBe(403);
+    const byClinician = await as['dr.in']!.browser.request(
+      'PUT',
+      `/api/v1/patients/${patientA}/alarm-settings`,
+      {
+        thresholds: [],
+      },
+    );
+    expect(byClinician.status).toBe(200);
+    expect(byClinician.json.updatedBy).toBe(as['dr.in']!.id);
+  });
+});
