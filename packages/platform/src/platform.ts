@@ -177,7 +177,15 @@ export async function startPlatform(
   fhirRoutes(http, { store, guard });
   fhirAlarmRoutes(http, { store, guard });
   alarmRoutes(http, { store, alarms, rules, guard });
-  alarmStreamRoute(http, { bus, alarms, guard });
+  alarmStreamRoute(http, {
+    bus,
+    alarms,
+    guard,
+    careTeamPatients: async (id) => {
+      const team = await store.access.careTeam(id);
+      return team ? new Set(team.patients) : undefined;
+    },
+  });
   registerWebhooks(http, { store, deliverer: webhooks, resolve: authenticate });
 
   const mqtt = await listenOrExplain(

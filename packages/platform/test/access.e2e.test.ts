@@ -4,6 +4,7 @@
  * the patient's own compartment, consent restrictions, caregiver grants, break-glass, research consent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { type Browser, signedInAs } from '../src/identity/testing.ts';
 import {
   backends,
@@ -18,6 +19,7 @@ describe.each(backends)('access to patient data ($name)', (backend) => {
   let t: TestPlatform;
   let patientA = '';
   let patientB = '';
+  let teamId = '';
   const as: Record<string, { id: string; browser: Browser }> = {};
 
   /** A reading with a heart rate (vital signs) and one second of ECG (waveforms). */
@@ -64,6 +66,7 @@ describe.each(backends)('access to patient data ($name)', (backend) => {
       });
     const team = await t.api('POST', '/api/v1/admin/care-teams', { name: 'Ward 7' });
     expect(team.status).toBe(201);
+    teamId = team.body.id;
     for (const who of ['dr.in', 'nurse.in'])
       expect(
         (await t.api('PUT', `/api/v1/admin/care-teams/${team.body.id}/members/${as[who]!.id}`)).status,
@@ -180,6 +183,24 @@ describe.each(backends)('access to patient data ($name)', (backend) => {
       researchUse: true,
     });
     expect((await search('research.r', patientA, '&purpose=research')).status).toBe(200);
+  });
+
+  it('streams alarms by care team to its members only', async () => {
+    const url = () => `${t.platform.httpUrl.replace('http', 'ws')}/api/v1/alarms/stream?careTeam=${teamId}`;
+    const open = (who: string) =>
+      new Promise<{ status?: number; first?: any }>((resolve) => {
+        const ws = new WebSocket(url(), {
+          headers: { cookie: `openiomt_session=${as[who]!.browser.cookie}` },
+        });
+        ws.once('message', (m) => {
+          resolve({ first: JSON.parse(String(m)) });
+          ws.close();
+        });
+        ws.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode ?? 0 }));
+      });
+    expect((await open('dr.in')).first.type).toBe('snapshot');
+    // (dr.out broke the glass for this patient above, so a researcher stands in for an outsider.)
+    expect((await open('research.r')).status).toBe(403);
   });
 
   it('keeps alarms and their actions within the care team', async () => {

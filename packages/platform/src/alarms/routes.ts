@@ -80,6 +80,18 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
     });
     const event = actionEvent(action as Action, req.body ?? {}, subject.userId);
     const r = await alarms.act(req.params.id, event);
+    await store.audit.record({
+      action: 'act',
+      actor: subject.userId,
+      actorRole: subject.kind === 'service' ? 'service' : subject.roles.join(' '),
+      outcome: r.ok ? 'success' : 'error',
+      resourceType: 'Flag',
+      resourceId: req.params.id,
+      patientId: found.alarm.patientId,
+      source: req.ip,
+      detail: { event: event.type },
+      ...(r.ok ? {} : { reason: r.reason }),
+    });
     if (r.ok) return r.alarm;
     throw new HttpProblem({
       status: r.status,

@@ -2,7 +2,7 @@
  * The live alarm stream for dashboards: `GET /api/v1/alarms/stream` upgraded to a WebSocket. A client
  * gets a snapshot of the open alarms it asked for, then every durable change of them as it happens
  * (published after the commit, so nothing is shown that a restart could take back). `?patient=a,b` limits
- * the stream to those patients (each must be allowed); without it the stream carries every patient the
+ * the stream to those patients, `?careTeam=<id>` to a care team's patients (each must be allowed); without it the stream carries every patient the
  * caller may see when it connects (their care teams', a caregiver's granted ones; all for a service).
  * A client that cannot keep up is disconnected (1013) rather than buffered without
  * bound; it reconnects and starts again from a fresh snapshot, so it never silently misses a change.
@@ -22,7 +22,13 @@ const PATIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export function alarmStreamRoute(
   app: FastifyInstance,
-  deps: { bus: InProcessBus; alarms: AlarmService; guard: AccessGuard },
+  deps: {
+    bus: InProcessBus;
+    alarms: AlarmService;
+    guard: AccessGuard;
+    /** The patients of a care team, for `?careTeam=` (undefined: no such team). */
+    careTeamPatients: (id: string) => Promise<Set<string> | undefined>;
+  },
 ): void {
   const clients = new Set<{ socket: WebSocket; patients?: Set<string> }>();
   const unsubscribe = deps.bus.subscribe('alarm.changed', (e) => {
@@ -40,7 +46,9 @@ export function alarmStreamRoute(
     // Who may watch what is decided before the upgrade, so a refusal is a plain 401/403 response.
     ws.addHook('preValidation', async (req) => {
       const q = req.query as Record<string, string | undefined>;
-      const asked = parsePatients(q.patient);
+      const team = q.careTeam === undefined ? undefined : await deps.careTeamPatients(q.careTeam);
+      if (q.careTeam !== undefined && team === undefined) throw badRequest('no such care team', 'careTeam');
+      const asked = team ?? parsePatients(q.patient);
       const scope = asked
         ? await Promise.all(
             [...asked].map((p) =>
