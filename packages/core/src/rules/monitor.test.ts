@@ -231,3 +231,21 @@ describe('PatientMonitor', () => {
     );
   });
 });
+
+describe('PatientMonitor.vitals', () => {
+  it('gives the same events as feeding the vitals one by one, but scores NEWS2 once', () => {
+    const one = new PatientMonitor();
+    const many = new PatientMonitor();
+    const readings = [
+      { code: 'respiratory-rate' as const, value: 26, at: T0 },
+      { code: 'heart-rate' as const, value: 135, at: T0 },
+      { code: 'spo2' as const, value: 91, at: T0 },
+    ];
+    const each = readings.flatMap((r) => one.vital(r.code, r.value, r.at, T0));
+    const batch = many.vitals(readings, T0);
+    expect(limits(batch)).toEqual(limits(each));
+    expect(many.news2).toEqual(one.news2);
+    // One by one, NEWS2 rose three times (low, then high); at once it is raised once, at its final band.
+    expect(batch.filter((e) => e.condition === NEWS2_CONDITION).map((e) => e.priority)).toEqual(['high']);
+  });
+});

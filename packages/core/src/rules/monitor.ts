@@ -141,6 +141,24 @@ export class PatientMonitor {
     return events;
   }
 
+  /** Several vitals of one reading: limits and trends for each, NEWS2 scored once for them all. */
+  vitals(
+    samples: readonly { code: VitalCode; value: News2Reading['value']; at: number; late?: boolean }[],
+    now: number,
+  ): ConditionEvent[] {
+    const events: ConditionEvent[] = [];
+    let news2 = false;
+    for (const v of samples) {
+      if (typeof v.value === 'number' && !v.late) events.push(...this.numeric(v.code, v.value, v.at));
+      if (NEWS2_CODES.has(v.code)) {
+        this.remember(v.code, v.value, v.at);
+        news2 = true;
+      }
+    }
+    if (news2) events.push(...this.scoreNews2(now));
+    return events;
+  }
+
   /** A measurement derived from a waveform: limits and NEWS2 on its value, technical rules on its quality. */
   derived(d: DerivedMeasurementInput, now: number): ConditionEvent[] {
     const events: ConditionEvent[] = [];

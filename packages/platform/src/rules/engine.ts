@@ -131,10 +131,11 @@ export class ClinicalRules {
       const now = this.now();
       const late = this.options.lateAfterMs ?? 5 * 60_000;
       const events: ConditionEvent[] = [...m.deviceSeen(e.deviceId, intervalMs, receivedAt)];
-      for (const v of message.vitals) {
+      const samples = message.vitals.map((v) => {
         const at = Date.parse(v.at ?? message.ts);
-        events.push(...m.vital(v.code, v.value, at, now, now - at > late));
-      }
+        return { code: v.code, value: v.value, at, late: now - at > late };
+      });
+      events.push(...m.vitals(samples, now));
       const status = message.status;
       if (status && (status.battery !== undefined || status.leadOff !== undefined)) {
         const at = Date.parse(message.ts);
