@@ -10,17 +10,13 @@
  *   npm run bench:ingest -- [--backend pglite|postgres|both] [--steps 500,1000,...] [--step-seconds 10]
  *                           [--devices 1000] [--quick] [--profile] [--out .bench/bench-ingest.json]
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { deviceTokenClaims, signCompactJws } from '@openiomt/core';
 import { Command } from 'commander';
-import { createTestDatabase } from '../src/store/testing.ts';
 import { type AckSink, connectFleet, type FleetConnection } from './mqtt-fleet.ts';
-import { startPlatformChild } from './platform-process.ts';
-import { postgresBackendPids } from './proc-stats.ts';
+import { type Backend, chooseBackends, startBenchPlatform } from './platform-process.ts';
 import { formatProfileSummary, summarizeProfileFile } from './profile-summary.ts';
-import { type BenchDevice, provisionDevices } from './provision.ts';
+import { type BenchDevice, deviceToken, provisionDevices } from './provision.ts';
 import { type PreparedStep, prepareStep, runStep, type StepContext, type StepResult } from './ramp.ts';
 import {
   type BackendReport,
@@ -31,8 +27,6 @@ import {
   writeJson,
 } from './report.ts';
 import { measureVerifyCeiling, type VerifyCeiling } from './verify-ceiling.ts';
-
-type Backend = 'pglite' | 'postgres';
 
 interface Options {
   readonly backends: Backend[];
@@ -76,15 +70,10 @@ function parseOptions(argv: string[]): Options {
   const o = program.opts<Record<string, string | boolean | undefined>>();
   const given = (name: string) => program.getOptionValueSource(name) === 'cli';
   const quick = o.quick === true;
-  const postgresUrl =
-    (o.postgresUrl as string | undefined) ??
-    process.env.OPENIOMT_TEST_POSTGRES_URL ??
-    process.env.DATABASE_URL;
-  const backend = (o.backend as string | undefined) ?? (postgresUrl ? 'both' : 'pglite');
-  if (!['pglite', 'postgres', 'both'].includes(backend))
-    throw new Error('--backend: pglite, postgres or both');
-  if (backend !== 'pglite' && !postgresUrl)
-    throw new Error('--backend postgres needs --postgres-url, OPENIOMT_TEST_POSTGRES_URL or DATABASE_URL');
+  const { backends, postgresUrl } = chooseBackends(
+    o.backend as string | undefined,
+    o.postgresUrl as string | undefined,
+  );
   const int = (name: string, value: unknown, min: number): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min)
@@ -95,7 +84,7 @@ function parseOptions(argv: string[]): Options {
     .split(',')
     .map((s) => int('steps', s.trim(), 1));
   return {
-    backends: backend === 'both' ? ['pglite', 'postgres'] : [backend as Backend],
+    backends,
     ...(postgresUrl ? { postgresUrl } : {}),
     steps,
     stepSeconds: int('step-seconds', quick && !given('stepSeconds') ? 3 : o.stepSeconds, 1),
@@ -118,14 +107,8 @@ async function runBackend(
   ceiling: { value?: VerifyCeiling },
 ): Promise<BackendReport> {
   log(`\n== ${backend} ==`);
-  const database = backend === 'postgres' ? await createTestDatabase(o.postgresUrl!) : undefined;
-  const dataDir = backend === 'pglite' ? await mkdtemp(join(tmpdir(), 'openiomt-bench-')) : undefined;
-  const child = await startPlatformChild({
-    flags: database ? { databaseUrl: database.url } : { dataDir },
-  }).catch(async (e) => {
-    await database?.drop();
-    throw e;
-  });
+  const platform = await startBenchPlatform(backend, o.postgresUrl);
+  const child = platform.child;
   let connections: FleetConnection[] = [];
   try {
     let t0 = performance.now();
@@ -158,9 +141,7 @@ async function runBackend(
     const ctx: StepContext = {
       connections,
       platformPid: child.pid,
-      ...(database
-        ? { databasePids: () => postgresBackendPids(new URL(database.url).pathname.slice(1)) }
-        : {}),
+      ...(platform.databasePids ? { databasePids: platform.databasePids } : {}),
       maxP99Ms: o.maxP99Ms,
       drainTimeoutMs: o.drainSeconds * 1000,
       setSink: (s) => {
@@ -244,14 +225,8 @@ async function runBackend(
     return report;
   } finally {
     for (const c of connections) c?.close();
-    await child.stop();
-    await database?.drop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await platform.dispose();
   }
-}
-
-function deviceToken(d: BenchDevice): string {
-  return signCompactJws(deviceTokenClaims(d.id, Date.now(), 3600), d.privateKey, d.kid, 'JWT');
 }
 
 async function measureCeiling(step: PreparedStep, devices: readonly BenchDevice[]): Promise<VerifyCeiling> {

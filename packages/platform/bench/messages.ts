@@ -27,26 +27,61 @@ function ecgSecond(offset: number): number[] {
   });
 }
 
+/**
+ * The four vitals of a reading. `varied` walks through ranges (the ingest benchmark); `steady` stays at
+ * normal adult values (NEWS2 0, inside every default limit, no trend) so that a background fleet raises no
+ * alarm of its own (the alarm benchmark).
+ */
+export type VitalsProfile = 'varied' | 'steady';
+
+const STEADY_VITALS =
+  '[{"code":"heart-rate","value":72},{"code":"spo2","value":97},' +
+  '{"code":"respiratory-rate","value":14},{"code":"body-temperature","value":36.8}]';
+
+function vitalsJson(seq: number, profile: VitalsProfile): string {
+  if (profile === 'steady') return STEADY_VITALS;
+  return (
+    `[{"code":"heart-rate","value":${60 + (seq % 40)}},{"code":"spo2","value":${94 + (seq % 6)}},` +
+    `{"code":"respiratory-rate","value":${12 + (seq % 8)}},{"code":"body-temperature","value":36.${seq % 10}}]`
+  );
+}
+
 /** The payload text of one reading; built by concatenation (cheaper than JSON.stringify of the object). */
-export function readingPayload(deviceId: string, seq: number, nowMs: number): string {
+export function readingPayload(
+  deviceId: string,
+  seq: number,
+  nowMs: number,
+  profile: VitalsProfile = 'varied',
+): string {
   const ts = new Date(nowMs).toISOString();
   const start = new Date(nowMs - 1000).toISOString();
-  const hr = 60 + (seq % 40);
-  const vitals =
-    `[{"code":"heart-rate","value":${hr}},{"code":"spo2","value":${94 + (seq % 6)}},` +
-    `{"code":"respiratory-rate","value":${12 + (seq % 8)}},{"code":"body-temperature","value":36.${seq % 10}}]`;
-  const ecg = ECG_SECONDS[seq % ECG_SECONDS.length];
+  const vitals = vitalsJson(seq, profile);
+  // A steady fleet sends the same regular beat every second; the varied one shifts it (irregular RR).
+  const ecg = ECG_SECONDS[profile === 'steady' ? 0 : seq % ECG_SECONDS.length];
   const waveforms = `[{"code":"ecg-ii","rate":${ECG_RATE_HZ},"start":"${start}","factor":0.005,"origin":0,"data":${ecg}}]`;
   return `{"v":1,"device":${JSON.stringify(deviceId)},"seq":${seq},"ts":"${ts}","vitals":${vitals},"waveforms":${waveforms}}`;
 }
 
-export function signReading(device: SigningDevice, seq: number, nowMs: number): string {
+export function signReading(
+  device: SigningDevice,
+  seq: number,
+  nowMs: number,
+  profile: VitalsProfile = 'varied',
+): string {
   return signCompactJws(
-    readingPayload(device.id, seq, nowMs),
+    readingPayload(device.id, seq, nowMs, profile),
     device.privateKey,
     device.kid,
     'openiomt-reading+jws',
   );
+}
+
+/** A signed reading of one vital and nothing else (no waveform), e.g. an SpO2 probe of the alarm benchmark. */
+export function signVital(device: SigningDevice, seq: number, nowMs: number, code: string, value: number) {
+  const payload =
+    `{"v":1,"device":${JSON.stringify(device.id)},"seq":${seq},"ts":"${new Date(nowMs).toISOString()}",` +
+    `"vitals":[{"code":${JSON.stringify(code)},"value":${value}}]}`;
+  return signCompactJws(payload, device.privateKey, device.kid, 'openiomt-reading+jws');
 }
 
 /** The wire bytes of an MQTT 5 QoS 1 PUBLISH of `jws` on the device's readings topic. */

@@ -6,8 +6,9 @@
  *   node --import tsx platform-child.ts '{"databaseUrl":"postgres://..."}'
  *
  * It prints one JSON line {httpUrl, mqttUrl, adminToken, pid} when ready, then answers one-line commands on
- * stdin with one JSON line each: `count` (stored readings), `stats` (pipeline and gateway counters),
- * `profile-start`, `profile-stop <file>` (a V8 CPU profile of just the measured part), `close`.
+ * stdin with one JSON line each: `count` (stored readings), `stats` (pipeline, gateway and waveform
+ * analysis counters), `profile-start`, `profile-stop <file>` (a V8 CPU profile of just the measured part),
+ * `close`.
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
@@ -49,7 +50,11 @@ const commands: Record<string, (arg: string) => Promise<unknown>> = {
     return { profile: file };
   },
   count: async () => ({ readings: await platform.store.readings.count() }),
-  stats: async () => ({ pipeline: platform.pipeline.stats(), gateway: platform.gateway.stats() }),
+  stats: async () => ({
+    pipeline: platform.pipeline.stats(),
+    gateway: platform.gateway.stats(),
+    analysis: { ...platform.analysis.counts },
+  }),
   close: async () => {
     await platform.close();
     return { closed: true };

@@ -2,8 +2,13 @@
  * Starts platform-child.ts as a separate process and talks to it over stdin/stdout, one JSON line each way.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { createTestDatabase } from '../src/store/testing.ts';
+import { postgresBackendPids } from './proc-stats.ts';
 
 const CHILD = fileURLToPath(new URL('./platform-child.ts', import.meta.url));
 
@@ -86,4 +91,65 @@ export function startPlatformChild(options: ChildOptions): Promise<PlatformChild
       },
     };
   });
+}
+
+export type Backend = 'pglite' | 'postgres';
+
+/**
+ * The backends a benchmark runs: `--backend` as given (pglite, postgres or both), else both when a
+ * PostgreSQL URL is known (flag, OPENIOMT_TEST_POSTGRES_URL or DATABASE_URL), else PGlite alone.
+ */
+export function chooseBackends(
+  backend: string | undefined,
+  postgresUrlFlag: string | undefined,
+): { backends: Backend[]; postgresUrl?: string } {
+  const postgresUrl = postgresUrlFlag ?? process.env.OPENIOMT_TEST_POSTGRES_URL ?? process.env.DATABASE_URL;
+  const which = backend ?? (postgresUrl ? 'both' : 'pglite');
+  if (!['pglite', 'postgres', 'both'].includes(which)) throw new Error('--backend: pglite, postgres or both');
+  if (which !== 'pglite' && !postgresUrl)
+    throw new Error('--backend postgres needs --postgres-url, OPENIOMT_TEST_POSTGRES_URL or DATABASE_URL');
+  return {
+    backends: which === 'both' ? ['pglite', 'postgres'] : [which as Backend],
+    ...(postgresUrl ? { postgresUrl } : {}),
+  };
+}
+
+export interface BenchPlatform {
+  readonly child: PlatformChild;
+  /** PostgreSQL server processes serving the run's database (undefined for PGlite). */
+  readonly databasePids?: () => readonly number[];
+  /** Stops the platform, then drops the database or removes the PGlite folder. */
+  dispose(): Promise<void>;
+}
+
+/** The platform in its own process on a fresh store: a new PGlite folder, or a new PostgreSQL database. */
+export async function startBenchPlatform(
+  backend: Backend,
+  postgresUrl: string | undefined,
+): Promise<BenchPlatform> {
+  if (backend === 'postgres' && !postgresUrl) throw new Error('postgres backend without a URL');
+  const database = backend === 'postgres' ? await createTestDatabase(postgresUrl!) : undefined;
+  const dataDir = backend === 'pglite' ? await mkdtemp(join(tmpdir(), 'openiomt-bench-')) : undefined;
+  const cleanUp = async () => {
+    await database?.drop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  };
+  const child = await startPlatformChild({
+    flags: database ? { databaseUrl: database.url } : { dataDir },
+  }).catch(async (e) => {
+    await cleanUp();
+    throw e;
+  });
+  const name = database ? new URL(database.url).pathname.slice(1) : undefined;
+  return {
+    child,
+    ...(name ? { databasePids: () => postgresBackendPids(name) } : {}),
+    async dispose() {
+      try {
+        await child.stop();
+      } finally {
+        await cleanUp();
+      }
+    },
+  };
 }

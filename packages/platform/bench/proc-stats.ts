@@ -14,9 +14,9 @@ const CLOCK_TICKS = (() => {
 })();
 
 /** utime + stime of a process in milliseconds, or undefined if it is gone. */
-export function cpuMs(pid: number): number | undefined {
+export function cpuMs(pid: number, statFile = `/proc/${pid}/stat`): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const stat = readFileSync(statFile, 'latin1');
     // Fields after the command name (which may contain spaces) start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]);
@@ -35,6 +35,20 @@ export function rssBytes(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** CPU time (ms) of each thread of a process, by thread id; empty if the process is gone. */
+export function threadCpuMs(pid: number): Map<number, number> {
+  const threads = new Map<number, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const cpu = cpuMs(Number(tid), `/proc/${pid}/task/${tid}/stat`);
+      if (cpu !== undefined) threads.set(Number(tid), cpu);
+    }
+  } catch {
+    // The process ended.
+  }
+  return threads;
 }
 
 /**

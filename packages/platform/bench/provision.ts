@@ -6,7 +6,7 @@
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import http from 'node:http';
-import { type Ed25519PublicJwk, jwkThumbprint, signCompactJws } from '@openiomt/core';
+import { deviceTokenClaims, type Ed25519PublicJwk, jwkThumbprint, signCompactJws } from '@openiomt/core';
 
 export interface BenchDevice {
   readonly id: string;
@@ -23,6 +23,12 @@ export interface ProvisionOptions {
   readonly concurrency?: number;
   /** Requests per source address per minute to stay under (the platform allows 6,000). */
   readonly requestsPerAddress?: number;
+  /** Number of the first device (names bench-NNNNN), for a fleet provisioned in several rounds. */
+  readonly firstIndex?: number;
+  /** Last octet of the first source address (127.0.0.x), so a later round uses fresh addresses. */
+  readonly firstAddress?: number;
+  /** Extra registration fields, e.g. `{ expectedIntervalS: 600 }`. */
+  readonly register?: Readonly<Record<string, unknown>>;
   readonly onProgress?: (done: number) => void;
 }
 
@@ -34,7 +40,12 @@ export async function provisionDevices(
   const addresses = Math.max(1, Math.ceil((o.count * REQUESTS_PER_DEVICE) / (o.requestsPerAddress ?? 5_000)));
   const agents = Array.from(
     { length: addresses },
-    (_, i) => new http.Agent({ keepAlive: true, maxSockets: 64, localAddress: `127.0.0.${i + 1}` }),
+    (_, i) =>
+      new http.Agent({
+        keepAlive: true,
+        maxSockets: 64,
+        localAddress: `127.0.0.${(o.firstAddress ?? 1) + i}`,
+      }),
   );
   const devices: BenchDevice[] = new Array(o.count);
   let next = 0;
@@ -43,7 +54,8 @@ export async function provisionDevices(
     while (next < o.count) {
       const i = next++;
       const api = apiClient(o.httpUrl, o.adminToken, agents[i % addresses]!);
-      devices[i] = await provisionOne(api, `bench-${String(i).padStart(5, '0')}`);
+      const id = `bench-${String((o.firstIndex ?? 0) + i).padStart(5, '0')}`;
+      devices[i] = await provisionOne(api, id, o.register);
       done++;
       if (done % 250 === 0 || done === o.count) o.onProgress?.(done);
     }
@@ -56,11 +68,26 @@ export async function provisionDevices(
   return { devices, addresses };
 }
 
-type Api = (method: string, path: string, body: unknown, admin?: boolean) => Promise<Record<string, unknown>>;
+/** One JSON request to the platform's API; refuses any answer but 200/201 (waits out 429). */
+export type Api = (
+  method: string,
+  path: string,
+  body: unknown,
+  admin?: boolean,
+) => Promise<Record<string, unknown>>;
 
-async function provisionOne(api: Api, id: string): Promise<BenchDevice> {
+/** The device's MQTT password: a JWT it signs itself, valid for an hour. */
+export function deviceToken(d: BenchDevice): string {
+  return signCompactJws(deviceTokenClaims(d.id, Date.now(), 3600), d.privateKey, d.kid, 'JWT');
+}
+
+async function provisionOne(
+  api: Api,
+  id: string,
+  register: Readonly<Record<string, unknown>> = {},
+): Promise<BenchDevice> {
   const patient = await api('POST', '/api/v1/admin/patients', {});
-  const reg = await api('POST', '/api/v1/admin/devices', { id, kind: 'ecg-patch' });
+  const reg = await api('POST', '/api/v1/admin/devices', { id, kind: 'ecg-patch', ...register });
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const x = String((publicKey.export({ format: 'jwk' }) as { x: string }).x);
   const jwk: Ed25519PublicJwk = { kty: 'OKP', crv: 'Ed25519', x };
@@ -76,7 +103,7 @@ async function provisionOne(api: Api, id: string): Promise<BenchDevice> {
   return { id, kid, privateKey, publicKey, patientId: String(patient.id) };
 }
 
-function apiClient(baseUrl: string, adminToken: string, agent: http.Agent): Api {
+export function apiClient(baseUrl: string, adminToken: string, agent: http.Agent): Api {
   return async (method, path, body, admin = true) => {
     for (let attempt = 0; ; attempt++) {
       const res = await request(new URL(path, baseUrl), method, body, agent, admin ? adminToken : undefined);

@@ -4,7 +4,7 @@
  * the platform sends only after the reading's database commit.
  */
 import { loadavg } from 'node:os';
-import { publishPacket, type SigningDevice, signReading } from './messages.ts';
+import { publishPacket, type SigningDevice, signReading, type VitalsProfile } from './messages.ts';
 import type { AckSink, FleetConnection } from './mqtt-fleet.ts';
 import { ProcessWatch } from './proc-stats.ts';
 
@@ -24,11 +24,25 @@ export interface PreparedStep {
   readonly signMs: number;
 }
 
+export interface PrepareOptions {
+  /** The vitals in each message (default `varied`). */
+  readonly profile?: VitalsProfile;
+  /**
+   * Stamp each message with the time it is planned to go (relative to now) instead of one time for the
+   * whole step: with one message per device per second, each device's ECG is then a continuous signal
+   * that waveform analysis works on, and each vital a series the rules can follow. Default false.
+   */
+  readonly scheduledTimes?: boolean;
+  /** With scheduledTimes: moves a message's time stamp (device, its n-th message in the step, planned ms). */
+  readonly adjustTime?: (device: number, round: number, plannedMs: number) => number;
+}
+
 /** Signs the step's messages; `nextSeq` (per device) carries sequence numbers from step to step. */
 export function prepareStep(
   plan: StepPlan,
   devices: readonly SigningDevice[],
   nextSeq: Int32Array,
+  options: PrepareOptions = {},
 ): PreparedStep {
   const t0 = performance.now();
   const total = plan.rate * plan.seconds;
@@ -40,7 +54,10 @@ export function prepareStep(
     const d = k % plan.activeDevices;
     const device = devices[d]!;
     const seq = ++nextSeq[d]!;
-    const jws = signReading(device, seq, now);
+    const planned = now + Math.floor((k * 1000) / plan.rate);
+    const round = Math.floor(k / plan.activeDevices);
+    const at = !options.scheduledTimes ? now : (options.adjustTime?.(d, round, planned) ?? planned);
+    const jws = signReading(device, seq, at, options.profile);
     const messageId = ((seq - 1) % 65_535) + 1;
     messageIds[k] = messageId;
     packets[k] = publishPacket(device.id, messageId, jws);
@@ -227,7 +244,8 @@ function judge(
   return undefined;
 }
 
-function percentile(sorted: readonly number[], q: number): number {
+/** The q-quantile (0..1) of ascending values, nearest rank; NaN when there are none. */
+export function percentile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
