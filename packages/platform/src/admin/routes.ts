@@ -2,7 +2,14 @@ import { DEVICE_ID_PATTERN, deviceResource, isAdministrator, type Subject } from
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessGuard } from '../access/guard.ts';
 import { adminAccess } from '../audit/http-events.ts';
-import { bodyObject, optionalInstant, optionalInt, optionalString, requiredString } from '../http/body.ts';
+import {
+  bodyObject,
+  listQuery,
+  optionalInstant,
+  optionalInt,
+  optionalString,
+  requiredString,
+} from '../http/body.ts';
 import { badRequest, HttpProblem, notFound } from '../http/problem.ts';
 import type { Store } from '../store/types.ts';
 import { patientRoutes } from './patient-routes.ts';
@@ -18,13 +25,6 @@ const DEVICE_KINDS = [
   'gateway',
   'other',
 ];
-
-function listQuery(q: Record<string, string | undefined>) {
-  const limit = q.limit === undefined ? undefined : Number(q.limit);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000))
-    throw badRequest('limit must be 1..1000', 'limit');
-  return { ...(limit ? { limit } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) };
-}
 
 /**
  * The administrator's HTTP API under /api/v1/admin: every route needs an administrator (a signed-in

@@ -44,3 +44,11 @@ export function optionalInt(
     throw badRequest(`${key} must be a whole number ${min}..${max}`, `/${key}`);
   return v;
 }
+
+/** `limit` (1..1000) and `cursor` of a paged list from a query string; a bad limit is refused by name. */
+export function listQuery(q: Record<string, string | undefined>): { limit?: number; cursor?: string } {
+  const limit = q.limit === undefined ? undefined : Number(q.limit);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000))
+    throw badRequest('limit must be 1..1000', 'limit');
+  return { ...(limit ? { limit } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) };
+}

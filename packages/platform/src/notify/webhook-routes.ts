@@ -6,7 +6,7 @@ import { isAdministrator } from '@openiomt/core';
 import type { FastifyInstance } from 'fastify';
 import { adminTokenResolver, type SubjectResolver } from '../access/guard.ts';
 import { isLoopback } from '../config/config.ts';
-import { bodyObject, optionalString, requiredString } from '../http/body.ts';
+import { bodyObject, listQuery, optionalString, requiredString } from '../http/body.ts';
 import { badRequest, notFound, unauthorized } from '../http/problem.ts';
 import type { Store } from '../store/types.ts';
 import type { WebhookDeliveryStatus } from '../store/webhooks.ts';
@@ -43,13 +43,6 @@ export function checkWebhookUrl(raw: string): string {
     );
   }
   throw badRequest(`url must use https, not ${url.protocol.replace(/:$/, '')}`, '/url');
-}
-
-function listQuery(q: Record<string, string | undefined>) {
-  const limit = q.limit === undefined ? undefined : Number(q.limit);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000))
-    throw badRequest('limit must be 1..1000', 'limit');
-  return { ...(limit ? { limit } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) };
 }
 
 export interface WebhookRoutesDeps {

@@ -139,18 +139,8 @@ export function analyseEcgSegment(s: Segment): SegmentAnalysis {
   for (let i = 0; i < clean.length; i++) if (missing[i]) clean[i] = 0;
   const beats = detectQrs(filled, fs);
   const conforming = beatConformity(filled, beats, fs);
-  const good = goodBeats(beats, clean, conforming);
   const tsqi = templateCorrelation(filled, beatsIn(beats, 0, s.to), fs);
-  const { absent, cleanShare } = stretchShares(missing, flat, clean, s.from, s.to);
-  const leadOff = absent >= 0.5;
-  return {
-    beats,
-    good,
-    clean,
-    quality: clamp01(cleanShare * clamp01(tsqi)),
-    leadOff,
-    measurable: !leadOff && cleanShare >= MIN_CLEAN_SHARE && tsqi >= MIN_TEMPLATE_CORRELATION,
-  };
+  return beatSegment(s, { missing, flat, clean }, beats, conforming, tsqi, MIN_TEMPLATE_CORRELATION);
 }
 
 /** PPG: pulse detection, unit-free flat/clipping checks and pulse-shape template matching. */
@@ -165,8 +155,25 @@ export function analysePpgSegment(s: Segment): SegmentAnalysis {
   const shift = Math.round(0.05 * fs);
   const centres = beats.map((b) => b + shift);
   const conforming = beatConformity(filled, centres, fs, { halfWidth: 0.2 });
-  const good = goodBeats(beats, clean, conforming);
   const tsqi = pulseTemplateCorrelation(filled, beatsIn(beats, 0, s.to), fs);
+  return beatSegment(s, { missing, flat, clean }, beats, conforming, tsqi, MIN_PULSE_CORRELATION);
+}
+
+/**
+ * The verdict on a segment of beats (ECG or PPG): its good beats, a quality index (clean share times the
+ * template correlation), lead off when most of the reported stretch is missing or flat, and whether it is
+ * clean and regular enough to measure.
+ */
+function beatSegment(
+  s: Segment,
+  masks: { missing: Uint8Array; flat: Uint8Array; clean: Uint8Array },
+  beats: Int32Array,
+  conforming: Parameters<typeof goodBeats>[2],
+  tsqi: number,
+  minCorrelation: number,
+): SegmentAnalysis {
+  const { missing, flat, clean } = masks;
+  const good = goodBeats(beats, clean, conforming);
   const { absent, cleanShare } = stretchShares(missing, flat, clean, s.from, s.to);
   const leadOff = absent >= 0.5;
   return {
@@ -175,7 +182,7 @@ export function analysePpgSegment(s: Segment): SegmentAnalysis {
     clean,
     quality: clamp01(cleanShare * clamp01(tsqi)),
     leadOff,
-    measurable: !leadOff && cleanShare >= MIN_CLEAN_SHARE && tsqi >= MIN_PULSE_CORRELATION,
+    measurable: !leadOff && cleanShare >= MIN_CLEAN_SHARE && tsqi >= minCorrelation,
   };
 }
 
