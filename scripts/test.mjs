@@ -13,6 +13,8 @@ let failedChecks = 0;
 if (extra.length === 0) {
   console.log('== typecheck (tsc --noEmit) ==');
   if (run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']) !== 0) failedChecks++;
+  // The browser app has its own settings (DOM, JSX).
+  if (run('npx', ['tsc', '-p', 'packages/web/tsconfig.json', '--noEmit']) !== 0) failedChecks++;
   console.log('== lint (biome check) ==');
   if (run('npx', ['biome', 'check', '.']) !== 0) failedChecks++;
 }

@@ -1,0 +1,146 @@
+/** Small accessible building blocks: every input has a label, errors are announced, state is never colour alone. */
+import type { ComponentChildren } from 'preact';
+import { useId } from 'preact/hooks';
+import type { ApiError } from '../api.ts';
+
+export function ErrorNotice({ error }: { error: ApiError | undefined }) {
+  if (!error) return null;
+  return (
+    <div class="notice notice-error" role="alert">
+      <strong>{error.problem.title}</strong>
+      {error.problem.detail ? `: ${error.problem.detail}` : ''}
+    </div>
+  );
+}
+
+export function Field(props: {
+  label: string;
+  name: string;
+  type?: 'text' | 'password' | 'email' | 'number' | 'tel' | 'date' | 'datetime-local' | 'search';
+  value: string;
+  onInput: (v: string) => void;
+  autoComplete?: string;
+  required?: boolean;
+  hint?: string;
+  /** The API error; shown here when it names this field (`/name`). */
+  error?: ApiError | undefined;
+  inputMode?: 'numeric' | 'text' | 'email' | 'tel' | 'search' | 'decimal';
+  pattern?: string;
+}) {
+  const id = useId();
+  const fieldError = props.error?.problem.field === `/${props.name}` ? props.error.problem.detail : undefined;
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <input
+        {...({ type: props.type ?? 'text' } as { type: 'text' })}
+        id={id}
+        name={props.name}
+        value={props.value}
+        onInput={(e) => props.onInput((e.target as HTMLInputElement).value)}
+        autoComplete={props.autoComplete}
+        required={props.required}
+        inputMode={props.inputMode}
+        pattern={props.pattern}
+        aria-invalid={fieldError ? true : undefined}
+        aria-describedby={fieldError || props.hint ? `${id}-note` : undefined}
+      />
+      {fieldError ? (
+        <p class="field-error" id={`${id}-note`}>
+          {fieldError}
+        </p>
+      ) : props.hint ? (
+        <p class="hint" id={`${id}-note`}>
+          {props.hint}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function Select(props: {
+  label: string;
+  name: string;
+  value: string;
+  options: readonly (readonly [value: string, label: string])[];
+  onChange: (v: string) => void;
+}) {
+  const id = useId();
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <select
+        id={id}
+        name={props.name}
+        value={props.value}
+        onChange={(e) => props.onChange((e.target as HTMLSelectElement).value)}
+      >
+        {props.options.map(([v, l]) => (
+          <option key={v} value={v}>
+            {l}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+export function Page(props: { title: string; actions?: ComponentChildren; children: ComponentChildren }) {
+  return (
+    <section class="page" aria-labelledby="page-title">
+      <header class="page-header">
+        <h1 id="page-title">{props.title}</h1>
+        {props.actions ? <div class="page-actions">{props.actions}</div> : null}
+      </header>
+      {props.children}
+    </section>
+  );
+}
+
+export function Loading({ what }: { what: string }) {
+  return (
+    <p class="loading" role="status">
+      Loading {what}…
+    </p>
+  );
+}
+
+const PRIORITY_MARK: Record<string, string> = { high: '!!!', medium: '!!', low: '!' };
+
+/** Alarm priority as text and symbol (IEC 60601-1-8 uses !!!, !!, !), colour only reinforces it. */
+export function PriorityBadge({ priority }: { priority: string }) {
+  return (
+    <span class={`badge priority-${priority}`}>
+      <span aria-hidden="true">{PRIORITY_MARK[priority] ?? ''} </span>
+      {priority}
+    </span>
+  );
+}
+
+export function StatusBadge({ status }: { status: string }) {
+  return <span class={`badge status-${status.replace(/[^a-z-]/g, '')}`}>{status}</span>;
+}
+
+export function Time({ at }: { at: string | number | undefined }) {
+  if (at === undefined) return <span>–</span>;
+  const d = new Date(at);
+  return (
+    <time dateTime={d.toISOString()} title={d.toLocaleString()}>
+      {relative(d.getTime())}
+    </time>
+  );
+}
+
+export function relative(t: number, now = Date.now()): string {
+  const s = Math.round((now - t) / 1000);
+  if (Math.abs(s) < 5) return 'just now';
+  if (s < 0) return `in ${describe(-s)}`;
+  return `${describe(s)} ago`;
+}
+
+function describe(s: number): string {
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  if (s < 86_400) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86_400)} d`;
+}
