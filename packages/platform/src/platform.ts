@@ -18,6 +18,7 @@ import { fhirAlarmRoutes } from './fhir/alarm-routes.ts';
 import { fhirRoutes } from './fhir/routes.ts';
 import { createHttpApp } from './http/app.ts';
 import { healthRoutes } from './http/health.ts';
+import type { AccountAdmin } from './identity/accounts.ts';
 import { identityRoutes } from './identity/routes.ts';
 import { DeviceRegistry } from './ingest/device-registry.ts';
 import { Enrolment } from './ingest/enrolment.ts';
@@ -25,16 +26,19 @@ import { deviceRoutes } from './ingest/http-routes.ts';
 import { MqttGateway } from './ingest/mqtt/index.ts';
 import { mqttHooks } from './ingest/mqtt-hooks.ts';
 import { IngestPipeline } from './ingest/pipeline.ts';
+import { liveRoutes, TrendRecorder } from './live/index.ts';
 import { createLogger, type Logger } from './log.ts';
 import { alarmStreamRoute } from './notify/alarm-stream.ts';
 import { WebhookDeliverer } from './notify/webhook-deliverer.ts';
 import { enqueueWebhookDeliveries } from './notify/webhook-outbox.ts';
 import { registerWebhooks } from './notify/webhook-routes.ts';
+import { portalRoutes } from './portal/routes.ts';
 import { ClinicalRules } from './rules/engine.ts';
 import { ensureAdminCredential } from './security/admin-credential.ts';
 import { openMasterKeyService } from './security/keys/master-key-file.ts';
 import { openStore } from './store/store.ts';
 import type { Store } from './store/types.ts';
+import { webAppRoutes } from './web/routes.ts';
 
 export interface RunningPlatform {
   readonly config: PlatformConfig;
@@ -47,11 +51,17 @@ export interface RunningPlatform {
   readonly analysis: WaveformAnalysis;
   readonly alarms: AlarmService;
   readonly rules: ClinicalRules;
+  /** Minute buckets of vital signs and NEWS2 for the dashboard's charts (live/trend-recorder.ts). */
+  readonly trends: TrendRecorder;
   readonly auditSequencer: AuditSequencer;
   readonly gateway: MqttGateway;
   readonly http: FastifyInstance;
   /** The administrator token when this start created it (first start only); print it once. */
   readonly firstAdminToken?: string;
+  /** First start: the path of the one-time link where the `admin` account chooses its password. */
+  readonly firstAdminSetupPath?: string;
+  /** People's accounts (the demo makes its own). */
+  readonly accounts: AccountAdmin;
   /** Stops accepting, finishes what is in flight, closes the database. */
   close(): Promise<void>;
 }
@@ -104,6 +114,8 @@ export async function startPlatform(
   }).start();
 
   const bus = new InProcessBus();
+  // Trends are summed in memory from the bus and written every 2 s: they never hold ingest up.
+  const trends = new TrendRecorder({ store, bus, log }).start();
   // Waveform analysis works off the bus, after storage: it never holds ingest up.
   const analysis = new WaveformAnalysis({ bus, store, log }).start();
   const registry = new DeviceRegistry(store);
@@ -153,7 +165,12 @@ export async function startPlatform(
   deviceRoutes(http, { pipeline, enrolment, store });
   if (!store.keys) throw new Error('the store has no key service: start it with a master key');
   // Who is asking (session cookie or API token), and what they may do (core's policy).
-  const { authenticate } = identityRoutes(http, { store, keys: store.keys });
+  const { authenticate, accounts } = identityRoutes(http, { store, keys: store.keys });
+  // The first start also makes the first administrator's account, so the web app can be entered at once:
+  // its one-time set-up link is printed with the token (no default password anywhere).
+  const firstAdministrator = firstAdminToken
+    ? await accounts.create({ username: 'admin', roles: ['administrator'], displayName: 'Administrator' })
+    : undefined;
   const guard = new AccessGuard(store, authenticate, {
     // Every refusal is in the audit log (allowed reads are recorded by the routes, with what was disclosed).
     onDecision: async ({ subject, request, decision, source }) => {
@@ -172,10 +189,12 @@ export async function startPlatform(
     },
   });
   accessRoutes(http, { store, guard, wakeWebhooks: () => webhooks.wake() });
-  auditRoutes(http, { store, resolve: authenticate });
+  auditRoutes(http, { store, resolve: authenticate, files: auditPaths });
   adminRoutes(http, { store, devices, guard });
   fhirRoutes(http, { store, guard });
   fhirAlarmRoutes(http, { store, guard });
+  // The patient portal: data export, erasure requests, secure messages with the care team.
+  portalRoutes(http, { store, guard });
   alarmRoutes(http, { store, alarms, rules, guard });
   alarmStreamRoute(http, {
     bus,
@@ -187,6 +206,8 @@ export async function startPlatform(
     },
   });
   registerWebhooks(http, { store, deliverer: webhooks, resolve: authenticate });
+  liveRoutes(http, { store, bus, guard, alarms, rules, trends });
+  webAppRoutes(http);
 
   const mqtt = await listenOrExplain(
     () => gateway.listen(),
@@ -195,6 +216,7 @@ export async function startPlatform(
     '--mqtt-port',
   ).catch(async (e) => {
     await rules.close();
+    await trends.close();
     await alarms.close();
     await auditSequencer.close();
     await store.close();
@@ -212,6 +234,7 @@ export async function startPlatform(
   } catch (e) {
     await gateway.close();
     await rules.close();
+    await trends.close();
     await alarms.close();
     await auditSequencer.close();
     await store.close();
@@ -231,10 +254,13 @@ export async function startPlatform(
     analysis,
     alarms,
     rules,
+    trends,
     auditSequencer,
     gateway,
     http,
     ...(firstAdminToken ? { firstAdminToken } : {}),
+    ...(firstAdministrator ? { firstAdminSetupPath: firstAdministrator.setupPath } : {}),
+    accounts,
     close() {
       closing ??= (async () => {
         await http.close();
@@ -243,6 +269,8 @@ export async function startPlatform(
         await pipeline.drain();
         await analysis.close();
         await rules.close();
+        // After the rules: their last NEWS2 changes are trend points too.
+        await trends.close();
         await alarms.close();
         await webhooks.close();
         await auditSequencer.close();

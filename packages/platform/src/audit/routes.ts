@@ -1,20 +1,33 @@
 /**
- * Reading the audit log over HTTP: the administrator's JSON list (`GET /api/v1/admin/audit`) and FHIR R4
- * AuditEvent read and search. Both need an administrator (a signed-in administrator with a second factor,
+ * Reading the audit log over HTTP: the administrator's JSON list (`GET /api/v1/admin/audit`), its
+ * verification (`POST /api/v1/admin/audit/verify`, what `openiomt audit verify` checks) and FHIR R4
+ * AuditEvent read and search. All need an administrator (a signed-in administrator with a second factor,
  * or the administrator API token), and reading the log is itself recorded in it.
  */
 import { auditEventResource, isAdministrator } from '@openiomt/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { adminTokenResolver, type SubjectResolver } from '../access/guard.ts';
 import { FHIR_JSON, outcome, searchCount, searchset } from '../fhir/responses.ts';
-import { badRequest, unauthorized } from '../http/problem.ts';
+import { badRequest, conflict, HttpProblem, unauthorized } from '../http/problem.ts';
 import type { Store } from '../store/types.ts';
+import { type AuditFiles, readAuditPublicKey, readTreeHeadFile } from './audit-files.ts';
 import type { AuditInput, AuditQuery } from './audit-log.ts';
+import { verdict, verifyAuditLog } from './verify.ts';
 
 type Query = Record<string, string | string[] | undefined>;
 
-export function auditRoutes(app: FastifyInstance, deps: { store: Store; resolve?: SubjectResolver }): void {
+export function auditRoutes(
+  app: FastifyInstance,
+  deps: {
+    store: Store;
+    resolve?: SubjectResolver;
+    /** The tree-heads file and public key the log is verified against (absent: verification is off). */
+    files?: Pick<AuditFiles, 'treeHeadsFile' | 'publicKeyFile'>;
+  },
+): void {
   const { store } = deps;
+  /** One verification at a time: it reads the whole log in one transaction. */
+  let verifying = false;
   const resolve = deps.resolve ?? adminTokenResolver(store);
   const actor = new WeakMap<FastifyRequest, string>();
 
@@ -62,6 +75,69 @@ export function auditRoutes(app: FastifyInstance, deps: { store: Store; resolve?
         }),
       );
       return page;
+    });
+    admin.post('/api/v1/admin/audit/verify', async (req) => {
+      const files = deps.files;
+      if (!files)
+        throw new HttpProblem({
+          status: 503,
+          title: 'Service unavailable',
+          detail: 'this platform was started without the audit files to verify against',
+        });
+      if (verifying) throw conflict('a verification of the audit log is running already');
+      verifying = true;
+      const started = performance.now();
+      try {
+        const publicKey = await readAuditPublicKey(files.publicKeyFile).catch(() => {
+          throw new HttpProblem({
+            status: 503,
+            title: 'Service unavailable',
+            detail: 'the audit public key cannot be read',
+          });
+        });
+        const report = await verifyAuditLog({
+          db: store.db,
+          heads: await readTreeHeadFile(files.treeHeadsFile),
+          publicKey,
+          headsSource: files.treeHeadsFile,
+        });
+        const seconds = (performance.now() - started) / 1000;
+        await store.audit.record(
+          readerEvent(req, {
+            action: 'read',
+            ...(report.ok ? {} : { outcome: 'error' as const, reason: 'verification failed' }),
+            detail: {
+              query: 'verify',
+              ok: report.ok,
+              records: report.records,
+              problems: report.problems.length,
+            },
+          }),
+        );
+        return {
+          ok: report.ok,
+          // The same text `openiomt audit verify` prints.
+          summary: verdict(report, seconds).trimEnd(),
+          problems: report.problems,
+          warnings: report.warnings,
+          records: report.records,
+          treeSize: report.treeSize,
+          headsChecked: report.headsChecked,
+          keyId: report.keyId,
+          ...(report.latest
+            ? {
+                latest: {
+                  treeSize: report.latest.treeSize,
+                  rootHash: report.latest.rootHash,
+                  timestamp: report.latest.timestamp,
+                },
+              }
+            : {}),
+          seconds: Number(seconds.toFixed(3)),
+        };
+      } finally {
+        verifying = false;
+      }
     });
   });
 

@@ -352,3 +352,23 @@ async function checkUnlogged(tx: Queryable, warnings: string[], problems: Proble
       `record ${r.id} is in audit_events but not in the log, nor waiting for it: it was added behind the log`,
     );
 }
+
+/** The report as `openiomt audit verify` prints it (and the HTTP route returns as `summary`). */
+export function verdict(r: VerifyReport, seconds: number): string {
+  const lines: string[] = [];
+  if (r.ok) {
+    lines.push(
+      r.latest
+        ? `OK: the audit log is consistent with its last signed tree head: ${r.records} records, tree size ${r.latest.treeSize} signed at ${r.latest.timestamp}`
+        : `OK: the audit log is empty (${r.records} records) and there is no tree head to check`,
+    );
+  } else {
+    lines.push(`FAILED: the audit log does not match its signed tree heads (${r.problems.length} problems):`);
+    for (const p of r.problems) lines.push(`  - ${p}`);
+  }
+  lines.push(
+    `  checked ${r.treeSize} leaves against ${r.headsChecked} exported tree heads (key ${r.keyId}) in ${seconds.toFixed(1)} s`,
+  );
+  for (const w of r.warnings) lines.push(`  note: ${w}`);
+  return `${lines.join('\n')}\n`;
+}

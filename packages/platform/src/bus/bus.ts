@@ -2,6 +2,7 @@ import type {
   Alarm,
   AlarmNotice,
   AlarmTransition,
+  News2Score,
   ObservationIndexEntry,
   ReadingMessage,
 } from '@openiomt/core';
@@ -61,6 +62,8 @@ export interface BusEvents {
   'device.revoked': { deviceId: string; reason: string };
   'analysis.derived': DerivedMeasurementEvent;
   'alarm.changed': AlarmChangedEvent;
+  /** A patient's NEWS2 total, band or completeness changed (rules/engine.ts); `at` is when, epoch ms. */
+  'news2.scored': { patientId: string; score: News2Score; at: number };
 }
 
 type Handler<T> = (event: T) => void;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { auditFiles, readAuditPublicKey, readTreeHeadFile } from '../audit/audit-files.ts';
-import { type VerifyReport, verifyAuditLog } from '../audit/verify.ts';
+import { type VerifyReport, verdict, verifyAuditLog } from '../audit/verify.ts';
 import { openDatabase } from '../store/db.ts';
 import type { Database } from '../store/types.ts';
 import { connectionOptions, listAll, printTable } from './admin.ts';
@@ -146,23 +146,4 @@ async function withProgress<T>(run: (onProgress: (done: number, total: number) =
   } finally {
     if (started) bar.stop();
   }
-}
-
-function verdict(r: VerifyReport, seconds: number): string {
-  const lines: string[] = [];
-  if (r.ok) {
-    lines.push(
-      r.latest
-        ? `OK: the audit log is consistent with its last signed tree head: ${r.records} records, tree size ${r.latest.treeSize} signed at ${r.latest.timestamp}`
-        : `OK: the audit log is empty (${r.records} records) and there is no tree head to check`,
-    );
-  } else {
-    lines.push(`FAILED: the audit log does not match its signed tree heads (${r.problems.length} problems):`);
-    for (const p of r.problems) lines.push(`  - ${p}`);
-  }
-  lines.push(
-    `  checked ${r.treeSize} leaves against ${r.headsChecked} exported tree heads (key ${r.keyId}) in ${seconds.toFixed(1)} s`,
-  );
-  for (const w of r.warnings) lines.push(`  note: ${w}`);
-  return `${lines.join('\n')}\n`;
 }

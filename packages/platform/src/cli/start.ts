@@ -63,6 +63,12 @@ export function startCommand(program: Command): void {
               '',
               'First start: an administrator token was created. It is shown only this once; only its hash is stored.',
               `  OPENIOMT_ADMIN_TOKEN=${platform.firstAdminToken}`,
+              ...(platform.firstAdminSetupPath
+                ? [
+                    'The web app\'s first administrator, "admin", chooses a password here (valid 24 h, once):',
+                    `  ${platform.httpUrl}${platform.firstAdminSetupPath}`,
+                  ]
+                : []),
               '',
             ]
           : []),
@@ -71,8 +77,11 @@ export function startCommand(program: Command): void {
       let demo: { stop(): Promise<void> } | undefined;
       if (config.demo) {
         const { startDemo } = await import('../simulate/demo.ts');
-        demo = await startDemo(platform);
-        out.write(`Demo: ${demo ? 'simulated patients are streaming real recordings' : 'not started'}\n`);
+        const started = await startDemo(platform);
+        demo = started;
+        out.write('Demo: simulated patients are streaming real recordings\n');
+        for (const p of started.people)
+          out.write(`  ${p.role} "${p.username}" chooses a password at ${platform.httpUrl}${p.setupPath}\n`);
       }
       const stop = async (signal: string) => {
         out.write(`\n${signal}: finishing what is in flight, then stopping\n`);

@@ -39,6 +39,8 @@ interface Watched {
 export class ClinicalRules {
   private readonly patients = new Map<string, Watched>();
   private readonly deviceOwner = new Map<string, { patientId: string; intervalMs: number }>();
+  /** The NEWS2 (total|band|complete) last published per patient. */
+  private readonly news2Announced = new Map<string, string>();
   private readonly unsubscribe: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
@@ -183,11 +185,22 @@ export class ClinicalRules {
     const w = this.watch(patientId);
     w.tail = w.tail
       .then(async () => {
-        const events = (await step(await w.monitor)) ?? [];
+        const monitor = await w.monitor;
+        const events = (await step(monitor)) ?? [];
+        this.announceNews2(patientId, monitor.news2);
         for (const e of events) await this.alarms.onCondition(patientId, e);
       })
       .catch((err: unknown) => this.options.log?.error({ err }, 'rule evaluation failed'));
     return w.tail;
+  }
+
+  /** Tells the bus when the patient's NEWS2 total, band or completeness changed (live dashboards, trends). */
+  private announceNews2(patientId: string, score: News2Score | undefined): void {
+    if (!score) return;
+    const key = `${score.total}|${score.band}|${score.complete}`;
+    if (this.news2Announced.get(patientId) === key) return;
+    this.news2Announced.set(patientId, key);
+    this.bus.publish('news2.scored', { patientId, score, at: this.now() });
   }
 
   private watch(patientId: string): Watched {

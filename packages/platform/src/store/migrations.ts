@@ -9,6 +9,8 @@
 import { SCHEMA_004 } from './schema/004-audit-log.ts';
 import { SCHEMA_005 } from './schema/005-patient-keys.ts';
 import { SCHEMA_007 } from './schema/007-access.ts';
+import { SCHEMA_008 } from './schema/008-portal.ts';
+import { SCHEMA_009 } from './schema/009-trends.ts';
 import type { Database } from './types.ts';
 
 export interface Migration {
@@ -300,6 +302,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '005-patient-keys', sql: SCHEMA_005 },
   { id: '006-identity', sql: SCHEMA_006 },
   { id: '007-access', sql: SCHEMA_007 },
+  { id: '008-portal', sql: SCHEMA_008 },
+  { id: '009-trends', sql: SCHEMA_009 },
 ];
 
 /**

@@ -11,9 +11,11 @@ import { credentialsRepository } from './credentials.ts';
 import { type OpenDatabaseOptions, openDatabase } from './db.ts';
 import { derivedObservationsRepository } from './derived.ts';
 import { devicesRepository } from './devices.ts';
+import { erasureRequestsRepository } from './erasure-requests.ts';
 import { deadLettersRepository, securityEventsRepository } from './events.ts';
 import { idempotencyRepository } from './idempotency.ts';
 import { latestVitalsRepository } from './latest-vitals.ts';
+import { messagesRepository } from './messages.ts';
 import { migrate } from './migrations.ts';
 import { PatientVault } from './patient-vault.ts';
 import { patientsRepository } from './patients.ts';
@@ -46,7 +48,9 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
 
 /** The repositories over a database; migrate() brings the schema and the encryption of identities up to date. */
 export function storeOn(db: Database, opts: StoreKeys = {}): Store {
-  const patients = patientsRepository(db, opts.keys ? new PatientVault(opts.keys) : undefined);
+  // One vault: erasing a patient drops their cached key for every repository that seals under it.
+  const vault = opts.keys ? new PatientVault(opts.keys) : undefined;
+  const patients = patientsRepository(db, vault);
   return {
     db,
     ...(opts.keys ? { keys: opts.keys } : {}),
@@ -78,5 +82,7 @@ export function storeOn(db: Database, opts: StoreKeys = {}): Store {
     vitals: latestVitalsRepository(db),
     users: usersRepository(db),
     sessions: sessionsRepository(db),
+    messages: messagesRepository(db, vault),
+    erasureRequests: erasureRequestsRepository(db, vault),
   };
 }

@@ -9,7 +9,9 @@ import type { AccessRepository } from './access.ts';
 import type { AlarmSettingsRepository } from './alarm-settings.ts';
 import type { AlarmsRepository } from './alarms.ts';
 import type { DerivedObservationsRepository } from './derived.ts';
+import type { ErasureRequestsRepository } from './erasure-requests.ts';
 import type { LatestVitalsRepository } from './latest-vitals.ts';
+import type { MessagesRepository } from './messages.ts';
 import type { PatientsRepository } from './patients.ts';
 import type { SessionsRepository } from './sessions.ts';
 import type { UsersRepository } from './users.ts';
@@ -142,7 +144,10 @@ export type SecurityEventKind =
   | 'login-failed'
   | 'account-locked'
   | 'access-denied'
-  | 'break-glass';
+  | 'break-glass'
+  | 'erasure-requested'
+  | 'erasure-completed'
+  | 'erasure-rejected';
 
 export interface SecurityEvent {
   readonly id: string;
@@ -309,6 +314,11 @@ export interface Store {
   /** People's accounts (store/users.ts) and their browser sessions (store/sessions.ts). */
   users: UsersRepository;
   sessions: SessionsRepository;
+
+  /** Secure messages between a patient and their care team, sealed under the patient's key (messages.ts). */
+  messages: MessagesRepository;
+  /** Patients' requests to be erased (erasure-requests.ts). */
+  erasureRequests: ErasureRequestsRepository;
 }
 
 export type StoreErrorCode = 'not-found' | 'conflict' | 'enrolment-invalid' | 'invalid';

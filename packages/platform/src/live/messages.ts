@@ -1,0 +1,134 @@
+/**
+ * What the live dashboard is told, made from bus events: pure functions, so the stream and the census say
+ * the same thing. Times are ISO instants; waveform samples are physical values (origin + factor * raw) in
+ * the catalogue unit, rounded to 4 significant digits (a missing sample stays null).
+ */
+import { isVitalCode, type News2Score, type ReadingMessage, VITALS, WAVEFORMS } from '@openiomt/core';
+import type { DerivedMeasurementEvent } from '../bus/bus.ts';
+
+export type DeviceLiveStatus = 'online' | 'stale' | 'offline' | 'never';
+
+/** No message for more than this many expected intervals: stale; for more than OFFLINE_AFTER: offline. */
+export const STALE_AFTER_INTERVALS = 2;
+export const OFFLINE_AFTER_INTERVALS = 10;
+
+/** A device's status from its last message (platform receive time, epoch ms) and expected interval. */
+export function deviceLiveStatus(
+  lastSeenAt: number | undefined,
+  expectedIntervalS: number,
+  now: number,
+): DeviceLiveStatus {
+  if (lastSeenAt === undefined) return 'never';
+  const silentMs = now - lastSeenAt;
+  const intervalMs = expectedIntervalS * 1000;
+  if (silentMs > OFFLINE_AFTER_INTERVALS * intervalMs) return 'offline';
+  if (silentMs > STALE_AFTER_INTERVALS * intervalMs) return 'stale';
+  return 'online';
+}
+
+export interface LiveValue {
+  readonly code: string;
+  readonly value: number;
+  readonly unit?: string;
+}
+
+export interface VitalsMessage {
+  readonly type: 'vitals';
+  readonly patientId: string;
+  readonly deviceId: string;
+  readonly at: string;
+  readonly values: LiveValue[];
+}
+
+export interface WaveformMessage {
+  readonly type: 'waveform';
+  readonly patientId: string;
+  readonly deviceId: string;
+  readonly code: string;
+  readonly rateHz: number;
+  readonly start: string;
+  readonly samples: (number | null)[];
+  readonly unit: string;
+}
+
+const iso = (t: string | number) => new Date(t).toISOString();
+
+/** The numeric vital signs of a reading, one message per measurement time (usually one). */
+export function vitalsMessages(patientId: string, deviceId: string, m: ReadingMessage): VitalsMessage[] {
+  const byTime = new Map<string, LiveValue[]>();
+  for (const v of m.vitals) {
+    if (typeof v.value !== 'number' || !isVitalCode(v.code)) continue;
+    const def = VITALS[v.code];
+    if (def.category !== 'vital-signs') continue;
+    const at = iso(v.at ?? m.ts);
+    const unit = v.unit ?? def.unit;
+    let values = byTime.get(at);
+    if (!values) {
+      values = [];
+      byTime.set(at, values);
+    }
+    values.push({ code: v.code, value: v.value, ...(unit ? { unit } : {}) });
+  }
+  return [...byTime].map(([at, values]) => ({ type: 'vitals', patientId, deviceId, at, values }));
+}
+
+export function waveformMessages(patientId: string, deviceId: string, m: ReadingMessage): WaveformMessage[] {
+  return (m.waveforms ?? []).map((w) => ({
+    type: 'waveform',
+    patientId,
+    deviceId,
+    code: w.code,
+    rateHz: w.rate,
+    start: iso(w.start),
+    samples: w.data.map((s) => (s === null ? null : significant4(w.origin + w.factor * s))),
+    unit: WAVEFORMS[w.code]?.unit ?? '1',
+  }));
+}
+
+/** Rounds to 4 significant digits (enough for a display; keeps frames small). */
+export function significant4(x: number): number {
+  return x === 0 || !Number.isFinite(x) ? x : Number(x.toPrecision(4));
+}
+
+export function derivedMessage(d: DerivedMeasurementEvent) {
+  return {
+    type: 'derived' as const,
+    patientId: d.patientId,
+    deviceId: d.deviceId,
+    code: d.code,
+    ...(d.value === undefined ? {} : { value: d.value }),
+    at: iso(d.at),
+    signalQuality: d.signalQuality,
+    ...(d.rhythm === undefined ? {} : { rhythm: d.rhythm }),
+    ...(d.leadOff === undefined ? {} : { leadOff: d.leadOff }),
+  };
+}
+
+/** The parts of a NEWS2 score a dashboard shows; `missing` lists parameters missing, stale or invalid. */
+export function news2Summary(score: News2Score) {
+  return {
+    total: score.total,
+    band: score.band,
+    complete: score.complete,
+    missing: [...new Set(score.issues.map((i) => i.parameter))],
+  };
+}
+
+export function news2Message(patientId: string, score: News2Score, at: number) {
+  return { type: 'news2' as const, patientId, at: iso(at), score: news2Summary(score) };
+}
+
+export function deviceMessage(
+  patientId: string,
+  deviceId: string,
+  status: DeviceLiveStatus,
+  lastSeenAt: number | undefined,
+) {
+  return {
+    type: 'device' as const,
+    patientId,
+    deviceId,
+    status,
+    ...(lastSeenAt === undefined ? {} : { lastSeenAt: iso(lastSeenAt) }),
+  };
+}

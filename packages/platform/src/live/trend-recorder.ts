@@ -1,0 +1,179 @@
+/**
+ * Keeps the trend store current from the bus: every numeric vital sign of a stored reading (at its own
+ * measurement time), every value waveform analysis derives, and every NEWS2 total the rules publish. Values
+ * are summed into minute buckets in memory and written with one UPSERT every 2 s and at close, so the bus
+ * handlers only touch memory and ingest is never held up by this table.
+ *
+ * It also remembers the latest value of each numeric vital sign per patient, for the census; a patient
+ * not seen since start is filled from the stored readings once (store/latest-vitals.ts).
+ */
+import { type News2Score, VITALS, type VitalCode } from '@openiomt/core';
+import type { DerivedMeasurementEvent, InProcessBus, StoredReadingEvent } from '../bus/bus.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/types.ts';
+import { NEWS2_TREND_CODE, NUMERIC_VITAL_CODES, TREND_CODES } from './query.ts';
+import { type TrendBucket, type TrendPoint, type TrendRepository, trendRepository } from './trend-store.ts';
+
+export interface LatestValue {
+  readonly value: number;
+  readonly unit?: string;
+  /** Measurement time, epoch ms. */
+  readonly at: number;
+}
+
+const MINUTE_MS = 60_000;
+const TRENDED = new Set(TREND_CODES);
+const NUMERIC = new Set(NUMERIC_VITAL_CODES);
+/** Index codes of the stored observations that carry numeric vitals (BP pairs are indexed as a panel). */
+const LATEST_INDEX_CODES = [...NUMERIC_VITAL_CODES, 'blood-pressure'];
+/** Above this many unwritten buckets (database down for long) new ones are dropped rather than kept. */
+const MAX_PENDING = 500_000;
+
+export class TrendRecorder {
+  private pending = new Map<string, TrendBucket>();
+  private readonly latestByPatient = new Map<string, Map<string, LatestValue>>();
+  /** Patients whose latest values were read from the store (after that, memory is complete). */
+  private readonly loaded = new Set<string>();
+  private readonly repo: TrendRepository;
+  private readonly unsubscribe: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private dropped = 0;
+
+  constructor(private readonly deps: { store: Store; bus: InProcessBus; log?: Logger; flushMs?: number }) {
+    this.repo = trendRepository(deps.store.db);
+  }
+
+  start(): this {
+    const { bus } = this.deps;
+    this.unsubscribe.push(
+      bus.subscribe('reading.stored', (e) => this.onReading(e)),
+      bus.subscribe('analysis.derived', (d) => this.onDerived(d)),
+      bus.subscribe('news2.scored', (e) => this.onNews2(e.patientId, e.score, e.at)),
+    );
+    this.timer = setInterval(() => void this.flush(), this.deps.flushMs ?? 2000);
+    this.timer.unref();
+    return this;
+  }
+
+  /** Writes what is pending; resolves when written (a failure is logged and retried at the next flush). */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.write());
+    return this.flushing;
+  }
+
+  /** Stops listening and writes what is pending. */
+  async close(): Promise<void> {
+    for (const u of this.unsubscribe) u();
+    this.unsubscribe.length = 0;
+    if (this.timer) clearInterval(this.timer);
+    await this.flush();
+  }
+
+  /** A patient's series, with everything received so far written first (a chart shows the last values). */
+  async trends(
+    patientId: string,
+    codes: readonly string[] | undefined,
+    from: number,
+    to: number,
+    bucketSeconds: number,
+  ): Promise<Record<string, TrendPoint[]>> {
+    await this.flush();
+    return this.repo.trends(patientId, codes, from, to, bucketSeconds);
+  }
+
+  /** The latest value of each numeric vital sign measured at or after `since` (epoch ms). */
+  async latest(patientId: string, since: number): Promise<Record<string, LatestValue>> {
+    if (!this.loaded.has(patientId)) {
+      const stored = await this.deps.store.vitals.latest(
+        patientId,
+        LATEST_INDEX_CODES,
+        new Date(since).toISOString(),
+      );
+      for (const v of stored)
+        if (typeof v.value === 'number') this.remember(patientId, v.code, v.value, v.at);
+      this.loaded.add(patientId);
+    }
+    const out: Record<string, LatestValue> = {};
+    for (const [code, v] of this.latestByPatient.get(patientId) ?? []) if (v.at >= since) out[code] = v;
+    return out;
+  }
+
+  private onReading(e: StoredReadingEvent): void {
+    const m = e.message;
+    for (const v of m.vitals) {
+      if (typeof v.value !== 'number' || !TRENDED.has(v.code)) continue;
+      const at = Date.parse(v.at ?? m.ts);
+      this.add(e.patientId, v.code, v.value, at);
+      this.remember(e.patientId, v.code, v.value, at);
+    }
+  }
+
+  private onDerived(d: DerivedMeasurementEvent): void {
+    if (d.value === undefined || !Number.isFinite(d.value)) return;
+    this.add(d.patientId, d.code, d.value, d.at);
+    this.remember(d.patientId, d.code, d.value, d.at);
+  }
+
+  private onNews2(patientId: string, score: News2Score, at: number): void {
+    this.add(patientId, NEWS2_TREND_CODE, score.total, at);
+  }
+
+  private add(patientId: string, code: string, value: number, at: number): void {
+    if (!Number.isFinite(at) || !Number.isFinite(value)) return;
+    const bucket = Math.floor(at / MINUTE_MS) * MINUTE_MS;
+    const key = `${patientId}\u0000${code}\u0000${bucket}`;
+    const b = this.pending.get(key);
+    if (b) {
+      b.n++;
+      b.sum += value;
+      if (value < b.min) b.min = value;
+      if (value > b.max) b.max = value;
+      return;
+    }
+    if (this.pending.size >= MAX_PENDING) {
+      this.dropped++;
+      return;
+    }
+    this.pending.set(key, { patientId, code, bucket, n: 1, sum: value, min: value, max: value });
+  }
+
+  private remember(patientId: string, code: string, value: number, at: number): void {
+    if (!NUMERIC.has(code)) return;
+    let codes = this.latestByPatient.get(patientId);
+    if (!codes) {
+      codes = new Map();
+      this.latestByPatient.set(patientId, codes);
+    }
+    const previous = codes.get(code);
+    if (previous && previous.at > at) return;
+    const unit = VITALS[code as VitalCode].unit;
+    codes.set(code, { value, at, ...(unit ? { unit } : {}) });
+  }
+
+  private async write(): Promise<void> {
+    if (this.dropped > 0) {
+      this.deps.log?.warn({ dropped: this.dropped }, 'trend buckets dropped: the database kept refusing');
+      this.dropped = 0;
+    }
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    try {
+      await this.repo.upsert([...batch.values()]);
+    } catch (err) {
+      this.deps.log?.error({ err }, 'writing vital trends failed; retrying at the next flush');
+      // Put the batch back, merged with whatever arrived meanwhile.
+      for (const [key, b] of batch) {
+        const now = this.pending.get(key);
+        if (!now) this.pending.set(key, b);
+        else {
+          now.n += b.n;
+          now.sum += b.sum;
+          now.min = Math.min(now.min, b.min);
+          now.max = Math.max(now.max, b.max);
+        }
+      }
+    }
+  }
+}
