@@ -92,7 +92,7 @@ export function Shell({ me, route, onSignedOut }: AreaProps & { onSignedOut: () 
               <li key={n.path}>
                 <a
                   href={href(...n.path.split('/'))}
-                  aria-current={current.startsWith(n.path) ? 'page' : undefined}
+                  aria-current={current === n.path || current.startsWith(`${n.path}/`) ? 'page' : undefined}
                 >
                   {n.label}
                 </a>

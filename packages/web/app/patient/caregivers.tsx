@@ -1,0 +1,170 @@
+/**
+ * The caregivers a patient shares their data with: who, what, until when; share with someone new (by the
+ * user id the caregiver sees on their own screen) and stop sharing (with a confirmation).
+ */
+import { useState } from 'preact/hooks';
+import { del, post } from '../api.ts';
+import { type Loaded, useAction } from '../ui/async.ts';
+import { CheckboxGroup, ConfirmDialog, TextField } from '../ui/fields.tsx';
+import { ErrorNotice, Loading, Time } from '../ui/kit.tsx';
+import {
+  activeGrants,
+  CATEGORIES,
+  CATEGORY_TEXT,
+  type Grant,
+  grantBody,
+  knownCategories,
+} from './consent.ts';
+
+const whatText = (g: Grant) =>
+  g.categories === undefined
+    ? 'Everything a caregiver may see'
+    : knownCategories(g.categories)
+        .map((c) => CATEGORY_TEXT[c].label)
+        .join(', ');
+
+export function Caregivers({ base, grants }: { base: string; grants: Loaded<Grant[]> }) {
+  const [revoking, setRevoking] = useState<Grant | undefined>();
+  const revoke = useAction(async () => {
+    if (!revoking) return;
+    await del(`${base}/caregivers/${encodeURIComponent(revoking.id)}`);
+    setRevoking(undefined);
+    grants.reload();
+  });
+  const now = Date.now();
+  const active = activeGrants(grants.data ?? [], now);
+  const past = (grants.data ?? []).filter((g) => !active.includes(g));
+  return (
+    <section aria-labelledby="caregivers-title" class="caregivers">
+      <h2 id="caregivers-title">Caregivers</h2>
+      <p>
+        A caregiver (family member, friend) can see your readings and alerts and send messages to your care
+        team. They cannot change anything.
+      </p>
+      <ErrorNotice error={grants.error} />
+      {grants.loading && !grants.data ? <Loading what="your caregivers" /> : null}
+      {grants.data && active.length === 0 ? <p>You do not share with any caregiver.</p> : null}
+      <ul class="card-list">
+        {active.map((g) => (
+          <li key={g.id} class="panel" data-testid="caregiver-row" data-grant-id={g.id}>
+            <p>
+              <strong>Caregiver</strong> <code>{g.caregiverUserId}</code>
+            </p>
+            <p>Sees: {whatText(g)}</p>
+            <p class="hint">
+              Since <Time at={g.createdAt} />
+              {g.until !== undefined ? (
+                <> · until {new Date(g.until).toLocaleDateString()}</>
+              ) : (
+                ' · until you stop it'
+              )}
+            </p>
+            <button type="button" class="danger" onClick={() => setRevoking(g)}>
+              Stop sharing with this caregiver
+            </button>
+          </li>
+        ))}
+      </ul>
+      {past.length > 0 ? (
+        <details>
+          <summary>Past caregivers ({past.length})</summary>
+          <ul>
+            {past.map((g) => (
+              <li key={g.id}>
+                <code>{g.caregiverUserId}</code>: {g.revokedAt ? 'stopped' : 'ended'}{' '}
+                <Time
+                  at={g.revokedAt ?? (g.until !== undefined ? new Date(g.until).toISOString() : undefined)}
+                />
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+      <AddCaregiver base={base} onAdded={grants.reload} />
+      <ConfirmDialog
+        open={revoking !== undefined}
+        title="Stop sharing?"
+        confirmLabel={revoke.busy ? 'Stopping…' : 'Stop sharing'}
+        danger
+        busy={revoke.busy}
+        onConfirm={() => void revoke.run()}
+        onCancel={() => {
+          revoke.clear();
+          setRevoking(undefined);
+        }}
+        testId="revoke-caregiver-dialog"
+      >
+        <p>
+          Caregiver <code>{revoking?.caregiverUserId}</code> will no longer see your data, from now on. You
+          can share with them again later.
+        </p>
+        <ErrorNotice error={revoke.error} />
+      </ConfirmDialog>
+    </section>
+  );
+}
+
+function AddCaregiver({ base, onAdded }: { base: string; onAdded: () => void }) {
+  const [userId, setUserId] = useState('');
+  const [categories, setCategories] = useState<string[]>([...CATEGORIES]);
+  const [until, setUntil] = useState('');
+  const [done, setDone] = useState<string | undefined>();
+  const add = useAction(async () => {
+    await post(`${base}/caregivers`, grantBody({ userId, categories, until }));
+    setDone(userId.trim());
+    setUserId('');
+    setCategories([...CATEGORIES]);
+    setUntil('');
+    onAdded();
+  });
+  const noneChosen = categories.length === 0;
+  return (
+    <form
+      class="panel"
+      aria-labelledby="add-caregiver-title"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setDone(undefined);
+        if (!noneChosen) void add.run();
+      }}
+    >
+      <h3 id="add-caregiver-title">Share with a caregiver</h3>
+      <ErrorNotice error={add.error} />
+      <TextField
+        label="Caregiver's user id"
+        name="userId"
+        value={userId}
+        onInput={setUserId}
+        required
+        hint="Your caregiver sees their user id on their own OpenIoMT screen."
+        error={add.error}
+      />
+      <CheckboxGroup
+        label="What they may see"
+        name="categories"
+        values={categories}
+        onChange={setCategories}
+        options={CATEGORIES.map((c) => [c, CATEGORY_TEXT[c].label, CATEGORY_TEXT[c].what] as const)}
+        localError={noneChosen ? 'Choose at least one kind of data.' : undefined}
+        error={add.error}
+      />
+      <TextField
+        label="Until (optional)"
+        name="until"
+        type="date"
+        value={until}
+        onInput={setUntil}
+        hint="Leave empty to share until you stop it."
+        error={add.error}
+      />
+      {done ? (
+        <p class="notice notice-ok" role="status">
+          You now share with caregiver {done}.
+        </p>
+      ) : null}
+      <button type="submit" class="primary" disabled={add.busy || noneChosen}>
+        {add.busy ? 'Sharing…' : 'Share'}
+      </button>
+    </form>
+  );
+}
