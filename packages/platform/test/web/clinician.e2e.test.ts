@@ -1,0 +1,143 @@
+/**
+ * The clinician's day in a real browser against a running platform fed by the ward simulator: the census
+ * shows the streaming patients, and an abnormal reading sent by a real device over MQTT raises an alarm that
+ * appears on screen within one second and is acknowledged there.
+ */
+import type { MqttClient } from 'mqtt';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runWard } from '../../src/simulate/ward.ts';
+import {
+  backends,
+  provisionDevice,
+  publish,
+  startTestPlatform,
+  type TestDevice,
+  type TestPlatform,
+  topicOf,
+} from '../harness.ts';
+import {
+  launchChromium,
+  makePerson,
+  openPage,
+  type Person,
+  screenshot,
+  signInThroughPage,
+} from './browser.ts';
+
+const WARD = 3;
+
+describe('web app: clinician', () => {
+  let t: TestPlatform;
+  let browser: Browser;
+  let page: Page;
+  let problems: string[];
+  let closePage: () => Promise<void>;
+  let clinician: Person;
+  let device: TestDevice;
+  let client: MqttClient;
+  const ward = new AbortController();
+  let wardRun: Promise<unknown>;
+
+  beforeAll(async () => {
+    t = await startTestPlatform(backends[0] as (typeof backends)[number]);
+    let streaming: () => void = () => undefined;
+    const firstSecond = new Promise<void>((r) => {
+      streaming = r;
+    });
+    wardRun = runWard({
+      httpUrl: t.platform.httpUrl,
+      mqttUrl: t.platform.mqttUrl,
+      adminToken: t.adminToken,
+      patients: WARD,
+      durationS: Number.POSITIVE_INFINITY,
+      vitalsEveryS: 1,
+      idPrefix: 'ward',
+      signal: ward.signal,
+      onProgress: () => streaming(),
+    });
+    await Promise.race([firstSecond, wardRun]);
+    device = await provisionDevice(t, 'oximeter-7', undefined, 'pulse-oximeter');
+    client = await device.connect();
+    clinician = await makePerson(t, { username: 'dr.okafor', roles: ['clinician'] });
+    const team = await t.api('POST', '/api/v1/admin/care-teams', { name: 'Ward 7' });
+    await t.api('PUT', `/api/v1/admin/care-teams/${team.body.id}/members/${clinician.id}`);
+    for (let i = 1; i <= WARD; i++)
+      await t.api('PUT', `/api/v1/admin/care-teams/${team.body.id}/patients/ward-patient-${i}`);
+    await t.api('PUT', `/api/v1/admin/care-teams/${team.body.id}/patients/${device.patientId}`);
+    browser = await launchChromium();
+    ({ page, problems, close: closePage } = await openPage(browser, t.platform.httpUrl));
+    await signInThroughPage(page, clinician);
+  }, 120_000);
+
+  afterAll(async () => {
+    ward.abort();
+    await wardRun?.catch(() => undefined);
+    client?.end(true);
+    await closePage?.();
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('shows my streaming patients in the census, updating live', async () => {
+    await page.goto('/#/census');
+    const rows = page.getByTestId('census-row');
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(WARD + 1);
+    const first = page.locator('[data-testid="census-row"][data-patient-id="ward-patient-1"]');
+    // A vital sign arrives from the simulator's stream (none was stored when the page loaded the census).
+    const before = await first.textContent();
+    await expect.poll(async () => (await first.textContent()) !== before, { timeout: 20_000 }).toBe(true);
+    expect(await first.textContent()).toMatch(/\d/);
+    await screenshot(page, 'census');
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it('shows an alarm within a second of an abnormal reading, and acknowledges it', async () => {
+    const settings = await t.api('PUT', `/api/v1/patients/${device.patientId}/alarm-settings`, {
+      thresholds: [{ vital: 'spo2', direction: 'low', limit: 90, hysteresis: 2, priority: 'high' }],
+    });
+    expect(settings.status).toBe(200);
+    await page.goto('/#/alarms');
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    await page.waitForTimeout(500); // the inbox's streams are open
+    const alarm = page.locator(
+      `[data-testid="alarm-row"][data-condition="threshold:spo2:low"][data-patient-id="${device.patientId}"]`,
+    );
+    const sentAt = Date.now();
+    expect(
+      await publish(client, topicOf(device.id), device.sign(1, { vitals: [{ code: 'spo2', value: 81 }] })),
+    ).toBe(0);
+    await alarm.waitFor({ timeout: 5_000 });
+    const shownAfterMs = Date.now() - sentAt;
+    expect(shownAfterMs).toBeLessThan(1000);
+    expect(await alarm.getAttribute('data-priority')).toBe('high');
+    // Never colour alone: the priority is written out.
+    expect((await alarm.textContent())?.toLowerCase()).toContain('high');
+    await screenshot(page, 'alarm-inbox');
+    await alarm.getByRole('button', { name: 'Acknowledge' }).click();
+    await expect
+      .poll(async () => (await alarm.textContent())?.toLowerCase() ?? '', { timeout: 5_000 })
+      .toContain('acknowledged');
+    const stored = await t.api('GET', `/api/v1/alarms?patient=${device.patientId}`);
+    const mine = stored.body.items.find((a: { condition: string }) => a.condition === 'threshold:spo2:low');
+    expect(mine.state).toBe('acknowledged');
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it('shows the patient view with live tiles and the ECG', async () => {
+    await page.goto('/#/patients/ward-patient-1');
+    const ecg = page.getByTestId('ecg-strip');
+    await ecg.waitFor({ timeout: 20_000 });
+    expect(await ecg.getAttribute('role')).toBe('img');
+    // Live tiles fill from the stream.
+    const heartRate = page.locator('[data-testid="vital-tile"][data-code="heart-rate"]');
+    await expect
+      .poll(async () => (await heartRate.textContent()) ?? '', { timeout: 20_000 })
+      .toMatch(/\d{2,3}/);
+    await screenshot(page, 'patient-view');
+    await ecg.scrollIntoViewIfNeeded();
+    await page.waitForTimeout(3000); // a few seconds of sweep
+    await screenshot(page, 'patient-ecg');
+    expect(problems).toEqual([]);
+  }, 60_000);
+});
