@@ -133,14 +133,21 @@ describe('web app: administrator and patient', () => {
     const outsidePage = await openPage(browser, t.platform.httpUrl);
     await signInThroughPage(outsidePage.page, outside);
     await outsidePage.page.goto(`/#/patients/${device.patientId}`);
-    await outsidePage.page.getByRole('alert').first().waitFor();
-    expect((await outsidePage.page.getByRole('alert').first().textContent())?.toLowerCase()).toMatch(
-      /forbidden|not allowed|refused|care team/,
-    );
+    const refused = outsidePage.page.getByTestId('patient-refused');
+    await refused.waitFor();
+    expect(await refused.textContent()).toContain('not in any of your care teams');
     await screenshot(outsidePage.page, 'clinician-refused');
+    // Emergency access: a reason, a time limit; then the patient's screen opens.
+    const glass = outsidePage.page.getByRole('form', { name: 'Emergency access' });
+    await glass.getByLabel('Reason').fill('collapsed in the corridor, team unreachable');
+    await glass.getByRole('button', { name: 'Open emergency access' }).click();
+    await outsidePage.page.getByRole('navigation', { name: 'Sections of this patient' }).waitFor();
+    const opened = await t.api('GET', '/api/v1/admin/break-glass');
+    expect(opened.body.items.some((b: { userId: string }) => b.userId === outside.id)).toBe(true);
     await outsidePage.close();
     // Both refusals are in the audit log, attributed.
     for (const who of [inTeam, outside]) {
+      // (the outsider's refusal came before the break-glass)
       const log = await t.api(
         'GET',
         `/api/v1/admin/audit?patient=${device.patientId}&actor=${who.id}&action=denied`,

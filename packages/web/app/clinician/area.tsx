@@ -12,13 +12,18 @@ import { AlarmInbox } from './alarms.tsx';
 import { CensusScreen } from './census.tsx';
 import { MessagesScreen } from './messages.tsx';
 import { PatientScreen } from './patient.tsx';
+import { PatientGate } from './patient-gate.tsx';
 
 export default function Area({ me, route }: AreaProps) {
   const feed = useAlarmFeed();
   const [first, second] = route.parts;
   let screen: ComponentChildren;
   if (first === 'patients' && second)
-    screen = <PatientScreen key={second} me={me} patientId={second} feed={feed} />;
+    screen = (
+      <PatientGate key={second} me={me} patientId={second}>
+        <PatientScreen me={me} patientId={second} feed={feed} />
+      </PatientGate>
+    );
   else if (first === 'alarms') screen = <AlarmInbox me={me} feed={feed} />;
   else if (first === 'messages') screen = <MessagesScreen me={me} patientId={second} />;
   else if (first === 'census' || first === undefined || first === 'patients')

@@ -17,6 +17,8 @@ export interface StreamHandlers<M> {
 
 /** A connection that stayed up this long resets the backoff. */
 const STABLE_MS = 10_000;
+/** Connections refused before opening, in a row, after which the socket gives up. */
+const MAX_REFUSALS = 5;
 
 export class LiveSocket<M> {
   private ws: WebSocket | undefined;
@@ -25,6 +27,7 @@ export class LiveSocket<M> {
   private openedAt = 0;
   private everOpened = false;
   private stopped = false;
+  private refusedInARow = 0;
 
   constructor(
     private readonly path: () => string,
@@ -75,6 +78,7 @@ export class LiveSocket<M> {
     }
     this.ws = ws;
     ws.onopen = () => {
+      this.refusedInARow = 0;
       this.openedAt = Date.now();
       const again = this.everOpened;
       this.everOpened = true;
@@ -94,6 +98,13 @@ export class LiveSocket<M> {
     ws.onclose = () => {
       if (this.ws !== ws) return;
       this.ws = undefined;
+      // Refused before opening (the platform answers 401/403 before the upgrade) again and again: access
+      // is not coming back by retrying, and each attempt is an audited refusal. Stop and say so.
+      if (this.openedAt === 0 && ++this.refusedInARow >= MAX_REFUSALS) {
+        this.stopped = true;
+        this.handlers.status?.('stopped');
+        return;
+      }
       if (this.openedAt > 0 && Date.now() - this.openedAt >= STABLE_MS) this.attempt = 0;
       this.openedAt = 0;
       this.retry();
