@@ -26,6 +26,11 @@ export type DecisionSink = (e: {
   readonly source: string;
 }) => Promise<void>;
 
+interface SharedFacts {
+  readonly careTeamPatients: Set<string>;
+  readonly grants: Awaited<ReturnType<Store['access']['grantsOfCaregiver']>>;
+}
+
 const forbidden = (detail: string) => new HttpProblem({ status: 403, title: 'Forbidden', detail });
 
 export class AccessGuard {
@@ -105,16 +110,45 @@ export class AccessGuard {
     return out;
   }
 
-  private async context(subject: Subject, patientId: string | undefined): Promise<AccessContext> {
-    const now = this.now();
-    if (subject.kind === 'service' || patientId === undefined)
-      return { now, careTeamPatients: new Set(), caregiverGrants: [] };
+  /**
+   * Decisions for many requests of one subject (a census, an export): the facts that do not depend on the
+   * patient are read once, and each patient's consent and break-glass once, however many requests ask.
+   */
+  decider(subject: Subject): (request: Omit<AccessRequest, 'subject'>) => Promise<Decision> {
+    const contexts = new Map<string, Promise<AccessContext>>();
+    const shared = this.sharedFacts(subject);
+    return async (request) => {
+      const key = request.patientId ?? '';
+      let context = contexts.get(key);
+      if (!context) {
+        context = this.context(subject, request.patientId, shared);
+        contexts.set(key, context);
+      }
+      return authorize({ ...request, subject }, await context);
+    };
+  }
+
+  private sharedFacts(subject: Subject): Promise<SharedFacts> {
     const staff = subject.roles.includes('clinician') || subject.roles.includes('nurse');
-    const [careTeamPatients, grants, consent, glass] = await Promise.all([
+    return Promise.all([
       staff ? this.store.access.patientsInCareOf(subject.userId) : Promise.resolve(new Set<string>()),
       subject.roles.includes('caregiver')
         ? this.store.access.grantsOfCaregiver(subject.userId)
         : Promise.resolve([]),
+    ]).then(([careTeamPatients, grants]) => ({ careTeamPatients, grants }));
+  }
+
+  private async context(
+    subject: Subject,
+    patientId: string | undefined,
+    shared?: Promise<SharedFacts>,
+  ): Promise<AccessContext> {
+    const now = this.now();
+    if (subject.kind === 'service' || patientId === undefined)
+      return { now, careTeamPatients: new Set(), caregiverGrants: [] };
+    const staff = subject.roles.includes('clinician') || subject.roles.includes('nurse');
+    const [{ careTeamPatients, grants }, consent, glass] = await Promise.all([
+      shared ?? this.sharedFacts(subject),
       this.store.access.consent(patientId),
       staff
         ? this.store.access.breakGlassOf(subject.userId, patientId, new Date(now).toISOString())

@@ -77,11 +77,12 @@ export function censusRoute(app: FastifyInstance, deps: CensusDeps): void {
 /** The census rows the subject may see, most urgent first. */
 export async function census(subject: Subject, deps: CensusDeps, now: number): Promise<CensusRow[]> {
   const { store, guard } = deps;
+  const decide = guard.decider(subject);
   const visible = await guard.patientsVisibleTo(subject);
   const candidates = await livePatients(store.db, visible, MAX_CENSUS_PATIENTS);
   const allowed = (
     await mapLimit(candidates, CONCURRENCY, async (patientId) => {
-      const d = await guard.decide(subject, {
+      const d = await decide({
         action: 'read',
         resourceType: 'Observation',
         patientId,
@@ -107,11 +108,12 @@ export async function census(subject: Subject, deps: CensusDeps, now: number): P
 
   const rows = await mapLimit(allowed, CONCURRENCY, async (patientId): Promise<CensusRow> => {
     const may = async (resourceType: 'Patient' | 'Flag') =>
-      (await guard.decide(subject, { action: 'read', resourceType, patientId })).allow;
+      (await decide({ action: 'read', resourceType, patientId })).allow;
     const [showName, showAlarms, score, latest] = await Promise.all([
       may('Patient'),
       may('Flag'),
-      deps.rules.news2(patientId),
+      // The last score known, without waiting behind the patient's queued readings.
+      deps.rules.news2(patientId, { wait: false }),
       deps.trends.latest(patientId, now - VITALS_WINDOW_MS),
     ]);
     const displayName = showName ? (await store.patients.get(patientId))?.displayName : undefined;

@@ -85,11 +85,14 @@ export class ClinicalRules {
     this.timer.unref();
   }
 
-  /** The patient's latest NEWS2, when any parameter has been seen since start. */
-  async news2(patientId: string): Promise<News2Score | undefined> {
+  /**
+   * The patient's latest NEWS2, when any parameter has been seen since start: after the readings queued
+   * for the patient (default), or as it stands now (`wait: false`, for overviews of many patients).
+   */
+  async news2(patientId: string, options: { wait?: boolean } = {}): Promise<News2Score | undefined> {
     const w = this.patients.get(patientId);
     if (!w) return undefined;
-    await w.tail;
+    if (options.wait !== false) await w.tail;
     return (await w.monitor).news2;
   }
 
