@@ -19,3 +19,4 @@ export type {
   Provenance,
   SampledData,
 } from './types.ts';
+export * from './vitalsigns-profile.ts';

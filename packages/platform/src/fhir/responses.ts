@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpProblem } from '../http/problem.ts';
 import { StoreError } from '../store/types.ts';
+import { EntryError } from './observation-entry.ts';
 
 /** Shared pieces of FHIR responses: the media type, OperationOutcome errors, searchset Bundles. */
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -32,7 +33,7 @@ export function withParam(url: string, key: string, value: string): string {
 export function searchset(
   req: FastifyRequest,
   resourceType: string,
-  items: readonly { id?: string }[],
+  items: readonly object[],
   cursor: string | undefined,
 ) {
   const self = `${req.protocol}://${req.host}${req.url}`;
@@ -41,8 +42,8 @@ export function searchset(
     resourceType: 'Bundle',
     type: 'searchset',
     link: [{ relation: 'self', url: self }, ...(next ? [{ relation: 'next', url: next }] : [])],
-    entry: items.map((resource) => ({
-      fullUrl: `${resourceType}/${resource.id}`,
+    entry: items.map((resource): { fullUrl: string; resource: object; search: { mode: string } } => ({
+      fullUrl: `${resourceType}/${String((resource as { id?: unknown }).id)}`,
       resource,
       search: { mode: 'match' },
     })),
@@ -61,7 +62,19 @@ const ISSUE_CODE: Record<number, string> = {
   403: 'forbidden',
   404: 'not-found',
   409: 'conflict',
+  412: 'conflict',
+  415: 'not-supported',
+  422: 'invalid',
 };
+
+/** Inside a FHIR plugin: bodies sent as application/fhir+json are parsed like JSON. */
+export function acceptFhirJson(fhir: FastifyInstance): void {
+  fhir.addContentTypeParser(
+    'application/fhir+json',
+    { parseAs: 'string' },
+    fhir.getDefaultJsonParser('error', 'error'),
+  );
+}
 
 /**
  * Inside a FHIR plugin: refusals (401, 403 from the access guard; 400 from input checks) are answered as
@@ -77,6 +90,11 @@ export function answerWithOperationOutcome(fhir: FastifyInstance): void {
       const status = err.code === 'not-found' ? 404 : err.code === 'conflict' ? 409 : 400;
       return outcome(reply, status, ISSUE_CODE[status] as string, err.message, err.field);
     }
+    if (err instanceof EntryError) return outcome(reply, 422, 'invalid', err.message, err.expression);
+    const status = (err as { statusCode?: number }).statusCode;
+    // Fastify's own refusals (a body that is not JSON, one too large, an unknown media type).
+    if (status !== undefined && status >= 400 && status < 500)
+      return outcome(reply, status, ISSUE_CODE[status] ?? 'invalid', (err as Error).message);
     req.log.error({ err }, 'FHIR request failed');
     return outcome(reply, 500, 'exception', 'the request could not be completed');
   });

@@ -67,12 +67,13 @@ export function mqttHooks(deps: {
       };
     },
 
-    onSecurityEvent(e) {
+    async onSecurityEvent(e) {
       const kind =
         e.kind === 'acl-denied' ? 'acl-denied' : e.kind === 'auth-failed' ? 'auth-failed' : 'malformed-jws';
       if (e.kind === 'acl-denied' && e.payload) {
-        // A publish on a topic that is not the device's own: refused, and its payload kept with the reason.
-        void deps.pipeline
+        // A publish on a topic that is not the device's own: refused, and its payload kept with the reason
+        // before the device hears the refusal.
+        await deps.pipeline
           .refuseRaw(
             {
               raw: e.payload,

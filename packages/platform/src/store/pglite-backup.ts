@@ -68,7 +68,7 @@ export async function restorePglite(backupFile: string, pgDir: string): Promise<
   await chmod(pgDir, 0o700);
   const db = await PGlite.create(pgDir, {
     extensions: { btree_gist },
-    loadDataDir: new Blob([tarball], { type: 'application/x-gzip' }),
+    loadDataDir: new Blob([new Uint8Array(tarball)], { type: 'application/x-gzip' }),
   });
   await db.close();
 }

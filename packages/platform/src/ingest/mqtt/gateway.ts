@@ -42,7 +42,8 @@ export interface MqttGatewayHooks {
   authenticate(req: MqttAuthRequest): Promise<MqttAuthResult>;
   /** Resolves only once the reading is durable (or durably dead-lettered); the gateway then sends PUBACK. */
   onReading(reading: MqttReading): Promise<MqttReadingOutcome>;
-  onSecurityEvent(event: MqttSecurityEvent): void;
+  /** May return a promise: a refused QoS 1 publish is answered only once its record is written. */
+  onSecurityEvent(event: MqttSecurityEvent): void | Promise<void>;
 }
 export interface MqttGatewayOptions {
   hooks: MqttGatewayHooks;
@@ -190,9 +191,9 @@ export class MqttGateway {
       count: (counter) => {
         this.counters[counter]++;
       },
-      securityEvent: (event) => {
+      securityEvent: async (event) => {
         try {
-          this.options.hooks.onSecurityEvent(event);
+          await this.options.hooks.onSecurityEvent(event);
         } catch {
           // A failing observer must not take the connection (or the process) down with it.
         }

@@ -27,7 +27,8 @@ export interface SessionHost {
   authenticated(session: DeviceSession, deviceId: string): void;
   ended(session: DeviceSession): void;
   count(counter: 'received' | 'acknowledged' | 'rejected'): void;
-  securityEvent(event: MqttSecurityEvent): void;
+  /** Resolves once the event is recorded; never rejects. */
+  securityEvent(event: MqttSecurityEvent): Promise<void>;
 }
 
 type State = 'awaiting-connect' | 'authenticating' | 'connected' | 'draining' | 'closed';
@@ -315,7 +316,7 @@ export class DeviceSession {
     const payload = typeof publish.payload === 'string' ? Buffer.from(publish.payload) : publish.payload;
     if (!mayPublish(deviceId, publish.topic)) {
       this.host.count('rejected');
-      this.emit({
+      const recorded = this.emit({
         kind: 'acl-denied',
         detail: 'publish to a topic other than its own readings topic',
         topic: publish.topic,
@@ -327,10 +328,13 @@ export class DeviceSession {
       }
       if (publish.qos === 1) {
         const reasonString = `publish only to ${readingsTopic(deviceId)}`;
-        this.acks.pushDone({
-          messageId: publish.messageId!,
-          outcome: { accepted: false, reasonCode: RC5.notAuthorized, reasonString },
-        });
+        // The refusal is answered after its dead letter is written, like any other refused reading.
+        this.acks.push(
+          recorded.then(() => ({
+            messageId: publish.messageId!,
+            outcome: { accepted: false, reasonCode: RC5.notAuthorized, reasonString },
+          })),
+        );
       }
       return;
     }
@@ -376,8 +380,8 @@ export class DeviceSession {
     this.terminate(code5, detail);
   }
 
-  private emit(event: Omit<MqttSecurityEvent, 'source' | 'deviceId'>): void {
-    this.host.securityEvent({
+  private emit(event: Omit<MqttSecurityEvent, 'source' | 'deviceId'>): Promise<void> {
+    return this.host.securityEvent({
       ...event,
       source: this.remoteAddress,
       ...(this.deviceId !== undefined ? { deviceId: this.deviceId } : {}),
