@@ -1,4 +1,5 @@
 export * from './access/policy.ts';
+export * from './access/smart-scopes.ts';
 export * from './access/subject.ts';
 export * from './alarms/alarm.ts';
 export * from './alarms/notice.ts';

@@ -32,6 +32,7 @@ import { alarmStreamRoute } from './notify/alarm-stream.ts';
 import { WebhookDeliverer } from './notify/webhook-deliverer.ts';
 import { enqueueWebhookDeliveries } from './notify/webhook-outbox.ts';
 import { registerWebhooks } from './notify/webhook-routes.ts';
+import { prepareOAuth } from './oauth/index.ts';
 import { portalRoutes } from './portal/routes.ts';
 import { ClinicalRules } from './rules/engine.ts';
 import { ensureAdminCredential } from './security/admin-credential.ts';
@@ -164,8 +165,16 @@ export async function startPlatform(
   healthRoutes(http, { store, brokerListening: () => brokerListening });
   deviceRoutes(http, { pipeline, enrolment, store });
   if (!store.keys) throw new Error('the store has no key service: start it with a master key');
-  // Who is asking (session cookie or API token), and what they may do (core's policy).
-  const { authenticate, accounts } = identityRoutes(http, { store, keys: store.keys });
+  // OAuth 2 / SMART on FHIR (docs/oauth.md): its keys and token verifier come first, so that `authenticate`
+  // also knows the access tokens it issues; the provider itself is made once the URL is known (after listen).
+  const oauth = await prepareOAuth({ store, keys: store.keys, dataDir: config.dataDir });
+  // Who is asking (session cookie, API token or OAuth access token), and what they may do (core's policy).
+  const { authenticate, accounts, identity } = identityRoutes(http, {
+    store,
+    keys: store.keys,
+    accessTokens: oauth.verifier,
+  });
+  oauth.routes(http, { identity, resolve: authenticate });
   // The first start also makes the first administrator's account, so the web app can be entered at once:
   // its one-time set-up link is printed with the token (no default password anywhere).
   const firstAdministrator = firstAdminToken
@@ -243,10 +252,12 @@ export async function startPlatform(
   webhooks.start();
   const httpPort = new URL(httpAddress).port;
   const scheme = tls ? 'https' : 'http';
+  const httpUrl = `${scheme}://${hostForUrl(config.httpHost)}:${httpPort}`;
+  oauth.start(httpUrl);
   let closing: Promise<void> | undefined;
   return {
     config,
-    httpUrl: `${scheme}://${hostForUrl(config.httpHost)}:${httpPort}`,
+    httpUrl,
     mqttUrl: `${tls ? 'mqtts' : 'mqtt'}://${hostForUrl(mqtt.host)}:${mqtt.port}`,
     store,
     bus,

@@ -23,7 +23,9 @@ function App() {
   const route = useRoute();
   const refresh = async () => {
     try {
-      setSession({ kind: 'signed-in', me: await get<Me>('/api/v1/auth/me') });
+      const me = await get<Me>('/api/v1/auth/me');
+      if (returnToOAuthConsent()) return;
+      setSession({ kind: 'signed-in', me });
     } catch (e) {
       const type = e instanceof ApiError ? e.problem.type : undefined;
       const step =
@@ -61,6 +63,17 @@ function App() {
       />
     );
   return <Shell me={session.me} route={route} onSignedOut={() => setSession({ kind: 'signed-out' })} />;
+}
+
+/**
+ * An app asking for access (OAuth, docs/oauth.md) sent the person here to sign in, with `next` naming the
+ * consent page: once signed in, go there. Only that exact same-site path is followed (no open redirect).
+ */
+function returnToOAuthConsent(): boolean {
+  const next = new URLSearchParams(location.search).get('next');
+  if (next === null || !/^\/oauth\/interaction\/[A-Za-z0-9_-]{1,128}$/.test(next)) return false;
+  location.assign(next);
+  return true;
 }
 
 const root = document.getElementById('app');

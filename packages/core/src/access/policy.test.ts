@@ -61,6 +61,8 @@ const CATEGORY: Record<ResourceType, DataCategory | undefined> = {
 
 // ----- the rules, as docs/access-policy.md states them -----
 
+const READS: readonly Action[] = ['read', 'search', 'export'];
+
 /** Administrators manage the registry and read the audit trail; no clinical data. */
 const ADMIN_MAY = new Set([
   ...['read', 'search', 'create', 'update', 'delete'].flatMap((a) => [
@@ -256,6 +258,71 @@ describe('the authorization matrix', () => {
     );
   });
 
+  // A person acting through an app: their own rights, narrowed by the token's SMART scopes.
+  const SCOPE_CASES: Record<
+    string,
+    { scopes: string[]; grants: (r: ResourceType, a: Action, ownCompartment: boolean) => boolean }
+  > = {
+    'no scope at all': { scopes: [], grants: () => false },
+    'user/*.read': { scopes: ['user/*.read'], grants: (_r, a) => READS.includes(a) },
+    'user/*.*': { scopes: ['user/*.*'], grants: () => true },
+    'user/Observation.read': {
+      scopes: ['user/Observation.read'],
+      grants: (r, a) => r === 'Observation' && READS.includes(a),
+    },
+    'user/Flag.cruds (v2)': { scopes: ['user/Flag.cruds'], grants: (r) => r === 'Flag' },
+    'patient/*.read': { scopes: ['patient/*.read'], grants: (_r, a, own) => own && READS.includes(a) },
+    'patient/Observation.rs (v2)': {
+      scopes: ['patient/Observation.rs'],
+      grants: (r, a, own) => own && r === 'Observation' && READS.includes(a),
+    },
+    'patient/Observation.r (v2, no search)': {
+      scopes: ['patient/Observation.r'],
+      grants: (r, a, own) => own && r === 'Observation' && a === 'read',
+    },
+    'system/*.* (not for people)': { scopes: ['system/*.*'], grants: () => false },
+    'launch/patient openid only': { scopes: ['launch/patient', 'openid', 'fhirUser'], grants: () => false },
+  };
+
+  it('narrows every cell by each token scope case: own rights AND a scope that covers the action', () => {
+    const wrong: string[] = [];
+    for (const [name, { scopes, grants }] of Object.entries(SCOPE_CASES))
+      for (const [role, r, a, rel, c] of cells) {
+        const { req, ctx } = cell(role, r, a, rel, c);
+        const d = authorize({ ...req, subject: { ...req.subject, scopes } }, ctx);
+        const own = role === 'patient' && rel === 'own';
+        const want = expected(role, r, a, rel, c) && grants(r, a, own);
+        if (d.allow !== want) wrong.push(`[${name}] ${role} ${a} ${r} (${rel}, consent ${c}): ${d.allow}`);
+        if (
+          !d.allow &&
+          expected(role, r, a, rel, c) &&
+          d.reason !== `the token's scopes do not grant ${a} of ${r}`
+        )
+          wrong.push(`[${name}] ${role} ${a} ${r}: unexpected reason ${d.reason}`);
+      }
+    expect(wrong).toEqual([]);
+  });
+
+  it('never lets a scope add a permission to what the person has (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...cells),
+        fc.array(
+          fc.oneof(fc.constantFrom(...Object.values(SCOPE_CASES).flatMap((x) => x.scopes)), fc.string()),
+          {
+            maxLength: 4,
+          },
+        ),
+        ([role, r, a, rel, c], scopes) => {
+          const { req, ctx } = cell(role, r, a, rel, c);
+          const scoped = authorize({ ...req, subject: { ...req.subject, scopes } }, ctx);
+          if (scoped.allow) expect(authorize(req, ctx).allow).toBe(true);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
   it('files Observations into categories by code', () => {
     expect(categoryOfCode('ecg-ii')).toBe('waveforms');
     expect(categoryOfCode('steps')).toBe('activity');
@@ -284,5 +351,16 @@ describe('services act by their scopes', () => {
     expect(ask(['system/*.*'], 'delete', 'Device')).toBe(true);
     expect(ask([], 'read', 'Device')).toBe(false);
     expect(ask(['user/*.*', 'system/Observation', 'system/*.read '], 'read', 'Observation')).toBe(false);
+  });
+
+  it('understands SMART v2 permissions (cruds), and nothing with a query', () => {
+    expect(ask(['system/Observation.rs'], 'search', 'Observation')).toBe(true);
+    expect(ask(['system/Observation.rs'], 'export', 'Observation')).toBe(true);
+    expect(ask(['system/Observation.r'], 'search', 'Observation')).toBe(false);
+    expect(ask(['system/Observation.s'], 'export', 'Observation')).toBe(false);
+    expect(ask(['system/*.cruds'], 'delete', 'Device')).toBe(true);
+    expect(ask(['system/*.cu'], 'act', 'Flag')).toBe(true);
+    expect(ask(['system/*.sr'], 'read', 'Flag')).toBe(false);
+    expect(ask(['system/Observation.rs?category=vital-signs'], 'read', 'Observation')).toBe(false);
   });
 });

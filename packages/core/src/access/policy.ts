@@ -5,6 +5,7 @@
  * break-glass) and the decision is a function of them. The rules are written out in docs/access-policy.md.
  */
 import { isWaveformCode } from '../codes/vitals.ts';
+import { scopesGrant } from './smart-scopes.ts';
 import { isStaff, type Role, type Subject } from './subject.ts';
 
 /** What kind of data a resource holds; consent restricts by category. */
@@ -176,7 +177,24 @@ export function authorize(req: AccessRequest, ctx: AccessContext): Decision {
   const category = req.category ?? CATEGORY_OF_RESOURCE[resourceType];
   const decisions = subject.roles.map((role) => decideForRole(role, req, ctx, category));
   // Several roles: the most permissive decision of any of them (each is itself deny-by-default).
-  return decisions.find((d) => d.allow) ?? decisions[0] ?? deny('no rule allows this');
+  const decision = decisions.find((d) => d.allow) ?? decisions[0] ?? deny('no rule allows this');
+  // A person acting through an app (OAuth token) gets the intersection of their own rights and the token's
+  // scopes; a browser session carries no scopes and is decided by the rules above alone.
+  return decision.allow && subject.scopes !== undefined ? limitToUserScopes(req, decision) : decision;
+}
+
+/**
+ * SMART scopes of a user's token: `user/X.read` grants what the person may read anyway; `patient/X.read`
+ * only inside their own patient compartment (a patient's own data). `system/` scopes grant a user nothing.
+ */
+function limitToUserScopes(req: AccessRequest, decision: Decision): Decision {
+  const { subject, resourceType, action, patientId } = req;
+  const scopes = subject.scopes ?? [];
+  if (scopesGrant(scopes, 'user', resourceType, action)) return decision;
+  const ownCompartment =
+    patientId !== undefined && subject.roles.includes('patient') && subject.patientId === patientId;
+  if (ownCompartment && scopesGrant(scopes, 'patient', resourceType, action)) return decision;
+  return deny(`the token's scopes do not grant ${action} of ${resourceType}`);
 }
 
 function decideForRole(
@@ -265,16 +283,12 @@ function decideResearch(req: AccessRequest, ctx: AccessContext): Decision {
 }
 
 /**
- * A service acts by its scopes (SMART v1 syntax): `system/<Resource|*>.<read|write|*>`; reads cover read,
- * search and export, writes the rest. Consent restrictions bind people; services see what their scopes say.
+ * A service acts by its scopes: SMART v1 `system/<Resource|*>.<read|write|*>` (reads cover read, search and
+ * export, writes the rest) or v2 `system/<Resource|*>.<cruds>`. Consent restrictions bind people; services see what their scopes say.
  */
 function decideService(req: AccessRequest): Decision {
-  const kind = ['read', 'search', 'export'].includes(req.action) ? 'read' : 'write';
-  const granted = (req.subject.scopes ?? []).some((scope) => {
-    const m = /^system\/([A-Za-z*]+)\.(read|write|\*)$/.exec(scope);
-    return m !== null && (m[1] === '*' || m[1] === req.resourceType) && (m[2] === '*' || m[2] === kind);
-  });
-  return granted ? allow('service-scope') : deny(`no scope grants ${kind} of ${req.resourceType}`);
+  const granted = scopesGrant(req.subject.scopes ?? [], 'system', req.resourceType, req.action);
+  return granted ? allow('service-scope') : deny(`no scope grants ${req.action} of ${req.resourceType}`);
 }
 
 function restrictedFor(

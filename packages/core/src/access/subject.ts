@@ -29,9 +29,15 @@ export interface Subject {
 
 export const isStaff = (roles: readonly Role[]): boolean => roles.some((r) => STAFF_ROLES.includes(r));
 
+/** The Subject userId prefix of an OAuth client acting for itself (client credentials). */
+export const OAUTH_CLIENT_PREFIX = 'client:';
+
 /**
- * May administer the platform itself (accounts, webhooks, security settings): a signed-in administrator
- * with a second factor, or a service holding every scope (the first-start administrator token).
+ * May administer the platform itself (accounts, webhooks, security settings): an administrator signed in
+ * to the platform (a browser session, with a second factor), or a service holding every scope (the
+ * first-start administrator token). An OAuth token never administers: apps act on data by their scopes.
  */
 export const isAdministrator = (s: Subject): boolean =>
-  s.kind === 'service' ? (s.scopes ?? []).includes('system/*.*') : s.roles.includes('administrator') && s.mfa;
+  s.kind === 'service'
+    ? !s.userId.startsWith(OAUTH_CLIENT_PREFIX) && (s.scopes ?? []).includes('system/*.*')
+    : s.roles.includes('administrator') && s.mfa && s.scopes === undefined;

@@ -5,6 +5,7 @@ import { alarmCommands } from './alarm.ts';
 import { auditCommands } from './audit.ts';
 import { backupCommands } from './backup.ts';
 import { deviceToolCommands } from './device-tools.ts';
+import { oauthCommands } from './oauth.ts';
 import { signalCommands } from './signal.ts';
 import { simulateCommand } from './simulate.ts';
 import { startCommand } from './start.ts';
@@ -23,6 +24,7 @@ deviceToolCommands(program.commands.find((c) => c.name() === 'device') as Comman
 simulateCommand(program);
 signalCommands(program);
 webhookCommands(program);
+oauthCommands(program);
 alarmCommands(program);
 auditCommands(program);
 backupCommands(program);

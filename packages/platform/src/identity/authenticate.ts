@@ -17,6 +17,11 @@ import { IdentityService, type SessionState } from './service.ts';
 
 export type Authenticate = (req: FastifyRequest) => Promise<Subject | undefined>;
 
+/** Verifies an OAuth access token (a JWT): the subject it stands for, or why it is refused. */
+export interface AccessTokenCheck {
+  verify(token: string): Promise<{ ok: true; subject: Subject } | { ok: false; reason: string }>;
+}
+
 export const CSRF_HEADER = 'x-requested-with';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -46,7 +51,8 @@ export function sessionResolver(identity: IdentityService) {
 }
 
 /**
- * Builds `authenticate`. A Bearer header is the administrator API token (a service with scope system/*.*:
+ * Builds `authenticate`. A Bearer JWT is an OAuth access token (checked by `accessTokens`). Any other Bearer
+ * header is the administrator API token (a service with scope system/*.*:
  * the token is a credential of its own, for scripts and the CLI); a wrong one is refused and recorded, never
  * retried as a cookie. Otherwise the session cookie, only when fully signed in. Throws 403 (CSRF) for a
  * cookie-authenticated state-changing request without the X-Requested-With header.
@@ -55,10 +61,25 @@ export function createAuthenticate(deps: {
   store: Store;
   identity: IdentityService;
   sessionOf?: (req: FastifyRequest) => Promise<SessionState | undefined>;
+  /** OAuth access tokens (src/oauth/verify.ts): a Bearer that is a JWT goes here, never to the admin check. */
+  accessTokens?: AccessTokenCheck;
 }): Authenticate {
   const sessionOf = deps.sessionOf ?? sessionResolver(deps.identity);
   return async (req) => {
     const authorization = req.headers.authorization;
+    const jwt =
+      deps.accessTokens &&
+      /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization ?? '')?.[1];
+    if (jwt && deps.accessTokens) {
+      const check = await deps.accessTokens.verify(jwt);
+      if (check.ok) return check.subject;
+      await deps.store.securityEvents.add({
+        kind: 'auth-failed',
+        source: req.ip,
+        detail: `access token refused (${check.reason}): ${req.method} ${req.routeOptions.url ?? ''}`,
+      });
+      return undefined;
+    }
     if (authorization !== undefined) {
       const name = await checkAdminToken(deps.store, authorization);
       if (name === undefined) {

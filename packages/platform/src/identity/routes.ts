@@ -11,6 +11,7 @@ import type { Store } from '../store/types.ts';
 import { AccountAdmin } from './accounts.ts';
 import { adminUserRoutes } from './admin-routes.ts';
 import {
+  type AccessTokenCheck,
   type Authenticate,
   createAuthenticate,
   csrfRefused,
@@ -28,6 +29,8 @@ export interface IdentityDeps {
   readonly options?: IdentityOptions;
   /** Per client address, on each sign-in endpoint (login, mfa, set-up, TOTP confirm); default 20 a minute. */
   readonly authRateLimit?: { readonly max: number; readonly timeWindowMs: number };
+  /** OAuth access tokens (src/oauth/): Bearer JWTs are verified here. */
+  readonly accessTokens?: AccessTokenCheck;
 }
 
 export interface IdentityHandle {
@@ -47,7 +50,12 @@ export function identityRoutes(app: FastifyInstance, deps: IdentityDeps): Identi
   const identity = new IdentityService(deps.store, deps.keys, deps.options);
   const accounts = new AccountAdmin(deps.store, identity.options);
   const sessionOf = sessionResolver(identity);
-  const authenticate = createAuthenticate({ store: deps.store, identity, sessionOf });
+  const authenticate = createAuthenticate({
+    store: deps.store,
+    identity,
+    sessionOf,
+    ...(deps.accessTokens ? { accessTokens: deps.accessTokens } : {}),
+  });
   const limit = deps.authRateLimit ?? { max: 20, timeWindowMs: 60_000 };
   const limited = { config: { rateLimit: { max: limit.max, timeWindow: limit.timeWindowMs } } };
   const now = identity.options.now;

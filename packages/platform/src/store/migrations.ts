@@ -11,6 +11,7 @@ import { SCHEMA_005 } from './schema/005-patient-keys.ts';
 import { SCHEMA_007 } from './schema/007-access.ts';
 import { SCHEMA_008 } from './schema/008-portal.ts';
 import { SCHEMA_009 } from './schema/009-trends.ts';
+import { SCHEMA_010 } from './schema/010-oauth.ts';
 import type { Database } from './types.ts';
 
 export interface Migration {
@@ -304,6 +305,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '007-access', sql: SCHEMA_007 },
   { id: '008-portal', sql: SCHEMA_008 },
   { id: '009-trends', sql: SCHEMA_009 },
+  { id: '010-oauth', sql: SCHEMA_010 },
 ];
 
 /**

@@ -16,7 +16,14 @@ import {
   type TestPlatform,
   topicOf,
 } from '../harness.ts';
-import { launchChromium, makePerson, openPage, screenshot, signInThroughPage } from './browser.ts';
+import {
+  accessibilityProblems,
+  launchChromium,
+  makePerson,
+  openPage,
+  screenshot,
+  signInThroughPage,
+} from './browser.ts';
 
 describe('web app: administrator and patient', () => {
   let t: TestPlatform;
@@ -77,6 +84,7 @@ describe('web app: administrator and patient', () => {
       )
       .toBe('online');
     await screenshot(page, 'admin-fleet');
+    expect(await accessibilityProblems(page)).toEqual([]);
     expect(problems).toEqual([]);
     await close();
   }, 90_000);
@@ -104,6 +112,7 @@ describe('web app: administrator and patient', () => {
     await patientPage.page.goto('/#/my');
     await patientPage.page.getByTestId('vital-tile').first().waitFor();
     await screenshot(patientPage.page, 'patient-my-health');
+    expect(await accessibilityProblems(patientPage.page)).toEqual([]);
     await patientPage.page.goto('/#/consent');
     const vitals = patientPage.page.locator('[data-testid="consent-category"][data-category="vital-signs"]');
     await vitals.getByRole('checkbox', { name: /Hide from everyone caring for me/ }).check();
@@ -115,6 +124,7 @@ describe('web app: administrator and patient', () => {
       })
       .toContain('vital-signs');
     await screenshot(patientPage.page, 'patient-consent');
+    expect(await accessibilityProblems(patientPage.page)).toEqual([]);
     expect(patientPage.problems).toEqual([]);
     await patientPage.close();
 
@@ -137,6 +147,7 @@ describe('web app: administrator and patient', () => {
     await refused.waitFor();
     expect(await refused.textContent()).toContain('not in any of your care teams');
     await screenshot(outsidePage.page, 'clinician-refused');
+    expect(await accessibilityProblems(outsidePage.page)).toEqual([]);
     // Emergency access: a reason, a time limit; then the patient's screen opens.
     const glass = outsidePage.page.getByRole('form', { name: 'Emergency access' });
     await glass.getByLabel('Reason').fill('collapsed in the corridor, team unreachable');

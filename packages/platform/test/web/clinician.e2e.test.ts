@@ -17,6 +17,7 @@ import {
   topicOf,
 } from '../harness.ts';
 import {
+  accessibilityProblems,
   launchChromium,
   makePerson,
   openPage,
@@ -89,6 +90,7 @@ describe('web app: clinician', () => {
     await expect.poll(async () => (await first.textContent()) !== before, { timeout: 20_000 }).toBe(true);
     expect(await first.textContent()).toMatch(/\d/);
     await screenshot(page, 'census');
+    expect(await accessibilityProblems(page)).toEqual([]);
     expect(problems).toEqual([]);
   }, 60_000);
 
@@ -114,6 +116,7 @@ describe('web app: clinician', () => {
     // Never colour alone: the priority is written out.
     expect((await alarm.textContent())?.toLowerCase()).toContain('high');
     await screenshot(page, 'alarm-inbox');
+    expect(await accessibilityProblems(page)).toEqual([]);
     await alarm.getByRole('button', { name: 'Acknowledge' }).click();
     await expect
       .poll(async () => (await alarm.textContent())?.toLowerCase() ?? '', { timeout: 5_000 })
@@ -135,6 +138,7 @@ describe('web app: clinician', () => {
       .poll(async () => (await heartRate.textContent()) ?? '', { timeout: 20_000 })
       .toMatch(/\d{2,3}/);
     await screenshot(page, 'patient-view');
+    expect(await accessibilityProblems(page)).toEqual([]);
     await ecg.scrollIntoViewIfNeeded();
     await page.waitForTimeout(3000); // a few seconds of sweep
     await screenshot(page, 'patient-ecg');

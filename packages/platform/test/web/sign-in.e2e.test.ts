@@ -6,7 +6,14 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, startTestPlatform, type TestPlatform } from '../harness.ts';
-import { launchChromium, makePerson, openPage, screenshot, signInThroughPage } from './browser.ts';
+import {
+  accessibilityProblems,
+  launchChromium,
+  makePerson,
+  openPage,
+  screenshot,
+  signInThroughPage,
+} from './browser.ts';
 
 describe('web app: signing in', () => {
   let t: TestPlatform;
@@ -39,6 +46,17 @@ describe('web app: signing in', () => {
     expect((await fetch(`${t.platform.httpUrl}/assets/nope.js`)).status).toBe(404);
   });
 
+  it('has an accessibility check that does find problems (so its empty answers elsewhere mean something)', async () => {
+    const { page, close } = await openPage(browser, t.platform.httpUrl);
+    await page.setContent(
+      '<!doctype html><html lang="en"><title>x</title><main><input type="text"><p style="color:#999;background:#aaa">faint</p></main></html>',
+    );
+    const problems = await accessibilityProblems(page);
+    expect(problems.some((p) => p.startsWith('label'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('color-contrast'))).toBe(true);
+    await close();
+  });
+
   it('shows the sign-in page first, refuses a wrong password, then enrols a clinician authenticator', async () => {
     const nurse = await makePerson(t, { username: 'nurse.ada', roles: ['nurse'] });
     const { page, problems, close } = await openPage(browser, t.platform.httpUrl);
@@ -46,6 +64,7 @@ describe('web app: signing in', () => {
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     expect(await page.title()).toBe('OpenIoMT');
     await screenshot(page, 'sign-in');
+    expect(await accessibilityProblems(page)).toEqual([]);
     await page.getByLabel('Username').fill('nurse.ada');
     await page.getByLabel('Password').fill('not the password at all');
     await page.getByRole('button', { name: 'Sign in' }).click();
