@@ -3,11 +3,14 @@
  * client credentials, refresh token rotation, revocation, introspection, resource indicators); this file
  * supplies storage, accounts, scope semantics and SMART's additions (fhirUser, the `patient` launch context).
  */
-import Provider, { type ClientInstance, errors, interactionPolicy, type KoaContext } from 'oidc-provider';
+
+import type ProviderType from 'oidc-provider';
+import type { ClientInstance, KoaContext } from 'oidc-provider';
 import type { Store } from '../store/types.ts';
 import { adapterFactory } from './adapter.ts';
 import { type OAuthClients, RESOURCE_SCOPE } from './clients.ts';
 import { type OAuthKeys, TOKEN_ALG } from './keys.ts';
+import { errors, interactionPolicy, Provider } from './library.ts';
 import { resourceScopesAllowed, STATIC_SCOPES, splitScope } from './scopes.ts';
 import { GRANT_CLAIM } from './verify.ts';
 
@@ -33,7 +36,7 @@ export const resourceScopeOf = (client: ClientInstance): string | undefined => {
 
 const InvalidTarget = errors.InvalidTarget as new (description?: string) => Error;
 
-export function createProvider(deps: ProviderDeps): Provider {
+export function createProvider(deps: ProviderDeps): ProviderType {
   const { store, fhirBase } = deps;
   // The provider's own session follows the platform's sign-in: once that ends, or another person signs
   // in on this browser, an app asking again goes through our sign-in and consent page again.
