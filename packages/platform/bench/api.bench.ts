@@ -38,6 +38,7 @@ const o = new Command()
   .option('--clients <n>', 'concurrent clients for throughput', '16')
   .option('--seconds <s>', 'seconds of concurrent load', '10')
   .option('--out <file>', 'JSON result file', '.bench/bench-api.json')
+  .option('--profile', 'record a CPU profile of the platform while it answers (written to .bench/)')
   .parse()
   .opts<{
     backend: string;
@@ -48,6 +49,7 @@ const o = new Command()
     clients: string;
     seconds: string;
     out: string;
+    profile?: boolean;
   }>();
 const backend = o.backend === 'postgres' ? 'postgres' : 'pglite';
 const postgresUrl = o.postgresUrl ?? process.env.OPENIOMT_TEST_POSTGRES_URL ?? process.env.DATABASE_URL;
@@ -141,6 +143,7 @@ log(
 // ---------- measure ----------
 const child = await startPlatformChild({
   flags: database ? { databaseUrl: database.url } : { dataDir },
+  ...(o.profile ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir=.bench'] } : {}),
 });
 const base = new URL(child.httpUrl);
 

@@ -90,6 +90,11 @@ describe('web app: clinician', () => {
     await expect.poll(async () => (await first.textContent()) !== before, { timeout: 20_000 }).toBe(true);
     expect(await first.textContent()).toMatch(/\d/);
     await screenshot(page, 'census');
+    // A bedside tablet: the same census, nothing cut off sideways.
+    await page.setViewportSize({ width: 768, height: 1024 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth)).toBe(true);
+    await screenshot(page, 'census-tablet');
+    await page.setViewportSize({ width: 1280, height: 860 });
     expect(await accessibilityProblems(page)).toEqual([]);
     expect(problems).toEqual([]);
   }, 60_000);
@@ -124,6 +129,45 @@ describe('web app: clinician', () => {
     const stored = await t.api('GET', `/api/v1/alarms?patient=${device.patientId}`);
     const mine = stored.body.items.find((a: { condition: string }) => a.condition === 'threshold:spo2:low');
     expect(mine.state).toBe('acknowledged');
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it('lets an alarm be reached and acknowledged with the keyboard alone', async () => {
+    const settings = await t.api('PUT', `/api/v1/patients/${device.patientId}/alarm-settings`, {
+      thresholds: [
+        { vital: 'spo2', direction: 'low', limit: 90, hysteresis: 2, priority: 'high' },
+        { vital: 'heart-rate', direction: 'high', limit: 140, hysteresis: 5, priority: 'medium' },
+      ],
+    });
+    expect(settings.status).toBe(200);
+    await page.goto('/#/alarms');
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    expect(
+      await publish(
+        client,
+        topicOf(device.id),
+        device.sign(2, { vitals: [{ code: 'heart-rate', value: 162 }] }),
+      ),
+    ).toBe(0);
+    const alarm = page.locator('[data-testid="alarm-row"][data-condition="threshold:heart-rate:high"]');
+    await alarm.waitFor({ timeout: 5_000 });
+    // Tab from the top of the page until the alarm's Acknowledge button has the focus, then press Enter.
+    await page.locator('body').focus();
+    let reached = false;
+    for (let i = 0; i < 80 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = await alarm
+        .getByRole('button', { name: 'Acknowledge' })
+        .evaluate((b) => b === document.activeElement);
+    }
+    expect(reached).toBe(true);
+    // The focused control is visibly marked (focus-visible outline), not only focused.
+    const outline = await page.evaluate(
+      () => getComputedStyle(document.activeElement as Element).outlineStyle,
+    );
+    expect(outline).not.toBe('none');
+    await page.keyboard.press('Enter');
+    await expect.poll(async () => alarm.getAttribute('data-state'), { timeout: 5_000 }).toBe('acknowledged');
     expect(problems).toEqual([]);
   }, 60_000);
 
