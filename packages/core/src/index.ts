@@ -8,6 +8,7 @@ export * from './alarms/vocabulary.ts';
 export * from './audit/index.ts';
 export * from './codes/vitals.ts';
 export * from './fhir/index.ts';
+export * from './intrusion/detector.ts';
 export * from './message/decode.ts';
 export * from './message/device-token.ts';
 export * from './message/jws.ts';

@@ -23,6 +23,7 @@ import { identityRoutes } from './identity/routes.ts';
 import { DeviceRegistry } from './ingest/device-registry.ts';
 import { Enrolment } from './ingest/enrolment.ts';
 import { deviceRoutes } from './ingest/http-routes.ts';
+import { IntrusionWatch } from './ingest/intrusion.ts';
 import { MqttGateway } from './ingest/mqtt/index.ts';
 import { mqttHooks } from './ingest/mqtt-hooks.ts';
 import { IngestPipeline } from './ingest/pipeline.ts';
@@ -39,6 +40,7 @@ import { ensureAdminCredential } from './security/admin-credential.ts';
 import { openMasterKeyService } from './security/keys/master-key-file.ts';
 import { openStore } from './store/store.ts';
 import type { Store } from './store/types.ts';
+import { startSubscriptions } from './subscriptions/index.ts';
 import { webAppRoutes } from './web/routes.ts';
 
 export interface RunningPlatform {
@@ -134,6 +136,19 @@ export async function startPlatform(
     ...(tls ? { tls } : {}),
   });
   const devices = new DeviceAdmin(store, registry, bus, gateway);
+  // Refusals ingest records as security events can quarantine the device that keeps causing them.
+  const intrusion = new IntrusionWatch({
+    store,
+    devices,
+    log,
+    thresholds: {
+      windowS: config.intrusionWindowS,
+      forgery: config.intrusionForgeryThreshold,
+      authFailure: config.intrusionAuthFailureThreshold,
+      replay: config.intrusionReplayThreshold,
+      malformed: config.intrusionMalformedThreshold,
+    },
+  }).start();
   const enrolment = new Enrolment(store, registry, config.keyOverlapS);
 
   // Clinical intelligence: rules turn readings into condition events, the alarm service makes them alarms.
@@ -173,6 +188,7 @@ export async function startPlatform(
     store,
     keys: store.keys,
     accessTokens: oauth.verifier,
+    ...(config.publicUrl !== undefined ? { publicUrl: config.publicUrl } : {}),
   });
   oauth.routes(http, { identity, resolve: authenticate });
   // The first start also makes the first administrator's account, so the web app can be entered at once:
@@ -201,6 +217,8 @@ export async function startPlatform(
   auditRoutes(http, { store, resolve: authenticate, files: auditPaths });
   adminRoutes(http, { store, devices, guard });
   fhirRoutes(http, { store, guard });
+  // FHIR Subscriptions match off the bus (never holding ingest up) and deliver what the owner may read now.
+  const subscriptions = await startSubscriptions({ http, store, bus, guard, log });
   fhirAlarmRoutes(http, { store, guard });
   // The patient portal: data export, erasure requests, secure messages with the care team.
   portalRoutes(http, { store, guard });
@@ -250,6 +268,7 @@ export async function startPlatform(
     throw e;
   }
   webhooks.start();
+  subscriptions.start();
   const httpPort = new URL(httpAddress).port;
   const scheme = tls ? 'https' : 'http';
   const httpUrl = `${scheme}://${hostForUrl(config.httpHost)}:${httpPort}`;
@@ -278,12 +297,14 @@ export async function startPlatform(
         brokerListening = false;
         await gateway.close();
         await pipeline.drain();
+        await intrusion.close();
         await analysis.close();
         await rules.close();
         // After the rules: their last NEWS2 changes are trend points too.
         await trends.close();
         await alarms.close();
         await webhooks.close();
+        await subscriptions.close();
         await auditSequencer.close();
         await store.close();
       })();

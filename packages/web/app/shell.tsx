@@ -15,13 +15,14 @@ export interface AreaProps {
   readonly route: Route;
 }
 
-type AreaName = 'clinician' | 'patient' | 'admin';
+type AreaName = 'clinician' | 'patient' | 'admin' | 'account';
 type AreaModule = { default: ComponentType<AreaProps> };
 
 const AREAS: Record<AreaName, () => Promise<AreaModule>> = {
   clinician: () => import('./clinician/area.tsx'),
   patient: () => import('./patient/area.tsx'),
   admin: () => import('./admin/area.tsx'),
+  account: () => import('./session/account.tsx'),
 };
 
 interface NavItem {
@@ -59,6 +60,7 @@ export function navFor(me: Me): NavItem[] {
 /** Which area draws a route; the first nav item is home. */
 export function areaOf(me: Me, route: Route): AreaName | undefined {
   const first = route.parts[0] ?? navFor(me)[0]?.path.split('/')[0];
+  if (first === 'account') return 'account';
   if (first === 'admin') return isAdmin(me) ? 'admin' : undefined;
   if (['census', 'alarms', 'patients', 'messages'].includes(first ?? ''))
     return isStaff(me) ? 'clinician' : undefined;
@@ -101,7 +103,14 @@ export function Shell({ me, route, onSignedOut }: AreaProps & { onSignedOut: () 
           </ul>
         </nav>
         <div class="who">
-          <span class="who-name">{me.displayName ?? me.username}</span>
+          <a
+            class="who-link"
+            href={href('account')}
+            aria-current={current === 'account' ? 'page' : undefined}
+          >
+            <span class="who-name">{me.displayName ?? me.username}</span>
+            <span class="who-short">Account</span>
+          </a>
           <button
             type="button"
             onClick={() => {

@@ -9,6 +9,7 @@ export * from './observation-index.ts';
 export * from './profiles.ts';
 export * from './provenance.ts';
 export * from './resources.ts';
+export * from './subscription-criteria.ts';
 export type * as Fhir from './types.ts';
 export type {
   Communication,

@@ -10,6 +10,8 @@ export const REJECTION_CODES = {
   'bad-signature': { security: true, summary: 'signature does not verify' },
   'unknown-device': { security: true, summary: 'device is not registered' },
   'device-revoked': { security: true, summary: 'device is revoked' },
+  // Not a security event of its own: the quarantine was one, and each refusal is dead-lettered.
+  'device-quarantined': { security: false, summary: 'device is quarantined' },
   'device-mismatch': { security: true, summary: 'message names another device' },
   'topic-not-allowed': { security: true, summary: "topic is not this device's" },
   replay: { security: true, summary: 'sequence number already used' },

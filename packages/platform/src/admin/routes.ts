@@ -77,9 +77,9 @@ export function adminRoutes(
     });
     admin.get('/api/v1/admin/devices', async (req) => {
       const q = req.query as Record<string, string | undefined>;
-      const status = q.status as 'registered' | 'active' | 'revoked' | undefined;
-      if (status && !['registered', 'active', 'revoked'].includes(status))
-        throw badRequest('status must be registered, active or revoked', 'status');
+      const status = q.status as 'registered' | 'active' | 'revoked' | 'quarantined' | undefined;
+      if (status && !['registered', 'active', 'revoked', 'quarantined'].includes(status))
+        throw badRequest('status must be registered, active, revoked or quarantined', 'status');
       return store.devices.list({ ...listQuery(q), ...(status ? { status } : {}) });
     });
     admin.get<{ Params: { id: string } }>('/api/v1/admin/devices/:id', async (req) => {
@@ -98,6 +98,28 @@ export function adminRoutes(
     admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/revoke', async (req) => {
       const reason = requiredString(bodyObject(req.body ?? {}), 'reason');
       return deps.devices.revoke(req.params.id, reason, actor.get(req)?.userId ?? 'admin');
+    });
+    // Quarantine and release: audited, security events device-quarantined / device-released.
+    const quarantineReason = (req: FastifyRequest): string => {
+      const reason = requiredString(bodyObject(req.body ?? {}), 'reason');
+      if (reason.length > 500) throw badRequest('reason is at most 500 characters', '/reason');
+      return reason;
+    };
+    const who = (req: FastifyRequest) => {
+      const subject = actor.get(req);
+      return {
+        by: subject?.userId ?? 'admin',
+        actor: subject?.userId ?? 'admin',
+        actorRole: subject?.kind === 'user' ? subject.roles.join(' ') : 'administrator',
+        source: req.ip,
+      };
+    };
+    admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/quarantine', async (req) =>
+      deps.devices.quarantine(req.params.id, quarantineReason(req), who(req)),
+    );
+    admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/release', async (req) => {
+      const { device, lifted } = await deps.devices.release(req.params.id, quarantineReason(req), who(req));
+      return { ...device, released: lifted };
     });
     admin.get<{ Params: { id: string } }>('/api/v1/admin/devices/:id/assignments', async (req) =>
       store.assignments.history(req.params.id),

@@ -1,6 +1,17 @@
 import type { InProcessBus } from '../bus/bus.ts';
 import type { DeviceRegistry } from '../ingest/device-registry.ts';
-import type { Assignment, Device, Store } from '../store/types.ts';
+import type { Assignment, Device, DeviceQuarantine, Store } from '../store/types.ts';
+
+/** Who changes a quarantine, for the device row, the security log and the audit log. */
+export interface QuarantineActor {
+  /** A user id, or 'intrusion-detection'. */
+  readonly by: string;
+  /** The audit log's actor: the user id, or 'system'. */
+  readonly actor: string;
+  readonly actorRole: string;
+  /** Client address (or the detector's name). */
+  readonly source: string;
+}
 
 export interface SessionControl {
   /** Closes a device's live MQTT session at once. */
@@ -26,6 +37,56 @@ export class DeviceAdmin {
     await this.store.securityEvents.add({ kind: 'device-revoked', deviceId, source: actor, detail: reason });
     this.bus.publish('device.revoked', { deviceId, reason });
     return device;
+  }
+
+  /**
+   * Quarantine: unlike a revocation its keys stay valid, but every reading is refused and dead-lettered
+   * until a release, and the live session is closed at once (a reconnect is allowed: what it sends is kept).
+   */
+  async quarantine(deviceId: string, reason: string, who: QuarantineActor): Promise<Device> {
+    const device = await this.store.devices.quarantine(deviceId, { reason, by: who.by });
+    this.registry.invalidateDevice(deviceId);
+    this.sessions.disconnectDevice(deviceId, 'device quarantined');
+    await this.store.securityEvents.add({
+      kind: 'device-quarantined',
+      deviceId,
+      source: who.source,
+      detail: `by ${who.by}: ${reason}`,
+    });
+    await this.audit('quarantine', deviceId, reason, who);
+    this.bus.publish('device.quarantined', { deviceId, reason });
+    return device;
+  }
+
+  async release(
+    deviceId: string,
+    reason: string,
+    who: QuarantineActor,
+  ): Promise<{ device: Device; lifted: DeviceQuarantine }> {
+    const released = await this.store.devices.release(deviceId);
+    this.registry.invalidateDevice(deviceId);
+    await this.store.securityEvents.add({
+      kind: 'device-released',
+      deviceId,
+      source: who.source,
+      detail: `by ${who.by}: ${reason}`,
+    });
+    await this.audit('release', deviceId, reason, who);
+    this.bus.publish('device.released', { deviceId });
+    return released;
+  }
+
+  private async audit(change: string, deviceId: string, reason: string, who: QuarantineActor) {
+    await this.store.audit.record({
+      action: 'update',
+      actor: who.actor,
+      actorRole: who.actorRole,
+      resourceType: 'Device',
+      resourceId: deviceId,
+      reason,
+      source: who.source,
+      detail: { change },
+    });
   }
 
   async assign(a: { deviceId: string; patientId: string; from?: string; to?: string }): Promise<Assignment> {

@@ -60,6 +60,9 @@ export interface AlarmChangedEvent {
 export interface BusEvents {
   'reading.stored': StoredReadingEvent;
   'device.revoked': { deviceId: string; reason: string };
+  /** Quarantined (admin/service.ts): readings refused until released; the live census shows it. */
+  'device.quarantined': { deviceId: string; reason: string };
+  'device.released': { deviceId: string };
   'analysis.derived': DerivedMeasurementEvent;
   'alarm.changed': AlarmChangedEvent;
   /** A patient's NEWS2 total, band or completeness changed (rules/engine.ts); `at` is when, epoch ms. */

@@ -136,16 +136,18 @@ export function adminCommands(program: Command): void {
       ),
     );
   connectionOptions(device.command('list').description('the device fleet'))
-    .option('--status <status>', 'registered, active or revoked')
+    .option('--status <status>', 'registered, active, revoked or quarantined')
     .option('--limit <n>', 'at most this many', '100')
     .action(async (o) =>
       printTable(
-        await listAll(
-          conn(o),
-          `/api/v1/admin/devices${o.status ? `?status=${o.status}` : ''}`,
-          Number(o.limit),
-        ),
-        ['id', 'kind', 'status', 'lastSeenAt', 'battery', 'firmware', 'highSeq'],
+        (
+          await listAll<Record<string, unknown> & { quarantine?: { at: string } }>(
+            conn(o),
+            `/api/v1/admin/devices${o.status ? `?status=${o.status}` : ''}`,
+            Number(o.limit),
+          )
+        ).map((d) => ({ ...d, quarantined: d.quarantine?.at })),
+        ['id', 'kind', 'status', 'quarantined', 'lastSeenAt', 'battery', 'firmware', 'highSeq'],
       ),
     );
   connectionOptions(
@@ -178,6 +180,22 @@ export function adminCommands(program: Command): void {
         }),
       ),
     );
+  for (const [name, description] of [
+    [
+      'quarantine',
+      'quarantine a device: its session is closed and its readings refused (kept), its keys stay',
+    ],
+    ['release', 'lift a quarantine: the device is believed again'],
+  ] as const)
+    connectionOptions(device.command(`${name} <id>`).description(description))
+      .requiredOption('--reason <text>', 'why (kept in the security and audit logs)')
+      .action(async (id, o) =>
+        print(
+          await adminRequest(conn(o), 'POST', `/api/v1/admin/devices/${encodeURIComponent(id)}/${name}`, {
+            reason: o.reason,
+          }),
+        ),
+      );
   connectionOptions(device.command('assign <id>').description('assign the device to a patient for a period'))
     .requiredOption('--patient <id>')
     .option('--from <iso>', 'start (default now)')

@@ -22,8 +22,23 @@ export function startCommand(program: Command): void {
       '--master-key-file <file>',
       'master key that encrypts patient identities (default <data-dir>/keys/master.key, created at first start)',
     )
+    .option(
+      '--public-url <url>',
+      'the public https address people open (names the passkey relying party; needed behind a proxy)',
+    )
     .option('--insecure', 'allow plaintext listeners on non-loopback addresses (not for patient data)')
     .option('--demo', 'also provision demo patients and devices that stream real recordings')
+    .option('--intrusion-window-s <seconds>', 'intrusion detection window (default 60; 0 turns it off)')
+    .option(
+      '--intrusion-forgery-threshold <n>',
+      'quarantine a device after n forged messages or ACL violations in the window (default 5; 0 off)',
+    )
+    .option(
+      '--intrusion-auth-failure-threshold <n>',
+      'quarantine a device after n failed logins in the window (default 20; 0 off)',
+    )
+    .option('--intrusion-replay-threshold <n>', 'after n replayed messages in the window (default 0: off)')
+    .option('--intrusion-malformed-threshold <n>', 'after n malformed packets in the window (default 0: off)')
     .option('--config <file>', 'JSON file of settings (flags and environment override it)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug or silent')
     .action(async (opts: Record<string, unknown>) => {

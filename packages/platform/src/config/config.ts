@@ -3,6 +3,7 @@
  * variables (OPENIOMT_*, DATABASE_URL) and command-line flags. Pure: callers pass env, flags and the
  * file's text, so this is testable without touching the process.
  */
+import { relyingPartyOf } from '../identity/relying-party.ts';
 
 export interface PlatformConfig {
   readonly httpHost: string;
@@ -19,6 +20,8 @@ export interface PlatformConfig {
    * created at the first start; a file named here (e.g. a secrets mount) must exist.
    */
   readonly masterKeyFile?: string;
+  /** The address people open (https://name[:port]); names the passkey relying party (docs/identity.md). */
+  readonly publicUrl?: string;
   /** Allows plaintext listeners on non-loopback addresses. Never the default. */
   readonly insecure: boolean;
   readonly demo: boolean;
@@ -29,6 +32,16 @@ export interface PlatformConfig {
   readonly maxMessageBytes: number;
   /** How long a rotated-out key keeps verifying. */
   readonly keyOverlapS: number;
+  /**
+   * Intrusion detection (ingest/intrusion.ts): a device is quarantined when, within intrusionWindowS, it
+   * sends this many forged (bad-signature) messages or ACL violations, fails this many logins, replays or
+   * sends malformed packets this many times. 0 turns a rule off.
+   */
+  readonly intrusionWindowS: number;
+  readonly intrusionForgeryThreshold: number;
+  readonly intrusionAuthFailureThreshold: number;
+  readonly intrusionReplayThreshold: number;
+  readonly intrusionMalformedThreshold: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
 }
 
@@ -44,6 +57,11 @@ export const DEFAULTS: PlatformConfig = {
   maxMessageAgeS: 7 * 24 * 3600,
   maxMessageBytes: 256 * 1024,
   keyOverlapS: 24 * 3600,
+  intrusionWindowS: 60,
+  intrusionForgeryThreshold: 5,
+  intrusionAuthFailureThreshold: 20,
+  intrusionReplayThreshold: 0,
+  intrusionMalformedThreshold: 0,
   logLevel: 'info',
 };
 
@@ -58,12 +76,18 @@ const SETTINGS: Record<keyof PlatformConfig, { env: string; type: 'string' | 'po
   tlsCertFile: { env: 'OPENIOMT_TLS_CERT', type: 'string' },
   tlsKeyFile: { env: 'OPENIOMT_TLS_KEY', type: 'string' },
   masterKeyFile: { env: 'OPENIOMT_MASTER_KEY_FILE', type: 'string' },
+  publicUrl: { env: 'OPENIOMT_PUBLIC_URL', type: 'string' },
   insecure: { env: 'OPENIOMT_INSECURE', type: 'bool' },
   demo: { env: 'OPENIOMT_DEMO', type: 'bool' },
   maxClockSkewS: { env: 'OPENIOMT_MAX_CLOCK_SKEW_S', type: 'int' },
   maxMessageAgeS: { env: 'OPENIOMT_MAX_MESSAGE_AGE_S', type: 'int' },
   maxMessageBytes: { env: 'OPENIOMT_MAX_MESSAGE_BYTES', type: 'int' },
   keyOverlapS: { env: 'OPENIOMT_KEY_OVERLAP_S', type: 'int' },
+  intrusionWindowS: { env: 'OPENIOMT_INTRUSION_WINDOW_S', type: 'int' },
+  intrusionForgeryThreshold: { env: 'OPENIOMT_INTRUSION_FORGERY_THRESHOLD', type: 'int' },
+  intrusionAuthFailureThreshold: { env: 'OPENIOMT_INTRUSION_AUTH_FAILURE_THRESHOLD', type: 'int' },
+  intrusionReplayThreshold: { env: 'OPENIOMT_INTRUSION_REPLAY_THRESHOLD', type: 'int' },
+  intrusionMalformedThreshold: { env: 'OPENIOMT_INTRUSION_MALFORMED_THRESHOLD', type: 'int' },
   logLevel: { env: 'OPENIOMT_LOG_LEVEL', type: 'string' },
 };
 
@@ -129,6 +153,13 @@ export function loadConfig(input: {
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'];
   if (!levels.includes(out.logLevel as string))
     throw new ConfigError(`--log-level: must be one of ${levels.join(', ')}`);
+  if (out.publicUrl !== undefined) {
+    try {
+      relyingPartyOf(out.publicUrl as string);
+    } catch (e) {
+      throw new ConfigError(`--public-url: ${(e as Error).message}`);
+    }
+  }
   return out as unknown as PlatformConfig;
 }
 

@@ -88,6 +88,12 @@ export const RESOURCES: readonly ResourceCapability[] = [
     searchParam: [['patient', 'reference'], ['date', 'date'], COUNT],
   },
   { type: 'Provenance', interaction: ['read', 'search-type'], searchParam: [['target', 'reference']] },
+  // src/subscriptions/: the owner's own subscriptions only; channels rest-hook and websocket.
+  {
+    type: 'Subscription',
+    interaction: ['read', 'search-type', 'create', 'update', 'delete'],
+    searchParam: [['status', 'token']],
+  },
 ];
 
 /**

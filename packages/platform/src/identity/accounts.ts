@@ -8,6 +8,7 @@ import { badRequest, conflict, notFound } from '../http/problem.ts';
 import type { Store } from '../store/types.ts';
 import type { User } from '../store/users.ts';
 import { iso, newToken, type ResolvedIdentityOptions, SETUP_TOKEN_PREFIX, tokenHash } from './options.ts';
+import type { PasskeyService } from './passkeys.ts';
 import { checkPassword } from './password-policy.ts';
 import { hashPassword } from './passwords.ts';
 import { normaliseUsername, USERNAME_RULE } from './username.ts';
@@ -34,6 +35,8 @@ export class AccountAdmin {
   constructor(
     private readonly store: Store,
     private readonly options: Pick<ResolvedIdentityOptions, 'now' | 'setupTtlS'>,
+    /** Resetting the second factor removes the account's passkeys too (they may be on the lost device). */
+    private readonly passkeys?: Pick<PasskeyService, 'removeAllOf'>,
   ) {}
 
   async create(input: NewAccount): Promise<{ user: User } & SetupLink> {
@@ -92,9 +95,10 @@ export class AccountAdmin {
     return user;
   }
 
-  /** Removes the authenticator; the person enrols a new one at their next sign-in. */
+  /** Removes the authenticator and every passkey; the person enrols a new authenticator at their next sign-in. */
   async resetMfa(userId: string): Promise<User> {
     const user = await this.store.users.resetTotp(userId);
+    await this.passkeys?.removeAllOf(user.id);
     await this.store.sessions.revokeAllOf(user.id, iso(this.options.now()));
     return user;
   }

@@ -49,3 +49,18 @@ export function sessionCookie(token: string, o: SessionCookieOptions): string {
 /** Set-Cookie that removes the session cookie. */
 export const clearSessionCookie = (secure: boolean): string =>
   `${SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+
+/** Binds an anonymous passkey sign-in's challenge to this browser; sent only to the passkey sign-in routes. */
+export const PASSKEY_LOGIN_COOKIE = 'openiomt_passkey';
+const PASSKEY_LOGIN_PATH = '/api/v1/auth/passkeys/login';
+
+export function passkeyLoginCookie(token: string, o: SessionCookieOptions): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new Error('passkey sign-in token must be base64url');
+  const attrs = [`${PASSKEY_LOGIN_COOKIE}=${token}`, `Path=${PASSKEY_LOGIN_PATH}`];
+  attrs.push(`Max-Age=${Math.max(0, Math.floor(o.maxAgeS))}`, 'HttpOnly', 'SameSite=Strict');
+  if (o.secure) attrs.push('Secure');
+  return attrs.join('; ');
+}
+
+export const clearPasskeyLoginCookie = (secure: boolean): string =>
+  `${PASSKEY_LOGIN_COOKIE}=; Path=${PASSKEY_LOGIN_PATH}; Max-Age=0; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;

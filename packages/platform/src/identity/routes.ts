@@ -1,5 +1,5 @@
 /**
- * The sign-in API under /api/v1/auth (set-up, login, second factor, authenticator enrolment, sign-out, me)
+ * The sign-in API under /api/v1/auth (set-up, login, second factor, authenticator enrolment, passkeys, sign-out, me)
  * and account management under /api/v1/admin/users. `identityRoutes` registers both and hands back
  * `authenticate` for every other route.
  */
@@ -20,6 +20,9 @@ import {
 } from './authenticate.ts';
 import { clearSessionCookie, sessionCookie } from './cookies.ts';
 import type { IdentityOptions } from './options.ts';
+import { passkeyRoutes } from './passkey-routes.ts';
+import { PasskeyService } from './passkeys.ts';
+import { relyingPartyOf } from './relying-party.ts';
 import { IdentityService, type IssuedSession, type RequestContext, type SessionState } from './service.ts';
 
 export interface IdentityDeps {
@@ -31,12 +34,18 @@ export interface IdentityDeps {
   readonly authRateLimit?: { readonly max: number; readonly timeWindowMs: number };
   /** OAuth access tokens (src/oauth/): Bearer JWTs are verified here. */
   readonly accessTokens?: AccessTokenCheck;
+  /**
+   * The platform's public address (`--public-url`), naming the passkey relying party. Without it passkeys
+   * work only on a localhost address (identity/relying-party.ts).
+   */
+  readonly publicUrl?: string;
 }
 
 export interface IdentityHandle {
   readonly authenticate: Authenticate;
   readonly identity: IdentityService;
   readonly accounts: AccountAdmin;
+  readonly passkeys: PasskeyService;
 }
 
 /**
@@ -48,7 +57,9 @@ const SECURE_COOKIE = true;
 
 export function identityRoutes(app: FastifyInstance, deps: IdentityDeps): IdentityHandle {
   const identity = new IdentityService(deps.store, deps.keys, deps.options);
-  const accounts = new AccountAdmin(deps.store, identity.options);
+  const passkeys = new PasskeyService(deps.store, identity);
+  const accounts = new AccountAdmin(deps.store, identity.options, passkeys);
+  const relyingParty = deps.publicUrl !== undefined ? relyingPartyOf(deps.publicUrl) : undefined;
   const sessionOf = sessionResolver(identity);
   const authenticate = createAuthenticate({
     store: deps.store,
@@ -132,6 +143,18 @@ export function identityRoutes(app: FastifyInstance, deps: IdentityDeps): Identi
       return { revoked };
     });
 
+    passkeyRoutes(auth, {
+      passkeys,
+      ...(relyingParty ? { relyingParty } : {}),
+      limited,
+      secureCookies: SECURE_COOKIE,
+      ctx,
+      sessionOf,
+      fullSession,
+      signedIn,
+      logout: (state) => identity.logout(state),
+    });
+
     auth.get('/api/v1/auth/me', async (req) => {
       const subject = await authenticate(req);
       if (subject === undefined) {
@@ -155,7 +178,7 @@ export function identityRoutes(app: FastifyInstance, deps: IdentityDeps): Identi
   });
 
   adminUserRoutes(app, { store: deps.store, accounts, authenticate });
-  return { authenticate, identity, accounts };
+  return { authenticate, identity, accounts, passkeys };
 }
 
 /** 401 with what is still missing, so a client knows where to send the person. */

@@ -1,5 +1,6 @@
 /**
- * Signing people in: password, then (for staff, or anyone who enrolled one) a TOTP code, then a session.
+ * Signing people in: password, then (for staff, or anyone who enrolled one) a TOTP code, then a session; or a
+ * passkey alone (identity/passkeys.ts), which counts as both factors.
  *
  * A session starts "pending" after the password and only becomes a full sign-in when the second factor is
  * passed (or, for staff without an authenticator yet, enrolled); at that moment the session token is replaced,
@@ -161,6 +162,17 @@ export class IdentityService {
     if (!(await this.store.users.confirmTotp(record.user.id, step, iso(now)))) throw alreadyEnrolled();
     await this.store.users.clearFailures(record.user.id);
     return this.replace(state, now, ctx);
+  }
+
+  /**
+   * A full session for a person whose passkey assertion (with user verification) the caller has verified:
+   * a passkey is both factors, so there is no pending stage. Like any completed sign-in it forgives failures.
+   */
+  async passkeySession(record: UserRecord, ctx: RequestContext): Promise<IssuedSession> {
+    const now = this.options.now();
+    await this.store.users.clearFailures(record.user.id);
+    await this.pruneNowAndThen(now);
+    return this.issue(record.user.id, 'full', now, ctx, true);
   }
 
   /** The live session a token names, with where it stands; undefined when missing, ended or expired. */

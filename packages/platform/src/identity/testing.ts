@@ -30,6 +30,8 @@ export async function startIdentityServer(
     options?: IdentityOptions;
     keys?: KeyService;
     rateLimitMax?: number;
+    /** The platform's public address (names the passkey relying party). */
+    publicUrl?: string;
     extraRoutes?: (app: FastifyInstance, h: IdentityHandle) => void;
   } = {},
 ): Promise<Harness> {
@@ -41,6 +43,7 @@ export async function startIdentityServer(
     keys: o.keys ?? memoryKeyService(),
     options: { now: () => clock.now, ...o.options },
     authRateLimit: { max: o.rateLimitMax ?? 10_000, timeWindowMs: 60_000 },
+    ...(o.publicUrl !== undefined ? { publicUrl: o.publicUrl } : {}),
   });
   o.extraRoutes?.(app, handle);
   const base = await app.listen({ host: '127.0.0.1', port: 0 });

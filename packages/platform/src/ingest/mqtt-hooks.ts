@@ -62,7 +62,11 @@ export function mqttHooks(deps: {
       const code = outcome.rejection.code;
       return {
         accepted: false,
-        reasonCode: isSecurityRejection(code) ? NOT_AUTHORIZED : PAYLOAD_FORMAT_INVALID,
+        // A quarantined device is not authorized to file readings, though the refusal is no attack itself.
+        reasonCode:
+          isSecurityRejection(code) || code === 'device-quarantined'
+            ? NOT_AUTHORIZED
+            : PAYLOAD_FORMAT_INVALID,
         reasonString: code,
       };
     },
@@ -88,8 +92,10 @@ export function mqttHooks(deps: {
           .catch((err) => deps.log.error({ err }, 'could not dead-letter a refused publish'));
         return;
       }
+      // Only a well-formed device id is kept (a failed login's username is whatever the client sent).
+      const deviceId = e.deviceId && DEVICE_ID_PATTERN.test(e.deviceId) ? e.deviceId : undefined;
       void deps.store.securityEvents
-        .add({ kind, source: e.source, detail: e.detail, ...(e.deviceId ? { deviceId: e.deviceId } : {}) })
+        .add({ kind, source: e.source, detail: e.detail, ...(deviceId ? { deviceId } : {}) })
         .catch((err) => deps.log.error({ err }, 'could not record a security event'));
     },
   };

@@ -84,6 +84,12 @@ export async function verifyMessage(
       reject('unknown-key', `key ${key.kid} was rotated out at ${new Date(key.notAfterMs).toISOString()}`),
       deviceId,
     );
+  // Before the signature: a quarantined device's messages are kept, not believed, whatever they hold.
+  if (device.quarantine)
+    return refuse(
+      reject('device-quarantined', `device ${deviceId} is quarantined: ${device.quarantine.reason}`),
+      deviceId,
+    );
   const checked = await checkOffOrOnThread(
     compact,
     key,

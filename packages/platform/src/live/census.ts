@@ -142,7 +142,7 @@ export async function census(subject: Subject, deps: CensusDeps, now: number): P
         expectedIntervalS: d.expectedIntervalS,
         ...(d.battery === undefined ? {} : { battery: d.battery }),
         ...(d.firmware === undefined ? {} : { firmware: d.firmware }),
-        status: deviceLiveStatus(d.lastSeenAt, d.expectedIntervalS, now),
+        status: deviceLiveStatus(d.lastSeenAt, d.expectedIntervalS, now, d.quarantined),
       })),
     };
   });

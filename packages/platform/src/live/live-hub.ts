@@ -34,6 +34,7 @@ interface TrackedDevice {
   /** Unknown until looked up, for a device first seen after the client connected. */
   intervalS?: number;
   lastSeenAt?: number;
+  quarantined?: boolean;
   status: DeviceLiveStatus;
 }
 
@@ -51,6 +52,8 @@ export class LiveHub {
     this.unsubscribe = [
       bus.subscribe('reading.stored', (e) => this.onReading(e)),
       bus.subscribe('analysis.derived', (d) => this.onDerived(d)),
+      bus.subscribe('device.quarantined', (e) => this.quarantined(e.deviceId, true)),
+      bus.subscribe('device.released', (e) => this.quarantined(e.deviceId, false)),
       bus.subscribe('news2.scored', (e) =>
         this.toWatchers(
           e.patientId,
@@ -78,7 +81,8 @@ export class LiveHub {
         patientId: d.patientId,
         intervalS: d.expectedIntervalS,
         ...(d.lastSeenAt === undefined ? {} : { lastSeenAt: d.lastSeenAt }),
-        status: deviceLiveStatus(d.lastSeenAt, d.expectedIntervalS, now),
+        ...(d.quarantined ? { quarantined: true } : {}),
+        status: deviceLiveStatus(d.lastSeenAt, d.expectedIntervalS, now, d.quarantined),
       });
     }
     send(client.socket, JSON.stringify(hello));
@@ -116,7 +120,7 @@ export class LiveHub {
     const now = this.now();
     for (const [id, t] of this.devices) {
       if (t.intervalS === undefined) continue;
-      const status = deviceLiveStatus(t.lastSeenAt, t.intervalS, now);
+      const status = deviceLiveStatus(t.lastSeenAt, t.intervalS, now, t.quarantined);
       if (status === t.status) continue;
       t.status = status;
       this.toWatchers(t.patientId, undefined, () => deviceMessage(t.patientId, id, status, t.lastSeenAt));
@@ -150,6 +154,17 @@ export class LiveHub {
       (c) => c.vitals.has(d.patientId),
       () => derivedMessage(d),
     );
+  }
+
+  /** A watched device was quarantined or released: its watchers are told at once. */
+  private quarantined(deviceId: string, on: boolean): void {
+    const t = this.devices.get(deviceId);
+    if (!t) return;
+    t.quarantined = on;
+    const status = deviceLiveStatus(t.lastSeenAt, t.intervalS ?? 60, this.now(), on);
+    if (status === t.status) return;
+    t.status = status;
+    this.toWatchers(t.patientId, undefined, () => deviceMessage(t.patientId, deviceId, status, t.lastSeenAt));
   }
 
   /** A reading arrived from a device: it is online (told when it was not). */

@@ -17,6 +17,7 @@ const message = (m: Partial<ReadingMessage>): ReadingMessage => ({
 describe('live messages', () => {
   it('calls a device stale after 2 and offline after 10 silent expected intervals', () => {
     expect(deviceLiveStatus(undefined, 10, T0)).toBe('never');
+    expect(deviceLiveStatus(T0, 10, T0, true)).toBe('quarantined');
     expect(deviceLiveStatus(T0, 10, T0 + 20_000)).toBe('online');
     expect(deviceLiveStatus(T0, 10, T0 + 20_001)).toBe('stale');
     expect(deviceLiveStatus(T0, 10, T0 + 100_000)).toBe('stale');

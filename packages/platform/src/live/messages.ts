@@ -6,18 +6,23 @@
 import { isVitalCode, type News2Score, type ReadingMessage, VITALS, WAVEFORMS } from '@openiomt/core';
 import type { DerivedMeasurementEvent } from '../bus/bus.ts';
 
-export type DeviceLiveStatus = 'online' | 'stale' | 'offline' | 'never';
+export type DeviceLiveStatus = 'online' | 'stale' | 'offline' | 'never' | 'quarantined';
 
 /** No message for more than this many expected intervals: stale; for more than OFFLINE_AFTER: offline. */
 export const STALE_AFTER_INTERVALS = 2;
 export const OFFLINE_AFTER_INTERVALS = 10;
 
-/** A device's status from its last message (platform receive time, epoch ms) and expected interval. */
+/**
+ * A device's status from its last message (platform receive time, epoch ms) and expected interval; a
+ * quarantined device says so, so clinicians see why its data stopped.
+ */
 export function deviceLiveStatus(
   lastSeenAt: number | undefined,
   expectedIntervalS: number,
   now: number,
+  quarantined = false,
 ): DeviceLiveStatus {
+  if (quarantined) return 'quarantined';
   if (lastSeenAt === undefined) return 'never';
   const silentMs = now - lastSeenAt;
   const intervalMs = expectedIntervalS * 1000;

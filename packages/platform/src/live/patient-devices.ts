@@ -13,6 +13,8 @@ export interface PatientDevice {
   readonly lastSeenAt?: number;
   readonly battery?: number;
   readonly firmware?: string;
+  /** Quarantined: its readings are refused until an administrator releases it. */
+  readonly quarantined?: true;
 }
 
 /** Devices (not revoked) assigned to any of the patients at `at`, ordered by patient and device. */
@@ -30,8 +32,10 @@ export async function devicesOfPatients(
     last_seen_at: string | null;
     battery: number | null;
     firmware: string | null;
+    quarantined: boolean;
   }>(
-    `SELECT a.patient_id, d.id, d.kind, d.expected_interval_s, d.last_seen_at, d.battery, d.firmware
+    `SELECT a.patient_id, d.id, d.kind, d.expected_interval_s, d.last_seen_at, d.battery, d.firmware,
+            d.quarantined_at IS NOT NULL AS quarantined
        FROM device_assignments a JOIN devices d ON d.id = a.device_id
       WHERE a.patient_id = ANY($1::text[]) AND d.status <> 'revoked'
         AND tstzrange(a.from_at, a.to_at, '[)') @> $2::timestamptz
@@ -46,6 +50,7 @@ export async function devicesOfPatients(
     ...(r.last_seen_at ? { lastSeenAt: Date.parse(r.last_seen_at) } : {}),
     ...(r.battery === null ? {} : { battery: r.battery }),
     ...(r.firmware === null ? {} : { firmware: r.firmware }),
+    ...(r.quarantined ? { quarantined: true as const } : {}),
   }));
 }
 

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/types.ts';
-import type { AttemptOutcome, ClaimedDelivery } from '../store/webhooks.ts';
+import type { AttemptOutcome, ClaimedDelivery, WebhooksRepository } from '../store/webhooks.ts';
 import { ID_HEADER, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './webhook-signature.ts';
 
 export { signWebhook, verifyWebhookSignature } from './webhook-signature.ts';
@@ -32,7 +32,12 @@ export interface WebhookDelivererOptions {
   readonly logger?: Logger;
   /** Source of randomness for the jitter (tests). */
   readonly random?: () => number;
+  /** Another outbox with the same lifecycle (FHIR Subscription rest-hooks); default the webhooks'. */
+  readonly outbox?: Outbox;
 }
+
+/** What the deliverer needs of an outbox. */
+export type Outbox = Pick<WebhooksRepository, 'claimDue' | 'recordAttempt' | 'nextDueAt'>;
 
 export interface BackoffPolicy {
   readonly baseDelayMs: number;
@@ -63,9 +68,10 @@ export class WebhookDeliverer {
   private ticking: Promise<void> | undefined;
   private again = false;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly outbox: Outbox;
 
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly options: WebhookDelivererOptions = {},
   ) {
     this.timeoutMs = positive(options.timeoutMs ?? 5000, 'timeoutMs');
@@ -82,6 +88,7 @@ export class WebhookDeliverer {
     if (this.leaseMs <= this.timeoutMs) throw new RangeError('leaseMs must exceed timeoutMs');
     this.concurrency = positive(options.concurrency ?? 8, 'concurrency');
     this.random = options.random ?? Math.random;
+    this.outbox = options.outbox ?? store.webhooks;
   }
 
   /** Starts delivering: at once, then whenever something is due, woken, or the poll interval passes. */
@@ -122,7 +129,7 @@ export class WebhookDeliverer {
       let free = this.concurrency - this.inFlight.size;
       while (this.running && free > 0) {
         const now = Date.now();
-        const claimed = await this.store.webhooks.claimDue(
+        const claimed = await this.outbox.claimDue(
           new Date(now).toISOString(),
           new Date(now + this.leaseMs).toISOString(),
           free,
@@ -133,7 +140,7 @@ export class WebhookDeliverer {
       }
       // When every slot is busy, a finishing attempt wakes us; otherwise sleep until the next due row.
       if (this.inFlight.size >= this.concurrency) return;
-      const next = await this.store.webhooks.nextDueAt();
+      const next = await this.outbox.nextDueAt();
       if (next !== undefined)
         sleepMs = Math.min(this.pollIntervalMs, Math.max(MIN_SLEEP_MS, Date.parse(next) - Date.now()));
     } catch (e) {
@@ -169,7 +176,7 @@ export class WebhookDeliverer {
               nextAttemptAt: new Date(now + retryDelayMs(made, this.backoff, this.random)).toISOString(),
             };
     try {
-      const recorded = await this.store.webhooks.recordAttempt(c, outcome, new Date(now).toISOString());
+      const recorded = await this.outbox.recordAttempt(c, outcome, new Date(now).toISOString());
       // Ids only: the body and the URL can identify a patient.
       if (recorded && outcome.status === 'dead')
         this.options.logger?.warn(
@@ -189,7 +196,8 @@ export class WebhookDeliverer {
       const res = await fetch(c.url, {
         method: 'POST',
         headers: {
-          'content-type': 'application/json',
+          ...c.headers,
+          'content-type': c.contentType ?? 'application/json',
           'user-agent': USER_AGENT,
           [ID_HEADER]: c.eventId,
           [TIMESTAMP_HEADER]: String(timestamp),

@@ -20,6 +20,7 @@ import {
   type Database,
   type Device,
   type DeviceKey,
+  type DeviceQuarantine,
   type Queryable,
   type Store,
   StoreError,
@@ -35,6 +36,9 @@ interface DeviceRow {
   created_at: string;
   revoked_at: string | null;
   revoked_reason: string | null;
+  quarantined_at: string | null;
+  quarantine_reason: string | null;
+  quarantined_by: string | null;
   last_seen_at: string | null;
   battery: number | null;
   firmware: string | null;
@@ -51,7 +55,7 @@ interface KeyRow {
 }
 
 const DEVICE_COLUMNS = `id, kind, model, manufacturer, status, expected_interval_s, created_at, revoked_at,
-  revoked_reason, last_seen_at, battery, firmware, high_seq`;
+  revoked_reason, quarantined_at, quarantine_reason, quarantined_by, last_seen_at, battery, firmware, high_seq`;
 const KEY_COLUMNS = 'kid, device_id, jwk, created_at, not_after, revoked_at';
 const DEFAULT_EXPECTED_INTERVAL_S = 60;
 const NO_HASH = new Uint8Array(32);
@@ -67,11 +71,17 @@ const toDevice = (r: DeviceRow): Device =>
     createdAt: r.created_at,
     revokedAt: r.revoked_at ?? undefined,
     revokedReason: r.revoked_reason ?? undefined,
+    quarantine: quarantineOf(r),
     lastSeenAt: r.last_seen_at ?? undefined,
     battery: r.battery ?? undefined,
     firmware: r.firmware ?? undefined,
     highSeq: r.high_seq,
   });
+
+const quarantineOf = (r: DeviceRow): DeviceQuarantine | undefined =>
+  r.quarantined_at === null
+    ? undefined
+    : { at: r.quarantined_at, reason: r.quarantine_reason ?? '', by: r.quarantined_by ?? '' };
 
 const toKey = (r: KeyRow): DeviceKey =>
   compact({
@@ -178,7 +188,8 @@ export function devicesRepository(db: Database): Store['devices'] {
     async list(q = {}) {
       const limit = pageLimit(q.limit);
       const where = new Where();
-      if (q.status !== undefined) where.add('status = ?', q.status);
+      if (q.status === 'quarantined') where.add('quarantined_at IS NOT NULL AND status <> ?', 'revoked');
+      else if (q.status !== undefined) where.add('status = ?', q.status);
       if (q.cursor !== undefined) where.after('created_at', 'id', decodeCursor(q.cursor), 'asc');
       const { rows } = await db.query<DeviceRow>(
         `SELECT ${DEVICE_COLUMNS} FROM devices ${where} ORDER BY created_at, id LIMIT ${where.param(limit + 1)}`,
@@ -276,6 +287,40 @@ export function devicesRepository(db: Database): Store['devices'] {
           at,
         ]);
         return toDevice(rows[0]);
+      });
+    },
+
+    async quarantine(id, q) {
+      const { rows } = await db.query<DeviceRow>(
+        `UPDATE devices SET quarantined_at = $2, quarantine_reason = $3, quarantined_by = $4
+          WHERE id = $1 AND status <> 'revoked' AND quarantined_at IS NULL RETURNING ${DEVICE_COLUMNS}`,
+        [id, nowIso(), q.reason, q.by],
+      );
+      if (rows[0] !== undefined) return toDevice(rows[0]);
+      const d = await get(id);
+      if (!d) throw new StoreError('not-found', `no device ${id}`, 'id');
+      throw new StoreError(
+        'conflict',
+        d.status === 'revoked' ? `device ${id} is revoked` : `device ${id} is already quarantined`,
+        'id',
+      );
+    },
+
+    async release(id) {
+      return db.transaction(async (tx) => {
+        const { rows: before } = await tx.query<DeviceRow>(
+          `SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = $1 FOR UPDATE`,
+          [id],
+        );
+        const lifted = before[0] === undefined ? undefined : quarantineOf(before[0]);
+        if (before[0] === undefined) throw new StoreError('not-found', `no device ${id}`, 'id');
+        if (lifted === undefined) throw new StoreError('conflict', `device ${id} is not quarantined`, 'id');
+        const { rows } = await tx.query<DeviceRow>(
+          `UPDATE devices SET quarantined_at = NULL, quarantine_reason = NULL, quarantined_by = NULL
+            WHERE id = $1 RETURNING ${DEVICE_COLUMNS}`,
+          [id],
+        );
+        return { device: toDevice(rows[0]!), lifted };
       });
     },
   };

@@ -124,6 +124,7 @@ export function deadLettersRepository(db: Database): Store['deadLetters'] {
 }
 
 export function securityEventsRepository(db: Database): Store['securityEvents'] {
+  const listeners = new Set<(e: SecurityEvent) => void>();
   return {
     async add(e) {
       const at = e.at === undefined ? nowIso() : requireInstant(e.at, 'at');
@@ -132,7 +133,20 @@ export function securityEventsRepository(db: Database): Store['securityEvents'] 
          RETURNING id, at, kind, device_id, source, detail`,
         [randomUUID(), at, e.kind, e.deviceId ?? null, e.source ?? null, e.detail],
       );
-      return toSecurityEvent(rows[0]!);
+      const event = toSecurityEvent(rows[0]!);
+      for (const listener of listeners) {
+        try {
+          listener(event);
+        } catch {
+          // An observer's failure must not fail the recording of the event.
+        }
+      }
+      return event;
+    },
+
+    observe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
 
     async list(q = {}) {

@@ -12,6 +12,9 @@ import { SCHEMA_007 } from './schema/007-access.ts';
 import { SCHEMA_008 } from './schema/008-portal.ts';
 import { SCHEMA_009 } from './schema/009-trends.ts';
 import { SCHEMA_010 } from './schema/010-oauth.ts';
+import { SCHEMA_011 } from './schema/011-quarantine.ts';
+import { SCHEMA_012 } from './schema/012-subscriptions.ts';
+import { SCHEMA_013 } from './schema/013-passkeys.ts';
 import type { Database } from './types.ts';
 
 export interface Migration {
@@ -306,6 +309,9 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '008-portal', sql: SCHEMA_008 },
   { id: '009-trends', sql: SCHEMA_009 },
   { id: '010-oauth', sql: SCHEMA_010 },
+  { id: '011-quarantine', sql: SCHEMA_011 },
+  { id: '012-subscriptions', sql: SCHEMA_012 },
+  { id: '013-passkeys', sql: SCHEMA_013 },
 ];
 
 /**

@@ -63,10 +63,19 @@ export interface Device {
   readonly createdAt: string;
   readonly revokedAt?: string;
   readonly revokedReason?: string;
+  /** Set while quarantined: readings are refused (device-quarantined), keys stay valid until a release. */
+  readonly quarantine?: DeviceQuarantine;
   readonly lastSeenAt?: string;
   readonly battery?: number;
   readonly firmware?: string;
   readonly highSeq: number;
+}
+
+export interface DeviceQuarantine {
+  readonly at: string;
+  readonly reason: string;
+  /** A user id, or 'intrusion-detection'. */
+  readonly by: string;
 }
 
 export interface DeviceKey {
@@ -138,11 +147,15 @@ export type SecurityEventKind =
   | 'auth-failed'
   | 'acl-denied'
   | 'device-revoked'
+  | 'device-released'
+  | 'intrusion-detected'
   | 'key-enrolled'
   | 'key-rotated'
   | 'admin-auth-failed'
   | 'login-failed'
   | 'account-locked'
+  | 'passkey-added'
+  | 'passkey-removed'
   | 'access-denied'
   | 'break-glass'
   | 'erasure-requested'
@@ -205,7 +218,8 @@ export interface Store {
       enrolmentTtlS?: number;
     }): Promise<{ device: Device; enrolmentCode: string; enrolmentExpiresAt: string }>;
     get(id: string): Promise<Device | undefined>;
-    list(q?: ListQuery & { status?: DeviceStatus }): Promise<Page<Device>>;
+    /** status 'quarantined': quarantined devices that are not revoked (their status stays as it was). */
+    list(q?: ListQuery & { status?: DeviceStatus | 'quarantined' }): Promise<Page<Device>>;
     /** Issues a fresh enrolment code (re-enrolment after loss of key). */
     newEnrolmentCode(
       id: string,
@@ -221,6 +235,10 @@ export interface Store {
     keys(id: string): Promise<DeviceKey[]>;
     keyByKid(kid: string): Promise<DeviceKey | undefined>;
     revoke(id: string, reason: string): Promise<Device>;
+    /** Throws not-found, or conflict when the device is revoked or already quarantined. */
+    quarantine(id: string, q: { reason: string; by: string }): Promise<Device>;
+    /** Lifts a quarantine; returns the device and the quarantine lifted. Conflict when not quarantined. */
+    release(id: string): Promise<{ device: Device; lifted: DeviceQuarantine }>;
   };
 
   assignments: {
@@ -271,6 +289,8 @@ export interface Store {
   securityEvents: {
     add(e: Omit<SecurityEvent, 'id' | 'at'> & { at?: string }): Promise<SecurityEvent>;
     list(q?: ListQuery & { kind?: string }): Promise<Page<SecurityEvent>>;
+    /** Calls the listener with every event this process records from now on (intrusion detection). */
+    observe(listener: (e: SecurityEvent) => void): () => void;
   };
 
   /** Idempotency-Keys of HTTPS reading batches, per device. */

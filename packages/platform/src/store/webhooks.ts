@@ -42,6 +42,9 @@ export interface ClaimedDelivery {
   readonly attempts: number;
   readonly url: string;
   readonly secret: string;
+  /** Other outboxes (FHIR Subscriptions): the body's media type and the subscriber's own headers. */
+  readonly contentType?: string;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** The outcome of one attempt: delivered, retry at an instant, or dead (no attempts left). */

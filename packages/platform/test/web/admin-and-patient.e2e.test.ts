@@ -167,4 +167,46 @@ describe('web app: administrator and patient', () => {
       expect(log.body.items.length).toBeGreaterThan(0);
     }
   }, 120_000);
+
+  it('quarantines a device in the console: its next publish is refused, the fleet says so; release restores it', async () => {
+    const device = await provisionDevice(t, 'bed14-ecg', undefined, 'ecg-patch');
+    const client = await device.connect();
+    expect(await publish(client, topicOf(device.id), device.sign(1))).toBe(0);
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const admin = await makePerson(t, { username: 'sec.admin', roles: ['administrator'] });
+    const { page, problems, close } = await openPage(browser, t.platform.httpUrl);
+    await signInThroughPage(page, admin);
+    await page.goto('/#/admin/devices');
+    const row = page.locator('[data-testid="device-row"][data-device-id="bed14-ecg"]');
+    await row.getByRole('button', { name: 'Manage' }).click();
+    await page.getByRole('button', { name: 'Quarantine device…' }).click();
+    const dialog = page.getByTestId('quarantine-device-dialog');
+    await dialog.getByLabel('Reason').fill('unexpected firmware signature');
+    await dialog.getByRole('button', { name: 'Quarantine', exact: true }).click();
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 10_000 }).toBe('quarantined');
+    expect(await row.getByTestId('quarantine-reason').textContent()).toContain(
+      'unexpected firmware signature',
+    );
+    expect(await row.getByTestId('device-status').textContent()).toContain('quarantined');
+    await page.getByTestId('quarantine-notice').waitFor();
+    await screenshot(page, 'admin-device-quarantined');
+    expect(await accessibilityProblems(page)).toEqual([]);
+    // Its live session was closed; it may connect again (its keys stay valid) but its readings are refused.
+    await closed;
+    client.end(true);
+    const again = await device.connect();
+    expect(await publish(again, topicOf(device.id), device.sign(2))).toBe(0x87);
+    again.end(true);
+
+    await page.getByRole('button', { name: 'Release device…' }).click();
+    const release = page.getByTestId('release-device-dialog');
+    await release.getByLabel('Reason').fill('firmware verified by biomedical engineering');
+    await release.getByRole('button', { name: 'Release', exact: true }).click();
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 10_000 }).not.toBe('quarantined');
+    const back = await device.connect();
+    expect(await publish(back, topicOf(device.id), device.sign(3))).toBe(0);
+    back.end(true);
+    expect(problems).toEqual([]);
+    await close();
+  }, 90_000);
 });

@@ -78,7 +78,7 @@ export async function signInThroughPage(page: Page, person: Person): Promise<voi
   await page.goto('/');
   await page.getByLabel('Username').fill(person.username);
   await page.getByLabel('Password').fill(person.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   const enrol = page.getByRole('button', { name: 'Show the set-up code' });
   const code = page.getByRole('form', { name: 'Authenticator code' });
   const signedIn = page.getByRole('button', { name: 'Sign out' });

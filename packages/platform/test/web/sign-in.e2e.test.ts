@@ -67,7 +67,7 @@ describe('web app: signing in', () => {
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.getByLabel('Username').fill('nurse.ada');
     await page.getByLabel('Password').fill('not the password at all');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('alert').waitFor();
     expect(await page.getByRole('alert').textContent()).toContain('Sign-in failed');
 

@@ -1,6 +1,7 @@
 /**
  * What an administrator does to one device: assign it to a patient (from now or a given time), end the
- * current assignment, issue a fresh enrolment code, revoke it for good (with a reason and a confirmation).
+ * current assignment, issue a fresh enrolment code, quarantine or release it, revoke it for good (each of
+ * the last three with a reason and a confirmation).
  */
 import { useState } from 'preact/hooks';
 import { get, post } from '../api.ts';
@@ -58,10 +59,27 @@ export function DeviceActions({ device, onChanged }: { device: Device; onChanged
           register it under a new id.
         </p>
       ) : (
-        <div class="action-row">
-          <NewCode path={path} deviceId={device.id} />
-          <Revoke path={path} deviceId={device.id} onRevoked={changed} />
-        </div>
+        <>
+          {device.quarantine ? (
+            <p data-testid="quarantine-notice">
+              Quarantined <Time at={device.quarantine.at} /> by{' '}
+              {device.quarantine.by === 'intrusion-detection'
+                ? 'intrusion detection'
+                : `administrator ${device.quarantine.by}`}
+              : {device.quarantine.reason}. Its readings are refused and kept in the dead letters.
+            </p>
+          ) : null}
+          <div class="action-row">
+            <NewCode path={path} deviceId={device.id} />
+            <Quarantine
+              path={path}
+              deviceId={device.id}
+              release={device.quarantine !== undefined}
+              onDone={changed}
+            />
+            <Revoke path={path} deviceId={device.id} onRevoked={changed} />
+          </div>
+        </>
       )}
     </div>
   );
@@ -174,6 +192,69 @@ function NewCode({ path, deviceId }: { path: string; deviceId: string }) {
       {code ? (
         <EnrolmentCode deviceId={deviceId} code={code.enrolmentCode} expiresAt={code.enrolmentExpiresAt} />
       ) : null}
+    </div>
+  );
+}
+
+/** Quarantine (readings refused and kept, keys stay valid) or its release, with a reason. */
+function Quarantine({
+  path,
+  deviceId,
+  release,
+  onDone,
+}: {
+  path: string;
+  deviceId: string;
+  release: boolean;
+  onDone: () => void;
+}) {
+  const [open, setOpen] = useState(false);
+  const [reason, setReason] = useState('');
+  const act = useAction(async () => {
+    await post(`${path}/${release ? 'release' : 'quarantine'}`, { reason: reason.trim() });
+    setOpen(false);
+    setReason('');
+    onDone();
+  });
+  const verb = release ? 'Release' : 'Quarantine';
+  return (
+    <div>
+      <button type="button" class={release ? undefined : 'danger'} onClick={() => setOpen(true)}>
+        {verb} device…
+      </button>
+      <ConfirmDialog
+        open={open}
+        title={`${verb} device ${deviceId}?`}
+        confirmLabel={act.busy ? (release ? 'Releasing…' : 'Quarantining…') : verb}
+        danger={!release}
+        busy={act.busy}
+        onConfirm={() => void act.run()}
+        onCancel={() => {
+          act.clear();
+          setOpen(false);
+        }}
+        testId={release ? 'release-device-dialog' : 'quarantine-device-dialog'}
+      >
+        <p>
+          {release
+            ? 'Its readings are accepted again from its next message. Those refused meanwhile stay in the dead letters.'
+            : 'Its live connection is closed at once and every reading it sends is refused and kept in the dead letters, until it is released. Its keys stay valid. Clinicians see the device as quarantined.'}{' '}
+          A security event is recorded.
+        </p>
+        <TextArea
+          label="Reason"
+          name="reason"
+          value={reason}
+          onInput={setReason}
+          required
+          maxLength={500}
+          hint={
+            release ? 'E.g. firmware fixed, checked by biomedical engineering.' : 'E.g. suspected tampering.'
+          }
+          error={act.error}
+        />
+        <ErrorNotice error={act.error} />
+      </ConfirmDialog>
     </div>
   );
 }

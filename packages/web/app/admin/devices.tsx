@@ -1,7 +1,8 @@
 /**
- * `#/admin/devices`: the fleet with its live status (online, stale, offline, never seen, revoked: from
- * when each device was last heard and how often it should report), filters, registering a device (the
- * one-time enrolment code and its QR code), and each device's assignment, re-enrolment and revocation.
+ * `#/admin/devices`: the fleet with its live status (online, stale, offline, never seen, quarantined,
+ * revoked: from when each device was last heard and how often it should report), filters, registering a
+ * device (the one-time enrolment code and its QR code), and each device's assignment, re-enrolment,
+ * quarantine and revocation.
  */
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
@@ -123,6 +124,11 @@ export function Devices() {
                 <td>
                   {d.status}
                   {d.revokedReason ? <div class="hint">{d.revokedReason}</div> : null}
+                  {d.quarantine && d.status !== 'revoked' ? (
+                    <div class="hint" data-testid="quarantine-reason">
+                      Quarantined: {d.quarantine.reason}
+                    </div>
+                  ) : null}
                 </td>
                 <td>
                   <button

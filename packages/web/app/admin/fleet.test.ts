@@ -31,6 +31,9 @@ describe('device fleet', () => {
     expect(fleetStatus(device('a', { lastSeenAt: ago(601), expectedIntervalS: 3600 }), now)).toBe('online');
     expect(fleetStatus(device('a', { status: 'registered' }), now)).toBe('never');
     expect(fleetStatus(device('a', { status: 'revoked', lastSeenAt: ago(1) }), now)).toBe('revoked');
+    const quarantine = { at: ago(5), reason: 'forged signatures', by: 'intrusion-detection' };
+    expect(fleetStatus(device('q', { lastSeenAt: ago(1), quarantine }), now)).toBe('quarantined');
+    expect(fleetStatus(device('q', { status: 'revoked', quarantine }), now)).toBe('revoked');
   });
 
   it('filters by status, kind and text, and counts by status', () => {
@@ -46,7 +49,14 @@ describe('device fleet', () => {
     expect(ids({ status: '', kind: 'ecg-patch', text: '' })).toEqual(['ecg-1', 'ecg-2']);
     expect(ids({ status: '', kind: '', text: 'patch x' })).toEqual(['ecg-1']);
     expect(ids({ status: '', kind: '', text: ' 2.1 ' })).toEqual(['ox-1']);
-    expect(countByStatus(fleet, now)).toEqual({ online: 1, stale: 1, offline: 1, never: 0, revoked: 1 });
+    expect(countByStatus(fleet, now)).toEqual({
+      online: 1,
+      stale: 1,
+      offline: 1,
+      never: 0,
+      quarantined: 0,
+      revoked: 1,
+    });
   });
 
   it('puts where and how to enrol in the QR code', () => {

@@ -1,8 +1,8 @@
 /**
- * The device fleet as the admin console shows it: a device's status from its registration state, when it
- * was last heard from and how often it should report (the same thresholds as the platform's live census:
- * silent for more than 2 expected intervals is stale, more than 10 offline), the table's filters, and what
- * the enrolment QR code holds.
+ * The device fleet as the admin console shows it: a device's status from its registration state (revoked,
+ * quarantined), when it was last heard from and how often it should report (the same thresholds as the
+ * platform's live census: silent for more than 2 expected intervals is stale, more than 10 offline), the
+ * table's filters, and what the enrolment QR code holds.
  */
 
 /** A device as `GET /api/v1/admin/devices` lists it. */
@@ -16,6 +16,8 @@ export interface Device {
   readonly createdAt: string;
   readonly revokedAt?: string;
   readonly revokedReason?: string;
+  /** Set while quarantined: its readings are refused (and kept) until released; its keys stay valid. */
+  readonly quarantine?: { readonly at: string; readonly reason: string; readonly by: string };
   readonly lastSeenAt?: string;
   readonly battery?: number;
   readonly firmware?: string;
@@ -45,7 +47,7 @@ export const DEVICE_KINDS = [
 /** The platform's rule for device ids (core DEVICE_ID_PATTERN). */
 export const DEVICE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-export type FleetStatus = 'online' | 'stale' | 'offline' | 'never' | 'revoked';
+export type FleetStatus = 'online' | 'stale' | 'offline' | 'never' | 'quarantined' | 'revoked';
 
 export const STALE_AFTER_INTERVALS = 2;
 export const OFFLINE_AFTER_INTERVALS = 10;
@@ -55,6 +57,7 @@ export const FLEET_STATUS_TEXT: Readonly<Record<FleetStatus, string>> = {
   stale: 'stale',
   offline: 'offline',
   never: 'never seen',
+  quarantined: 'quarantined',
   revoked: 'revoked',
 };
 
@@ -64,14 +67,16 @@ export const FLEET_STATUS_MARK: Readonly<Record<FleetStatus, string>> = {
   stale: '◐',
   offline: '○',
   never: '–',
+  quarantined: '⊘',
   revoked: '✕',
 };
 
 export function fleetStatus(
-  d: Pick<Device, 'status' | 'lastSeenAt' | 'expectedIntervalS'>,
+  d: Pick<Device, 'status' | 'lastSeenAt' | 'expectedIntervalS' | 'quarantine'>,
   now: number,
 ): FleetStatus {
   if (d.status === 'revoked') return 'revoked';
+  if (d.quarantine) return 'quarantined';
   const seen = d.lastSeenAt === undefined ? Number.NaN : Date.parse(d.lastSeenAt);
   if (!Number.isFinite(seen)) return 'never';
   const silentMs = now - seen;
@@ -104,7 +109,14 @@ export function filterFleet(devices: readonly Device[], f: FleetFilter, now: num
 
 /** How many devices are in each status, for the summary above the table. */
 export function countByStatus(devices: readonly Device[], now: number): Record<FleetStatus, number> {
-  const counts: Record<FleetStatus, number> = { online: 0, stale: 0, offline: 0, never: 0, revoked: 0 };
+  const counts: Record<FleetStatus, number> = {
+    online: 0,
+    stale: 0,
+    offline: 0,
+    never: 0,
+    quarantined: 0,
+    revoked: 0,
+  };
   for (const d of devices) counts[fleetStatus(d, now)]++;
   return counts;
 }

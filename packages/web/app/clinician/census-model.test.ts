@@ -33,6 +33,9 @@ describe('device status', () => {
     const out = devicesAt([fresh, silent], NOW);
     expect(out[0]).toBe(fresh);
     expect(out[1]?.status).toBe('stale');
+    // A quarantined device stays quarantined however long it is silent.
+    const quarantined = { ...silent, id: 'd3', status: 'quarantined' as const };
+    expect(devicesAt([quarantined], NOW + 3600_000)[0]).toBe(quarantined);
   });
 });
 

@@ -27,8 +27,8 @@ export function deviceStatus(
 /** The device list with status recomputed for `now` (a silent device goes stale without a message). */
 export function devicesAt(devices: readonly CensusDevice[], now: number): CensusDevice[] {
   return devices.map((d) => {
-    // Never seen: nothing to age.
-    if (d.lastSeenAt === undefined) return d;
+    // Never seen: nothing to age; quarantined: it stays so until the platform says otherwise.
+    if (d.lastSeenAt === undefined || d.status === 'quarantined') return d;
     const status = deviceStatus(d.lastSeenAt, d.expectedIntervalS, now);
     return status === d.status ? d : { ...d, status };
   });
@@ -130,7 +130,10 @@ export function matchesFilter(row: CensusRow, filter: string, alarms: AlarmCount
     (w) =>
       hay.includes(w) ||
       ((w === 'high' || w === 'medium' || w === 'low') && (alarms[w] > 0 || row.news2?.band === w)) ||
-      (w === 'stale' && row.devices.some((d) => d.status === 'stale' || d.status === 'offline')),
+      (w === 'stale' &&
+        row.devices.some(
+          (d) => d.status === 'stale' || d.status === 'offline' || d.status === 'quarantined',
+        )),
   );
 }
 

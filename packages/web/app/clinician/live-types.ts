@@ -1,6 +1,7 @@
 /** What `GET /api/v1/census` answers and what `/api/v1/live` sends (docs/http-api.md, live dashboard). */
 
-export type DeviceStatus = 'online' | 'stale' | 'offline' | 'never';
+/** quarantined: an administrator (or intrusion detection) stopped its readings being accepted. */
+export type DeviceStatus = 'online' | 'stale' | 'offline' | 'never' | 'quarantined';
 export type News2Band = 'low' | 'low-medium' | 'medium' | 'high';
 
 export interface News2Summary {

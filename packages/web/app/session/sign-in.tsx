@@ -1,13 +1,17 @@
 /**
  * Sign-in: password, then the authenticator code (staff must have one; a first sign-in enrols it with a QR
- * code). Failures all read the same, as the platform answers them, so nothing tells which accounts exist.
+ * code), or a passkey alone (both factors at once). Failures all read the same, as the platform answers
+ * them, so nothing tells which accounts exist. The WebAuthn library is loaded only when the passkey button
+ * is pressed, so the first page stays small.
  */
 
+import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { useState } from 'preact/hooks';
 import qrcode from 'qrcode-generator';
 import { post } from '../api.ts';
 import { useAction } from '../ui/async.ts';
 import { ErrorNotice, Field } from '../ui/kit.tsx';
+import { passkeyRefusal } from './passkey-errors.ts';
 
 type Step = 'password' | 'mfa' | 'totp-enrol';
 
@@ -76,7 +80,34 @@ function PasswordStep({ onNext }: { onNext: (next: Step | undefined) => void }) 
       <button type="submit" class="primary" disabled={action.busy}>
         {action.busy ? 'Signing in…' : 'Sign in'}
       </button>
+      <PasskeySignIn onSignedIn={() => onNext(undefined)} />
     </form>
+  );
+}
+
+/** No username needed: the device offers this site's passkeys, and one of them is both factors. */
+function PasskeySignIn({ onSignedIn }: { onSignedIn: () => void }) {
+  const action = useAction(async () => {
+    const { startAuthentication } = await import('@simplewebauthn/browser');
+    const options = await post<PublicKeyCredentialRequestOptionsJSON>('/api/v1/auth/passkeys/login/options');
+    let response: Awaited<ReturnType<typeof startAuthentication>>;
+    try {
+      response = await startAuthentication({ optionsJSON: options });
+    } catch (e) {
+      throw passkeyRefusal(e, 'Passkey not used');
+    }
+    await post('/api/v1/auth/passkeys/login/verify', { response });
+    onSignedIn();
+  });
+  if (typeof PublicKeyCredential === 'undefined') return null;
+  return (
+    <div class="passkey-sign-in">
+      <p class="or">or</p>
+      <ErrorNotice error={action.error} />
+      <button type="button" disabled={action.busy} onClick={() => void action.run()}>
+        {action.busy ? 'Waiting for your passkey…' : 'Sign in with a passkey'}
+      </button>
+    </div>
   );
 }
 

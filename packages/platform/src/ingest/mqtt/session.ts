@@ -268,6 +268,8 @@ export class DeviceSession {
           if (!result.ok) {
             this.emit({
               kind: 'auth-failed',
+              // The device it claimed to be: failed logins per device feed intrusion detection.
+              ...(connect.username ? { deviceId: connect.username } : {}),
               detail: `client ${JSON.stringify(connect.clientId)} user ${JSON.stringify(connect.username ?? '')}: ${result.reason}`,
             });
             this.refuse(RC4.notAuthorized, RC5.notAuthorized);
