@@ -37,7 +37,7 @@ import { prepareOAuth } from './oauth/index.ts';
 import { portalRoutes } from './portal/routes.ts';
 import { ClinicalRules } from './rules/engine.ts';
 import { ensureAdminCredential } from './security/admin-credential.ts';
-import { openMasterKeyService } from './security/keys/master-key-file.ts';
+import { openKeyService } from './security/keys/open-key-service.ts';
 import { openStore } from './store/store.ts';
 import type { Store } from './store/types.ts';
 import { startSubscriptions } from './subscriptions/index.ts';
@@ -87,11 +87,8 @@ export async function startPlatform(
   let store = options.store;
   if (!store) {
     // The master key that wraps every patient's data key (docs/privacy.md): <dataDir>/keys/master.key, made
-    // at the first start, or --master-key-file. The store refuses a database another master key encrypted.
-    const keys = await openMasterKeyService({
-      dataDir: config.dataDir,
-      ...(config.masterKeyFile ? { masterKeyFile: config.masterKeyFile } : {}),
-    });
+    // at the first start, or --master-key-file; or Vault Transit (--key-service). The store refuses a database another master key encrypted.
+    const keys = await openKeyService(config);
     if (!config.databaseUrl) {
       // The embedded database holds patient data: only the platform's own user may read it. A data folder
       // the platform creates is private; the database folder inside it is made private in any case.
@@ -272,7 +269,8 @@ export async function startPlatform(
   const httpPort = new URL(httpAddress).port;
   const scheme = tls ? 'https' : 'http';
   const httpUrl = `${scheme}://${hostForUrl(config.httpHost)}:${httpPort}`;
-  oauth.start(httpUrl);
+  // Behind a proxy the listening address is not what clients see: tokens name the public one when configured.
+  oauth.start(config.publicUrl !== undefined ? new URL(config.publicUrl).origin : httpUrl);
   let closing: Promise<void> | undefined;
   return {
     config,

@@ -164,8 +164,15 @@ describe.each(backends)('access to patient data ($name)', (backend) => {
     const grant = await as['pat.a']!.browser.post(`/api/v1/patients/${patientA}/caregivers`, {
       userId: as['carer.a']!.id,
       categories: ['vital-signs'],
+      until: '2099-01-01T00:00:00+01:00',
     });
     expect(grant.status).toBe(201);
+    // Answered as it is accepted: an RFC 3339 instant (UTC).
+    expect(grant.json.until).toBe('2098-12-31T23:00:00.000Z');
+    const listed = await as['pat.a']!.browser.get(`/api/v1/patients/${patientA}/caregivers`);
+    expect(listed.json.items.find((g: { id: string }) => g.id === grant.json.id).until).toBe(
+      grant.json.until,
+    );
     const seen = await search('carer.a', patientA);
     expect(seen.status).toBe(200);
     expect(codes(seen)).toEqual(['8867-4']);

@@ -108,9 +108,9 @@ describe.each(backends)('alarms end to end ($name)', (backend) => {
     client.end();
     // RR 26 (3) + SpO2 95 (1) + SBP 105 (1) + HR 95 (1) + 38.5 C (1) = 7: high.
     let score: any;
-    for (let i = 0; i < 50 && score?.total === undefined; i++) {
-      score = (await t.api('GET', `/api/v1/patients/${d.patientId}/news2`)).body;
-      if (score.total === undefined) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 50 && !score; i++) {
+      score = (await t.api('GET', `/api/v1/patients/${d.patientId}/news2`)).body.score;
+      if (!score) await new Promise((r) => setTimeout(r, 50));
     }
     expect(score).toMatchObject({ total: 7, band: 'high', complete: true, priority: 'high' });
     const open = await t.api('GET', `/api/v1/alarms?patient=${d.patientId}&state=open`);
@@ -182,6 +182,18 @@ describe.each(backends)('alarms end to end ($name)', (backend) => {
       thresholds: [{ vital: 'mood', direction: 'high', limit: 1, priority: 'high' }],
     });
     expect(unknown.body.field).toBe('/thresholds/0/vital');
+    for (const limit of ['0', '1001', 'ten', '1.5', '']) {
+      const list = await t.api('GET', `/api/v1/alarms?limit=${limit}`);
+      expect(list.status).toBe(400);
+      expect(list.body).toMatchObject({ title: 'Bad request', field: '/limit' });
+    }
+    expect((await t.api('GET', '/api/v1/alarms?limit=1000')).status).toBe(200);
+    expect((await t.api('GET', '/api/v1/alarms?state=gone')).body.field).toBe('/state');
+    // NEWS2 has one shape: the score is null until a NEWS2 parameter arrives.
+    const none = await t.api('GET', `/api/v1/patients/${d.patientId}/news2`);
+    expect(none.status).toBe(200);
+    expect(none.body).toMatchObject({ patientId: d.patientId, score: null });
+    expect(typeof none.body.detail).toBe('string');
     expect(
       (await t.api('POST', '/api/v1/alarms/00000000-0000-4000-8000-000000000000/snooze', {})).status,
     ).toBe(404);

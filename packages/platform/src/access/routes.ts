@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { bodyObject, optionalInstant, optionalInt, requiredString } from '../http/body.ts';
 import { badRequest, HttpProblem, notFound } from '../http/problem.ts';
 import { enqueueWebhookDeliveries } from '../notify/webhook-outbox.ts';
+import type { StoredGrant } from '../store/access.ts';
 import type { Store } from '../store/types.ts';
 import type { AccessGuard } from './guard.ts';
 
@@ -51,7 +52,7 @@ export function accessRoutes(app: FastifyInstance, deps: AccessRouteDeps): void 
         url: path,
         handler: async (req) => {
           await guard.check(req, { action: 'update', resourceType: 'CareTeam' });
-          if (!USER_ID.test(req.params.member)) throw badRequest(`invalid ${kind} id`, kind);
+          if (!USER_ID.test(req.params.member)) throw badRequest(`invalid ${kind} id`, `/${kind}`);
           return store.access.setMembership(req.params.id, kind, req.params.member, method === 'PUT');
         },
       });
@@ -86,7 +87,7 @@ export function accessRoutes(app: FastifyInstance, deps: AccessRouteDeps): void 
   // ----- caregiver grants (the patient) -----
   app.get<{ Params: { id: string } }>('/api/v1/patients/:id/caregivers', async (req) => {
     await guard.check(req, { action: 'read', resourceType: 'Consent', patientId: req.params.id });
-    return { items: await store.access.grantsOfPatient(req.params.id) };
+    return { items: (await store.access.grantsOfPatient(req.params.id)).map(grantJson) };
   });
   app.post<{ Params: { id: string } }>('/api/v1/patients/:id/caregivers', async (req, reply) => {
     await guard.check(req, { action: 'update', resourceType: 'Consent', patientId: req.params.id });
@@ -100,13 +101,13 @@ export function accessRoutes(app: FastifyInstance, deps: AccessRouteDeps): void 
       ...(categories ? { categories } : {}),
       ...(until ? { until } : {}),
     });
-    return reply.code(201).send(grant);
+    return reply.code(201).send(grantJson(grant));
   });
   app.delete<{ Params: { id: string; grant: string } }>(
     '/api/v1/patients/:id/caregivers/:grant',
     async (req) => {
       await guard.check(req, { action: 'update', resourceType: 'Consent', patientId: req.params.id });
-      return store.access.revokeGrant(req.params.grant, req.params.id);
+      return grantJson(await store.access.revokeGrant(req.params.grant, req.params.id));
     },
   );
 
@@ -200,4 +201,10 @@ export function parseRestrictions(raw: unknown): ConsentRestriction[] {
     });
     return { categories, recipients };
   });
+}
+
+/** A grant as the API answers it: `until` an RFC 3339 instant, as it is accepted (the policy keeps epoch ms). */
+function grantJson(g: StoredGrant): Omit<StoredGrant, 'until'> & { until?: string } {
+  const { until, ...rest } = g;
+  return { ...rest, ...(until !== undefined ? { until: new Date(until).toISOString() } : {}) };
 }

@@ -1,5 +1,6 @@
-import { DEVICE_ID_PATTERN, deviceResource, isAdministrator, type Subject } from '@openiomt/core';
+import { DEVICE_ID_PATTERN, deviceResource, type Subject } from '@openiomt/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { requireAdministrator } from '../access/administrator.ts';
 import type { AccessGuard } from '../access/guard.ts';
 import { adminAccess } from '../audit/http-events.ts';
 import {
@@ -10,7 +11,7 @@ import {
   optionalString,
   requiredString,
 } from '../http/body.ts';
-import { badRequest, HttpProblem, notFound } from '../http/problem.ts';
+import { badRequest, notFound } from '../http/problem.ts';
 import type { Store } from '../store/types.ts';
 import { patientRoutes } from './patient-routes.ts';
 import type { DeviceAdmin } from './service.ts';
@@ -40,17 +41,7 @@ export function adminRoutes(
 
   app.register(async (admin) => {
     admin.addHook('onRequest', async (req) => {
-      const subject = await guard.subject(req).catch(async (e: unknown) => {
-        await store.securityEvents.add({
-          kind: 'admin-auth-failed',
-          source: req.ip,
-          detail: `${req.method} ${req.routeOptions.url}`,
-        });
-        throw e;
-      });
-      if (!isAdministrator(subject))
-        throw new HttpProblem({ status: 403, title: 'Forbidden', detail: 'this needs an administrator' });
-      actor.set(req, subject);
+      actor.set(req, await requireAdministrator(store, (r) => guard.subject(r), req));
     });
 
     patientRoutes(admin, { store, actorOf: (req) => actor.get(req)?.userId ?? 'admin', listQuery });
@@ -79,7 +70,7 @@ export function adminRoutes(
       const q = req.query as Record<string, string | undefined>;
       const status = q.status as 'registered' | 'active' | 'revoked' | 'quarantined' | undefined;
       if (status && !['registered', 'active', 'revoked', 'quarantined'].includes(status))
-        throw badRequest('status must be registered, active, revoked or quarantined', 'status');
+        throw badRequest('status must be registered, active, revoked or quarantined', '/status');
       return store.devices.list({ ...listQuery(q), ...(status ? { status } : {}) });
     });
     admin.get<{ Params: { id: string } }>('/api/v1/admin/devices/:id', async (req) => {
@@ -95,16 +86,16 @@ export function adminRoutes(
       const ttl = optionalInt(b, 'enrolmentTtlS', 60, 30 * 86_400);
       return reply.code(201).send(await store.devices.newEnrolmentCode(req.params.id, ttl));
     });
-    admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/revoke', async (req) => {
-      const reason = requiredString(bodyObject(req.body ?? {}), 'reason');
-      return deps.devices.revoke(req.params.id, reason, actor.get(req)?.userId ?? 'admin');
-    });
-    // Quarantine and release: audited, security events device-quarantined / device-released.
-    const quarantineReason = (req: FastifyRequest): string => {
+    // The reason an administrator gives for a revocation, quarantine or release: kept in the device record.
+    const reasonOf = (req: FastifyRequest): string => {
       const reason = requiredString(bodyObject(req.body ?? {}), 'reason');
       if (reason.length > 500) throw badRequest('reason is at most 500 characters', '/reason');
       return reason;
     };
+    admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/revoke', async (req) =>
+      deps.devices.revoke(req.params.id, reasonOf(req), actor.get(req)?.userId ?? 'admin'),
+    );
+    // Quarantine and release: audited, security events device-quarantined / device-released.
     const who = (req: FastifyRequest) => {
       const subject = actor.get(req);
       return {
@@ -115,10 +106,10 @@ export function adminRoutes(
       };
     };
     admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/quarantine', async (req) =>
-      deps.devices.quarantine(req.params.id, quarantineReason(req), who(req)),
+      deps.devices.quarantine(req.params.id, reasonOf(req), who(req)),
     );
     admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/release', async (req) => {
-      const { device, lifted } = await deps.devices.release(req.params.id, quarantineReason(req), who(req));
+      const { device, lifted } = await deps.devices.release(req.params.id, reasonOf(req), who(req));
       return { ...device, released: lifted };
     });
     admin.get<{ Params: { id: string } }>('/api/v1/admin/devices/:id/assignments', async (req) =>
@@ -162,7 +153,7 @@ export function adminRoutes(
     });
     admin.get<{ Params: { id: string; seq: string } }>('/api/v1/admin/readings/:id/:seq', async (req) => {
       const seq = Number(req.params.seq);
-      if (!Number.isSafeInteger(seq) || seq < 1) throw badRequest('seq must be a positive integer', 'seq');
+      if (!Number.isSafeInteger(seq) || seq < 1) throw badRequest('seq must be a positive integer', '/seq');
       const r = await store.readings.get(req.params.id, seq);
       if (r) await guard.check(req, { action: 'read', resourceType: 'Observation', patientId: r.patientId });
       await store.audit.record(

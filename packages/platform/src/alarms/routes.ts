@@ -13,7 +13,7 @@ import {
 } from '@openiomt/core';
 import type { FastifyInstance } from 'fastify';
 import type { AccessGuard } from '../access/guard.ts';
-import { bodyObject, optionalInt, optionalString, requiredString } from '../http/body.ts';
+import { bodyObject, listQuery, optionalInt, optionalString, requiredString } from '../http/body.ts';
 import { badRequest, HttpProblem, notFound } from '../http/problem.ts';
 import type { ClinicalRules } from '../rules/engine.ts';
 import type { Store } from '../store/types.ts';
@@ -44,15 +44,14 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
     const q = req.query as Record<string, string | undefined>;
     const state = q.state;
     if (state !== undefined && !(STATES as readonly string[]).includes(state))
-      throw badRequest(`state must be one of ${STATES.join(', ')}`, 'state');
-    const limit = q.limit === undefined ? undefined : Number(q.limit);
+      throw badRequest(`state must be one of ${STATES.join(', ')}`, '/state');
+    const page = listQuery(q);
     const scope = await guard.searchScope(req, { resourceType: 'Flag' }, q.patient || undefined);
     return store.alarms.list({
       ...(scope.patientId ? { patientId: scope.patientId } : {}),
       ...(scope.patientIds ? { patientIds: scope.patientIds } : {}),
       ...(state ? { state: state as (typeof STATES)[number] } : {}),
-      ...(limit !== undefined ? { limit } : {}),
-      ...(q.cursor ? { cursor: q.cursor } : {}),
+      ...page,
     });
   });
 
@@ -104,7 +103,10 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
     await guard.check(req, { action: 'read', resourceType: 'Observation', patientId: req.params.id });
     if (!(await store.patients.get(req.params.id))) throw notFound(`no patient ${req.params.id}`);
     const score = await rules.news2(req.params.id);
-    return score ?? { patientId: req.params.id, detail: 'no NEWS2 parameter received since start' };
+    // One shape whether or not a score exists yet, so a client reads `score` and checks it for null.
+    return score
+      ? { patientId: req.params.id, score }
+      : { patientId: req.params.id, score: null, detail: 'no NEWS2 parameter received since start' };
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/patients/:id/alarm-settings', async (req) => {

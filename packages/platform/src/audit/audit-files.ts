@@ -17,6 +17,8 @@ export interface AuditFiles {
   readonly keyFile: string;
   /** Its public key (SPKI PEM), which `audit verify` checks tree heads with. */
   readonly publicKeyFile: string;
+  /** Every key that has signed tree heads, each rotation signed by the key before (key-history.ts). */
+  readonly keyHistoryFile: string;
 }
 
 /** Default places under the data folder; each can be given instead. */
@@ -27,6 +29,7 @@ export function auditFiles(dataDir: string, given: Partial<AuditFiles> = {}): Au
     treeHeadsFile: given.treeHeadsFile ?? join(dir, 'tree-heads.jsonl'),
     keyFile,
     publicKeyFile: given.publicKeyFile ?? keyFile.replace(/(\.pem)?$/, '.pub.pem'),
+    keyHistoryFile: given.keyHistoryFile ?? join(dir, 'key-history.jsonl'),
   };
 }
 

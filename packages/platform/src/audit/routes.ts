@@ -4,14 +4,16 @@
  * AuditEvent read and search. All need an administrator (a signed-in administrator with a second factor,
  * or the administrator API token), and reading the log is itself recorded in it.
  */
-import { auditEventResource, isAdministrator } from '@openiomt/core';
+import { auditEventResource, type Subject } from '@openiomt/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { NEEDS_ADMINISTRATOR, requireAdministrator } from '../access/administrator.ts';
 import { adminTokenResolver, type SubjectResolver } from '../access/guard.ts';
 import { FHIR_JSON, outcome, searchCount, searchset } from '../fhir/responses.ts';
-import { badRequest, conflict, HttpProblem, unauthorized } from '../http/problem.ts';
+import { badRequest, conflict, HttpProblem } from '../http/problem.ts';
 import type { Store } from '../store/types.ts';
 import { type AuditFiles, readAuditPublicKey, readTreeHeadFile } from './audit-files.ts';
 import type { AuditInput, AuditQuery } from './audit-log.ts';
+import { readKeyHistory } from './key-history.ts';
 import { verdict, verifyAuditLog } from './verify.ts';
 
 type Query = Record<string, string | string[] | undefined>;
@@ -22,7 +24,7 @@ export function auditRoutes(
     store: Store;
     resolve?: SubjectResolver;
     /** The tree-heads file and public key the log is verified against (absent: verification is off). */
-    files?: Pick<AuditFiles, 'treeHeadsFile' | 'publicKeyFile'>;
+    files?: Pick<AuditFiles, 'treeHeadsFile' | 'publicKeyFile' | 'keyHistoryFile'>;
   },
 ): void {
   const { store } = deps;
@@ -31,23 +33,29 @@ export function auditRoutes(
   const resolve = deps.resolve ?? adminTokenResolver(store);
   const actor = new WeakMap<FastifyRequest, string>();
 
-  /** Who asked (an administrator), or undefined after recording the refusal. */
-  const authenticate = async (req: FastifyRequest, interaction: string): Promise<string | undefined> => {
-    const subject = await resolve(req);
-    if (subject && isAdministrator(subject)) {
-      actor.set(req, subject.userId);
-      return subject.userId;
+  /**
+   * Who asked (an administrator), or throws 401/403 after recording the refusal: a security event (as on
+   * every administrator route) and a 'denied' record in the log itself.
+   */
+  const authenticate = async (req: FastifyRequest, interaction: string): Promise<void> => {
+    let subject: Subject | undefined;
+    try {
+      actor.set(req, (await requireAdministrator(store, resolve, req)).userId);
+      return;
+    } catch (e) {
+      if (e instanceof HttpProblem && e.problem.status === 403) subject = await resolve(req);
+      await store.audit.record({
+        action: 'denied',
+        actor: subject?.userId ?? 'anonymous',
+        ...(subject ? { actorRole: subject.kind === 'user' ? subject.roles.join(' ') : 'service' } : {}),
+        outcome: 'denied',
+        resourceType: 'AuditEvent',
+        reason: subject ? NEEDS_ADMINISTRATOR : 'authentication required',
+        source: req.ip,
+        detail: { interaction },
+      });
+      throw e;
     }
-    await store.audit.record({
-      action: 'denied',
-      actor: 'anonymous',
-      outcome: 'denied',
-      resourceType: 'AuditEvent',
-      reason: 'authentication required',
-      source: req.ip,
-      detail: { interaction },
-    });
-    return undefined;
   };
 
   /** What a reader of the log did, recorded before the answer leaves. */
@@ -61,7 +69,7 @@ export function auditRoutes(
 
   app.register(async (admin) => {
     admin.addHook('onRequest', async (req) => {
-      if (!(await authenticate(req, 'search'))) throw unauthorized();
+      await authenticate(req, 'search');
     });
     admin.get('/api/v1/admin/audit', async (req) => {
       const q = req.query as Query;
@@ -100,6 +108,8 @@ export function auditRoutes(
           heads: await readTreeHeadFile(files.treeHeadsFile),
           publicKey,
           headsSource: files.treeHeadsFile,
+          // Tree heads signed before an audit-key rotation are checked against the key chain.
+          history: await readKeyHistory(files.keyHistoryFile),
         });
         const seconds = (performance.now() - started) / 1000;
         await store.audit.record(
@@ -144,8 +154,13 @@ export function auditRoutes(
   app.register(async (fhir) => {
     fhir.addHook('onRequest', async (req, reply) => {
       const interaction = req.routeOptions.url?.endsWith('/:id') ? 'read' : 'search-type';
-      if (!(await authenticate(req, interaction)))
-        return outcome(reply, 401, 'login', 'authentication required');
+      try {
+        await authenticate(req, interaction);
+      } catch (e) {
+        if (!(e instanceof HttpProblem) || (e.problem.status !== 401 && e.problem.status !== 403)) throw e;
+        const p = e.problem;
+        return outcome(reply, p.status, p.status === 401 ? 'login' : 'forbidden', p.detail ?? p.title);
+      }
     });
     fhir.get<{ Params: { id: string } }>('/fhir/R4/AuditEvent/:id', async (req, reply) => {
       const r = await store.audit.get(req.params.id);
@@ -193,12 +208,12 @@ export function auditRoutes(
 function auditQuery(q: Query): AuditQuery {
   const one = (k: string): string | undefined => {
     const v = q[k];
-    if (Array.isArray(v)) throw badRequest(`${k} may be given once`, k);
+    if (Array.isArray(v)) throw badRequest(`${k} may be given once`, `/${k}`);
     return v === '' ? undefined : v;
   };
   const limit = one('limit') === undefined ? undefined : Number(one('limit'));
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000))
-    throw badRequest('limit must be 1..1000', 'limit');
+    throw badRequest('limit must be 1..1000', '/limit');
   const fields = {
     patientId: one('patient'),
     actor: one('actor'),

@@ -11,8 +11,10 @@ import {
   type AuditKey,
   auditFiles,
   loadOrCreateAuditKey,
+  readAuditPublicKey,
   readTreeHeadFile,
 } from './audit-files.ts';
+import { readKeyHistory } from './key-history.ts';
 import { AuditSequencer, type SequencerOptions } from './sequencer.ts';
 import { type VerifyReport, verifyAuditLog } from './verify.ts';
 
@@ -49,7 +51,9 @@ export async function openAuditLog(
       verifyAuditLog({
         db: store.db,
         heads: await readTreeHeadFile(files.treeHeadsFile),
-        publicKey: key.publicKey,
+        // From the files, as `audit verify` reads them: after a rotation, the new key and its history.
+        publicKey: await readAuditPublicKey(files.publicKeyFile),
+        history: await readKeyHistory(files.keyHistoryFile),
         headsSource: 'tree-heads.jsonl',
       }),
     remove: async () => {

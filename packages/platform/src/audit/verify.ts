@@ -22,12 +22,16 @@ import {
 import type { Database, Queryable } from '../store/types.ts';
 import type { TreeHeadLine } from './audit-files.ts';
 import { AUDIT_COLUMNS, type AuditRow, auditRecordOf, TREE_HEAD_COLUMNS, treeHeadOf } from './audit-log.ts';
+import { type KeyHistoryEntry, type TrustedAuditKey, trustedKeys } from './key-history.ts';
 
 export interface VerifyOptions {
   readonly db: Database;
   /** The exported tree heads, as read from the file (undefined: there is no file). */
   readonly heads: readonly TreeHeadLine[] | undefined;
+  /** The current audit public key. */
   readonly publicKey: KeyObject;
+  /** The key history (key-history.ts): after a rotation, heads signed by earlier keys of its chain verify. */
+  readonly history?: readonly KeyHistoryEntry[];
   /** Where the heads came from, for messages. */
   readonly headsSource?: string;
   readonly onProgress?: (done: number, total: number) => void;
@@ -47,6 +51,8 @@ export interface VerifyReport {
   readonly latest?: SignedTreeHead;
   readonly headsChecked: number;
   readonly keyId: string;
+  /** Every key trusted (the chain of the key history), oldest first. */
+  readonly keyIds: string[];
 }
 
 const MAX_LISTED = 20;
@@ -64,7 +70,10 @@ async function verifyIn(tx: Queryable, opts: VerifyOptions): Promise<VerifyRepor
   const keyId = auditKeyId(opts.publicKey);
   const source = opts.headsSource ?? 'the tree-heads file';
 
-  const heads = checkHeadLines(opts.heads, opts.publicKey, keyId, source, problems);
+  const chainProblems: string[] = [];
+  const ring = trustedKeys(opts.publicKey, opts.history ?? [], chainProblems);
+  for (const p of chainProblems) problems.add(p);
+  const heads = checkHeadLines(opts.heads, ring, source, problems);
   const leaves = await readLeaves(tx, opts, problems);
   const n = leaves.contiguous;
   const tree = new MerkleTree(leaves.hashes.slice(0, n));
@@ -86,7 +95,7 @@ async function verifyIn(tx: Queryable, opts: VerifyOptions): Promise<VerifyRepor
   }
   checkRoots(heads, tree, problems);
   checkConsistency(heads, tree, problems);
-  await checkStoredHeads(tx, heads, tree, opts.publicKey, keyId, warnings, problems);
+  await checkStoredHeads(tx, heads, tree, ring, warnings, problems);
   await checkUnlogged(tx, warnings, problems);
   if (latest && n > latest.head.treeSize)
     warnings.push(
@@ -102,6 +111,7 @@ async function verifyIn(tx: Queryable, opts: VerifyOptions): Promise<VerifyRepor
     ...(latest ? { latest: latest.head } : {}),
     headsChecked: heads.length,
     keyId,
+    keyIds: ring.map((k) => k.keyId),
   };
 }
 
@@ -122,30 +132,40 @@ interface ValidHead {
   readonly head: SignedTreeHead;
 }
 
+/** The trusted key that signed a head, if any. */
+const keyOf = (ring: readonly TrustedAuditKey[], keyId: string) => ring.find((k) => k.keyId === keyId);
+
 /** Signatures, key, order: the heads that may be trusted, in file order. */
 function checkHeadLines(
   lines: readonly TreeHeadLine[] | undefined,
-  publicKey: KeyObject,
-  keyId: string,
+  ring: readonly TrustedAuditKey[],
   source: string,
   problems: Problems,
 ): ValidHead[] {
   const valid: ValidHead[] = [];
   const seen = new Set<string>();
+  const names = ring.map((k) => k.keyId).join(', ');
   for (const { line, head, error } of lines ?? []) {
+    const key = head ? keyOf(ring, head.keyId) : undefined;
     // The same signed head exported twice (two sequencers sharing a file) says nothing new.
-    if (head && seen.has(head.signature) && verifyTreeHead(head, publicKey)) continue;
+    if (head && key && seen.has(head.signature) && verifyTreeHead(head, key.publicKey)) continue;
     if (!head) {
       problems.add(`${source} line ${line} is not a tree head (${error}): the file was altered`);
       continue;
     }
-    if (head.keyId !== keyId) {
+    if (!key) {
       problems.add(
-        `${source} line ${line} (tree size ${head.treeSize}) is signed by key ${head.keyId}, not the audit key ${keyId}: forged`,
+        `${source} line ${line} (tree size ${head.treeSize}) is signed by key ${head.keyId}, not ${ring.length > 1 ? `one of the audit keys ${names}` : `the audit key ${names}`}: forged`,
       );
       continue;
     }
-    if (!verifyTreeHead(head, publicKey)) {
+    if (head.treeSize < key.fromTreeSize || head.treeSize > (key.untilTreeSize ?? Number.MAX_SAFE_INTEGER)) {
+      problems.add(
+        `${source} line ${line} (tree size ${head.treeSize}) is signed by audit key ${head.keyId} outside the tree sizes it signed (${key.fromTreeSize} to ${key.untilTreeSize ?? 'now'}): forged with a retired key`,
+      );
+      continue;
+    }
+    if (!verifyTreeHead(head, key.publicKey)) {
       problems.add(
         `${source} line ${line} (tree size ${head.treeSize}): the signature does not verify: the tree head was altered or forged`,
       );
@@ -300,8 +320,7 @@ async function checkStoredHeads(
   tx: Queryable,
   exported: readonly ValidHead[],
   tree: MerkleTree,
-  publicKey: KeyObject,
-  keyId: string,
+  ring: readonly TrustedAuditKey[],
   warnings: string[],
   problems: Problems,
 ): Promise<void> {
@@ -313,14 +332,15 @@ async function checkStoredHeads(
   let beyond = 0;
   for (const row of rows) {
     const head = treeHeadOf(row);
-    if (!head || (head.keyId === keyId && !verifyTreeHead(head, publicKey))) {
+    const key = head ? keyOf(ring, head.keyId) : undefined;
+    if (!head || (key && !verifyTreeHead(head, key.publicKey))) {
       problems.add(`the database's tree head of size ${row.tree_size} has a signature that does not verify`);
       continue;
     }
     const fileHead = inFile.get(head.treeSize);
     if (fileHead && fileHead.rootHash !== head.rootHash)
       problems.add(`the database's tree head of size ${head.treeSize} differs from the exported one`);
-    if (head.treeSize > lastExported && head.keyId === keyId) {
+    if (head.treeSize > lastExported && key) {
       beyond++;
       if (head.treeSize <= tree.size && toHex(tree.root(head.treeSize)) !== head.rootHash)
         problems.add(
@@ -367,7 +387,7 @@ export function verdict(r: VerifyReport, seconds: number): string {
     for (const p of r.problems) lines.push(`  - ${p}`);
   }
   lines.push(
-    `  checked ${r.treeSize} leaves against ${r.headsChecked} exported tree heads (key ${r.keyId}) in ${seconds.toFixed(1)} s`,
+    `  checked ${r.treeSize} leaves against ${r.headsChecked} exported tree heads (${r.keyIds.length > 1 ? `keys ${r.keyIds.join(' then ')}` : `key ${r.keyId}`}) in ${seconds.toFixed(1)} s`,
   );
   for (const w of r.warnings) lines.push(`  note: ${w}`);
   return `${lines.join('\n')}\n`;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { auditFiles, readAuditPublicKey, readTreeHeadFile } from '../audit/audit-files.ts';
+import { readKeyHistory } from '../audit/key-history.ts';
 import { type VerifyReport, verdict, verifyAuditLog } from '../audit/verify.ts';
 import { openDatabase } from '../store/db.ts';
 import type { Database } from '../store/types.ts';
@@ -85,6 +86,9 @@ async function verifyCommand(flags: VerifyFlags): Promise<number> {
     );
   });
   const heads = await readTreeHeadFile(files.treeHeadsFile);
+  const history = await readKeyHistory(files.keyHistoryFile).catch((e: Error) => {
+    throw new CliError(`cannot read the audit key history ${files.keyHistoryFile}: ${e.message}`);
+  });
   const db = await openReadOnly(dataDir, url);
   const started = performance.now();
   let report: VerifyReport;
@@ -93,12 +97,13 @@ async function verifyCommand(flags: VerifyFlags): Promise<number> {
     if (!rows[0]?.t)
       throw new CliError('this database has no audit log: start the platform once to create it');
     report = await withProgress((onProgress) =>
-      verifyAuditLog({ db, heads, publicKey, headsSource: files.treeHeadsFile, onProgress }),
+      verifyAuditLog({ db, heads, publicKey, history, headsSource: files.treeHeadsFile, onProgress }),
     );
   } finally {
     await db.close();
   }
-  if (flags.keyId && flags.keyId !== report.keyId)
+  // A pinned key id may be any key of the rotation chain: the chain proves the keys after it.
+  if (flags.keyId && !report.keyIds.includes(flags.keyId))
     report = {
       ...report,
       ok: false,

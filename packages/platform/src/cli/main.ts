@@ -5,6 +5,7 @@ import { alarmCommands } from './alarm.ts';
 import { auditCommands } from './audit.ts';
 import { backupCommands } from './backup.ts';
 import { deviceToolCommands } from './device-tools.ts';
+import { keysCommands } from './keys.ts';
 import { oauthCommands } from './oauth.ts';
 import { signalCommands } from './signal.ts';
 import { simulateCommand } from './simulate.ts';
@@ -29,6 +30,7 @@ alarmCommands(program);
 auditCommands(program);
 backupCommands(program);
 userCommands(program);
+keysCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -22,6 +22,12 @@ export function startCommand(program: Command): void {
       '--master-key-file <file>',
       'master key that encrypts patient identities (default <data-dir>/keys/master.key, created at first start)',
     )
+    .option('--key-service <kind>', 'where the master key lives: file (default) or vault-transit')
+    .option(
+      '--vault-addr <url>',
+      'Vault address for --key-service vault-transit (or VAULT_ADDR; token: VAULT_TOKEN)',
+    )
+    .option('--vault-key <name>', 'the Transit key for --key-service vault-transit')
     .option(
       '--public-url <url>',
       'the public https address people open (names the passkey relying party; needed behind a proxy)',

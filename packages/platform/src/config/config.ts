@@ -20,6 +20,10 @@ export interface PlatformConfig {
    * created at the first start; a file named here (e.g. a secrets mount) must exist.
    */
   readonly masterKeyFile?: string;
+  /** Where the master key lives: "file" (default) or "vault-transit" (with vaultAddr, vaultKey, VAULT_TOKEN). */
+  readonly keyService?: string;
+  readonly vaultAddr?: string;
+  readonly vaultKey?: string;
   /** The address people open (https://name[:port]); names the passkey relying party (docs/identity.md). */
   readonly publicUrl?: string;
   /** Allows plaintext listeners on non-loopback addresses. Never the default. */
@@ -76,6 +80,9 @@ const SETTINGS: Record<keyof PlatformConfig, { env: string; type: 'string' | 'po
   tlsCertFile: { env: 'OPENIOMT_TLS_CERT', type: 'string' },
   tlsKeyFile: { env: 'OPENIOMT_TLS_KEY', type: 'string' },
   masterKeyFile: { env: 'OPENIOMT_MASTER_KEY_FILE', type: 'string' },
+  keyService: { env: 'OPENIOMT_KEY_SERVICE', type: 'string' },
+  vaultAddr: { env: 'VAULT_ADDR', type: 'string' },
+  vaultKey: { env: 'OPENIOMT_VAULT_KEY', type: 'string' },
   publicUrl: { env: 'OPENIOMT_PUBLIC_URL', type: 'string' },
   insecure: { env: 'OPENIOMT_INSECURE', type: 'bool' },
   demo: { env: 'OPENIOMT_DEMO', type: 'bool' },
@@ -153,6 +160,12 @@ export function loadConfig(input: {
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'];
   if (!levels.includes(out.logLevel as string))
     throw new ConfigError(`--log-level: must be one of ${levels.join(', ')}`);
+  if (out.keyService !== undefined && !['file', 'vault-transit'].includes(out.keyService as string))
+    throw new ConfigError('--key-service: must be file or vault-transit');
+  if (out.keyService === 'vault-transit' && (out.vaultAddr === undefined || out.vaultKey === undefined))
+    throw new ConfigError(
+      '--key-service vault-transit needs --vault-addr and --vault-key (the token: VAULT_TOKEN)',
+    );
   if (out.publicUrl !== undefined) {
     try {
       relyingPartyOf(out.publicUrl as string);

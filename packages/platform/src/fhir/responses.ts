@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { HttpProblem } from '../http/problem.ts';
+import { bearerChallenge, HttpProblem } from '../http/problem.ts';
 import { StoreError } from '../store/types.ts';
 import { EntryError } from './observation-entry.ts';
 
@@ -14,6 +14,7 @@ export function outcome(
   diagnostics: string,
   expression?: string,
 ) {
+  if (status === 401) bearerChallenge(reply);
   return reply
     .code(status)
     .type(FHIR_JSON)

@@ -3,7 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from '../log.ts';
 import { StoreError } from '../store/types.ts';
-import { HttpProblem, sendProblem } from './problem.ts';
+import { HttpProblem, sendProblem, titleOf } from './problem.ts';
 
 export interface HttpOptions {
   readonly logger: Logger;
@@ -39,14 +39,18 @@ export async function createHttpApp(opts: HttpOptions): Promise<FastifyInstance>
         status: STORE_STATUS[err.code],
         title: err.code === 'not-found' ? 'Not found' : title,
         detail: err.message,
-        ...(err.field !== undefined ? { field: err.field } : {}),
+        // The store names the argument; the API names fields as JSON pointers.
+        ...(err.field !== undefined
+          ? { field: err.field.startsWith('/') ? err.field : `/${err.field}` }
+          : {}),
       });
     }
     const e = err as { statusCode?: number; message?: string; code?: string };
-    if (e.statusCode && e.statusCode < 500) {
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      // Fastify's and its plugins' refusals (rate limit 429 with Retry-After, body too large 413, …).
       return sendProblem(reply, {
         status: e.statusCode,
-        title: 'Bad request',
+        title: titleOf(e.statusCode),
         detail: e.message ?? 'invalid request',
       });
     }

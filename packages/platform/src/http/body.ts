@@ -49,6 +49,6 @@ export function optionalInt(
 export function listQuery(q: Record<string, string | undefined>): { limit?: number; cursor?: string } {
   const limit = q.limit === undefined ? undefined : Number(q.limit);
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000))
-    throw badRequest('limit must be 1..1000', 'limit');
+    throw badRequest('limit must be 1..1000', '/limit');
   return { ...(limit ? { limit } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) };
 }

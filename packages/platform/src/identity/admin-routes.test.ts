@@ -66,7 +66,7 @@ describe.each(storeBackends())('account administration (API and CLI) on $name', 
       [{ username: 'ok.name', roles: ['surgeon'] }, '/roles/0'],
       [{ username: 'ok.name', roles: ['patient'] }, '/patientId'],
       [{ username: 'ok.name', roles: ['nurse'], patientId: patient.id }, '/patientId'],
-      [{ username: 'ok.name', roles: ['patient'], patientId: 'no-such-patient' }, 'patientId'],
+      [{ username: 'ok.name', roles: ['patient'], patientId: 'no-such-patient' }, '/patientId'],
       [{ username: 'ok.name', roles: ['nurse'], displayName: 7 }, '/displayName'],
     ];
     for (const [body, field] of cases) {
@@ -77,7 +77,7 @@ describe.each(storeBackends())('account administration (API and CLI) on $name', 
     expect((await post(USERS, { username: 'Dup.Name', roles: ['nurse'] })).status).toBe(201);
     const dup = await post(USERS, { username: 'dup.NAME', roles: ['nurse'] });
     expect(dup.status).toBe(409);
-    expect(dup.json.field).toBe('username');
+    expect(dup.json.field).toBe('/username');
   });
 
   it('disabling ends sessions; resetting the second factor sends staff back to enrolment', async () => {

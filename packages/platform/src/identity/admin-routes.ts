@@ -29,12 +29,16 @@ export function adminUserRoutes(
           });
         throw unauthorized();
       }
-      if (!isAdministrator(subject))
-        throw new HttpProblem({
-          status: 403,
-          title: 'Forbidden',
-          detail: 'managing accounts needs an administrator signed in with a second factor',
+      if (!isAdministrator(subject)) {
+        const detail = 'managing accounts needs an administrator signed in with a second factor';
+        // Recorded like every administrator route's refusal (access/administrator.ts).
+        await store.securityEvents.add({
+          kind: 'access-denied',
+          source: req.ip,
+          detail: `${subject.userId}: ${req.method} ${req.routeOptions.url ?? ''}: ${detail}`,
         });
+        throw new HttpProblem({ status: 403, title: 'Forbidden', detail });
+      }
     });
 
     admin.post('/api/v1/admin/users', async (req, reply) => {
@@ -53,7 +57,7 @@ export function adminUserRoutes(
       const q = req.query as Record<string, string | undefined>;
       const limit = q.limit === undefined ? undefined : Number(q.limit);
       if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000))
-        throw badRequest('limit must be 1..1000', 'limit');
+        throw badRequest('limit must be 1..1000', '/limit');
       return store.users.list({
         ...(limit !== undefined ? { limit } : {}),
         ...(q.cursor ? { cursor: q.cursor } : {}),

@@ -47,7 +47,7 @@ export function alarmStreamRoute(
     ws.addHook('preValidation', async (req) => {
       const q = req.query as Record<string, string | undefined>;
       const team = q.careTeam === undefined ? undefined : await deps.careTeamPatients(q.careTeam);
-      if (q.careTeam !== undefined && team === undefined) throw badRequest('no such care team', 'careTeam');
+      if (q.careTeam !== undefined && team === undefined) throw badRequest('no such care team', '/careTeam');
       const asked = team ?? parsePatients(q.patient);
       const scope = asked
         ? await Promise.all(
@@ -80,10 +80,10 @@ export function alarmStreamRoute(
 function parsePatients(raw: string | undefined): Set<string> | undefined {
   if (raw === undefined || raw === '') return undefined;
   const ids = raw.split(',');
-  if (ids.length > 500) throw badRequest('at most 500 patients per stream', 'patient');
+  if (ids.length > 500) throw badRequest('at most 500 patients per stream', '/patient');
   for (const id of ids)
     if (!PATIENT_ID.test(id))
-      throw badRequest(`invalid patient id ${JSON.stringify(id.slice(0, 64))}`, 'patient');
+      throw badRequest(`invalid patient id ${JSON.stringify(id.slice(0, 64))}`, '/patient');
   return new Set(ids);
 }
 

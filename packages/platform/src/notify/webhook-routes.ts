@@ -2,12 +2,12 @@
  * The administrator's webhook API under /api/v1/admin: subscribe a URL (optionally for one patient), list,
  * remove (disable), inspect deliveries and retry a dead one. Same credential and errors as admin/routes.ts.
  */
-import { isAdministrator } from '@openiomt/core';
 import type { FastifyInstance } from 'fastify';
+import { requireAdministrator } from '../access/administrator.ts';
 import { adminTokenResolver, type SubjectResolver } from '../access/guard.ts';
 import { isLoopback } from '../config/config.ts';
 import { bodyObject, listQuery, optionalString, requiredString } from '../http/body.ts';
-import { badRequest, notFound, unauthorized } from '../http/problem.ts';
+import { badRequest, notFound } from '../http/problem.ts';
 import type { Store } from '../store/types.ts';
 import type { WebhookDeliveryStatus } from '../store/webhooks.ts';
 
@@ -59,14 +59,7 @@ export function registerWebhooks(app: FastifyInstance, deps: WebhookRoutesDeps):
   const resolve = deps.resolve ?? adminTokenResolver(store);
   app.register(async (admin) => {
     admin.addHook('onRequest', async (req) => {
-      const subject = await resolve(req);
-      if (subject && isAdministrator(subject)) return;
-      await store.securityEvents.add({
-        kind: 'admin-auth-failed',
-        source: req.ip,
-        detail: `${req.method} ${req.routeOptions.url}`,
-      });
-      throw unauthorized();
+      await requireAdministrator(store, resolve, req);
     });
 
     admin.post('/api/v1/admin/webhooks', async (req, reply) => {
@@ -102,7 +95,7 @@ export function registerWebhooks(app: FastifyInstance, deps: WebhookRoutesDeps):
       const q = req.query as Record<string, string | undefined>;
       const status = q.status as WebhookDeliveryStatus | undefined;
       if (status !== undefined && !STATUSES.includes(status))
-        throw badRequest('status must be pending, delivered or dead', 'status');
+        throw badRequest('status must be pending, delivered or dead', '/status');
       if (!(await store.webhooks.get(req.params.id))) throw notFound(`no webhook ${req.params.id}`);
       return store.webhooks.deliveries(req.params.id, { ...listQuery(q), ...(status ? { status } : {}) });
     });

@@ -37,7 +37,11 @@ interface ClientRow {
   disabled_at: string | null;
 }
 
-const aad = (clientId: string) => Buffer.from(`openiomt/oauth-client-secret/v1\u0000${clientId}`, 'utf8');
+/** The derived key's purpose and the AAD of a sealed secret (exported for master-key rotation). */
+export const CLIENT_SECRET_PURPOSE = 'oauth-client-secrets';
+export const clientSecretAad = (clientId: string) =>
+  Buffer.from(`openiomt/oauth-client-secret/v1\u0000${clientId}`, 'utf8');
+const aad = clientSecretAad;
 
 export class OAuthClients {
   private purposeKey: Promise<Buffer> | undefined;
@@ -140,7 +144,7 @@ export class OAuthClients {
   }
 
   private key(): Promise<Buffer> {
-    this.purposeKey ??= this.keys.deriveKey('oauth-client-secrets');
+    this.purposeKey ??= this.keys.deriveKey(CLIENT_SECRET_PURPOSE);
     return this.purposeKey;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * OAuth 2 / OpenID Connect with SMART on FHIR scopes (docs/oauth.md). `prepareOAuth` loads the keys and
  * the token verifier before the identity routes exist (they take the verifier); `routes` registers the
- * HTTP side; `start` makes the provider once the server's URL is known (the issuer is `<httpUrl>/oauth`).
+ * HTTP side; `start` makes the provider once the server's URL is known (the issuer is `<base>/oauth`, the
+ * base being `--public-url` when configured, else the listening address).
  */
 import type { FastifyInstance } from 'fastify';
 import type Provider from 'oidc-provider';

@@ -3,12 +3,12 @@
  * raw request), the SMART configuration beside the FHIR base, and the administrator's client registry
  * under /api/v1/admin/oauth-clients.
  */
-import { isAdministrator } from '@openiomt/core';
 import type { FastifyInstance } from 'fastify';
 import type Provider from 'oidc-provider';
+import { requireAdministrator } from '../access/administrator.ts';
 import type { SubjectResolver } from '../access/guard.ts';
 import { listQuery } from '../http/body.ts';
-import { badRequest, HttpProblem, notFound, unauthorized } from '../http/problem.ts';
+import { badRequest, HttpProblem, notFound } from '../http/problem.ts';
 import type { Store } from '../store/types.ts';
 import { OAuthClients } from './clients.ts';
 import { parseClientRegistration } from './registration.ts';
@@ -43,7 +43,7 @@ export function oauthRoutes(app: FastifyInstance, deps: OAuthRouteDeps): void {
       // SMART: an app names the FHIR server it wants (`aud`); a token for another server is refused here.
       const aud = (req.query as Record<string, unknown> | undefined)?.aud;
       if (aud !== undefined && aud !== ends.fhirBase)
-        throw badRequest(`aud must be this server's FHIR base, ${ends.fhirBase}`, 'aud');
+        throw badRequest(`aud must be this server's FHIR base, ${ends.fhirBase}`, '/aud');
       reply.hijack();
       // As express does for a mounted app: oidc-provider finds its mount path from originalUrl.
       const raw = req.raw as typeof req.raw & { originalUrl?: string };
@@ -95,14 +95,7 @@ export function oauthRoutes(app: FastifyInstance, deps: OAuthRouteDeps): void {
 
   app.register(async (admin) => {
     admin.addHook('onRequest', async (req) => {
-      const subject = await deps.resolve(req);
-      if (subject && isAdministrator(subject)) return;
-      await deps.store.securityEvents.add({
-        kind: 'admin-auth-failed',
-        source: req.ip,
-        detail: `${req.method} ${req.routeOptions.url}`,
-      });
-      throw unauthorized();
+      await requireAdministrator(deps.store, deps.resolve, req);
     });
 
     admin.post('/api/v1/admin/oauth-clients', async (req, reply) => {

@@ -106,13 +106,13 @@ describe('message list query', () => {
       before: { at: '2026-01-02T03:04:05.006Z', id: 'a3bb189e-8bf9-3888-9912-ace4e6543002' },
     });
     for (const [q, field] of [
-      [{ limit: '0' }, 'limit'],
-      [{ limit: '101' }, 'limit'],
-      [{ limit: '1.5' }, 'limit'],
-      [{ limit: ['1', '2'] }, 'limit'],
-      [{ before: '2026-01-02' }, 'before'],
-      [{ before: 'yesterday' }, 'before'],
-      [{ before: ['2026-01-02T03:04:05Z', '2026-01-02T03:04:05Z'] }, 'before'],
+      [{ limit: '0' }, '/limit'],
+      [{ limit: '101' }, '/limit'],
+      [{ limit: '1.5' }, '/limit'],
+      [{ limit: ['1', '2'] }, '/limit'],
+      [{ before: '2026-01-02' }, '/before'],
+      [{ before: 'yesterday' }, '/before'],
+      [{ before: ['2026-01-02T03:04:05Z', '2026-01-02T03:04:05Z'] }, '/before'],
     ] as const)
       expect(refusal(() => parseMessageQuery(q))).toBe(field);
   });
@@ -130,7 +130,7 @@ describe('message list query', () => {
           const n = /^[0-9]{1,4}$/.test(limit) ? Number(limit) : Number.NaN;
           const ok = n >= 1 && n <= 100;
           const field = refusal(() => parseMessageQuery({ limit, before: date.toISOString() }));
-          expect(field).toBe(ok ? undefined : 'limit');
+          expect(field).toBe(ok ? undefined : '/limit');
           if (ok)
             expect(parseMessageQuery({ limit, before: date.toISOString() })).toEqual({
               limit: n,
@@ -155,7 +155,7 @@ describe('message list query', () => {
           const at = date.toISOString();
           expect(parseMessageQuery({ before: messageCursor({ sentAt: at, id }) }).before).toEqual({ at, id });
           const field = refusal(() => parseMessageQuery({ before: junk }));
-          if (field !== undefined) expect(field).toBe('before');
+          if (field !== undefined) expect(field).toBe('/before');
         },
       ),
     );
@@ -177,7 +177,7 @@ describe('erasure reasons and list', () => {
       status: 'pending',
       limit: 10,
     });
-    expect(refusal(() => parseErasureListQuery({ status: 'done' }))).toBe('status');
+    expect(refusal(() => parseErasureListQuery({ status: 'done' }))).toBe('/status');
   });
 
   it('a request reason is either refused naming /reason or kept trimmed', () => {

@@ -56,15 +56,15 @@ export function parseMessageQuery(raw: unknown): MessageListQuery {
   let limit = DEFAULT_MESSAGE_PAGE;
   if (limitRaw !== undefined) {
     if (typeof limitRaw !== 'string' || !/^[0-9]{1,4}$/.test(limitRaw))
-      throw badRequest(`limit must be a whole number 1..${MAX_MESSAGE_PAGE}`, 'limit');
+      throw badRequest(`limit must be a whole number 1..${MAX_MESSAGE_PAGE}`, '/limit');
     limit = Number(limitRaw);
     if (limit < 1 || limit > MAX_MESSAGE_PAGE)
-      throw badRequest(`limit must be a whole number 1..${MAX_MESSAGE_PAGE}`, 'limit');
+      throw badRequest(`limit must be a whole number 1..${MAX_MESSAGE_PAGE}`, '/limit');
   }
   const before = q.before;
   if (before === undefined) return { limit };
   if (typeof before !== 'string' || before.length === 0 || before.length > 512)
-    throw badRequest('before must be an instant or the next of a previous page', 'before');
+    throw badRequest('before must be an instant or the next of a previous page', '/before');
   if (isIsoInstant(before)) return { limit, before: { at: new Date(Date.parse(before)).toISOString() } };
   try {
     const c = decodeCursor(before);
@@ -72,7 +72,10 @@ export function parseMessageQuery(raw: unknown): MessageListQuery {
   } catch {
     // Neither form: refused below.
   }
-  throw badRequest('before must be an RFC 3339 instant with offset or the next of a previous page', 'before');
+  throw badRequest(
+    'before must be an RFC 3339 instant with offset or the next of a previous page',
+    '/before',
+  );
 }
 
 /** The optional reason of an erasure request: trimmed, at most 1000 characters; blank is none. */
@@ -108,6 +111,6 @@ export function parseErasureListQuery(raw: unknown): {
   const q = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, string | undefined>;
   const status = q.status;
   if (status !== undefined && !(ERASURE_STATUSES as readonly string[]).includes(status))
-    throw badRequest(`status must be one of ${ERASURE_STATUSES.join(', ')}`, 'status');
+    throw badRequest(`status must be one of ${ERASURE_STATUSES.join(', ')}`, '/status');
   return { ...listQuery(q), ...(status ? { status: status as ErasureStatus } : {}) };
 }

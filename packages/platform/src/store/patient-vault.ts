@@ -48,6 +48,11 @@ export class PatientVault {
     this.#now = opts.now ?? Date.now;
   }
 
+  /** The key service that wraps data keys (the start-up check and rotation use it). */
+  get keyService(): KeyService {
+    return this.#keys;
+  }
+
   /** Names the master key that wraps new data keys. */
   get keyServiceId(): string {
     return this.#keys.id;

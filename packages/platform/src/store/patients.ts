@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { MasterKeyError } from '../security/keys/key-service.ts';
+import { checkMasterKeyVerifier } from '../security/keys/key-verifier.ts';
 import { hasIdentity, normaliseIdentifier, type PatientVault } from './patient-vault.ts';
 import {
   compact,
@@ -235,7 +236,8 @@ export function patientsRepository(db: Database, vault?: PatientVault): Patients
          GROUP BY key_service ORDER BY key_service`,
       );
       const foreign = rows.filter((r) => r.key_service !== vault?.keyServiceId);
-      if (foreign.length === 0) return;
+      // The verifier (migration 014) also covers a database with no patient key yet.
+      if (foreign.length === 0) return checkMasterKeyVerifier(db, vault?.keyService);
       const held = foreign.map((r) => `${r.n} by ${r.key_service}`).join(', ');
       throw new MasterKeyError(
         vault

@@ -18,12 +18,18 @@ import {
 } from './vitals.ts';
 
 export interface News2Detail {
-  readonly total?: number;
-  readonly band?: string;
-  readonly complete?: boolean;
-  readonly scale?: 1 | 2;
-  readonly scores?: Readonly<Record<string, number>>;
-  readonly issues?: readonly { parameter: string; problem: string; detail: string }[];
+  readonly total: number;
+  readonly band: string;
+  readonly complete: boolean;
+  readonly scale: 1 | 2;
+  readonly scores: Readonly<Record<string, number>>;
+  readonly issues: readonly { parameter: string; problem: string; detail: string }[];
+}
+
+/** `GET /api/v1/patients/{id}/news2`: the score, null until a NEWS2 parameter arrived since start. */
+export interface News2Answer {
+  readonly patientId: string;
+  readonly score: News2Detail | null;
   readonly detail?: string;
 }
 

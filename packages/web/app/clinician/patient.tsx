@@ -22,7 +22,7 @@ import { wallNow } from './ecg-strip.ts';
 import { browserScheduler, frameBatcher } from './frame-batch.ts';
 import { LiveSocket, type StreamStatus, statusText } from './live.ts';
 import type { CensusRow, LiveMessage } from './live-types.ts';
-import { DeviceTable, type News2Detail, News2Panel, RecentlyResolved, VitalTiles } from './patient-parts.tsx';
+import { DeviceTable, type News2Answer, News2Panel, RecentlyResolved, VitalTiles } from './patient-parts.tsx';
 import { ThresholdsForm } from './thresholds.tsx';
 
 const TICK_MS = 5000;
@@ -119,7 +119,7 @@ export function PatientScreen({
   }, [ready]);
 
   const news2 = useLoad(
-    () => get<News2Detail>(`/api/v1/patients/${encodeURIComponent(patientId)}/news2`),
+    () => get<News2Answer>(`/api/v1/patients/${encodeURIComponent(patientId)}/news2`),
     [patientId, news2Version],
   );
 
@@ -163,7 +163,7 @@ export function PatientScreen({
 
       <Section id="vitals" title="Vital signs">
         <VitalTiles row={r} now={now} />
-        <News2Panel row={r} detail={news2.data} error={news2.error} />
+        <News2Panel row={r} detail={news2.data?.score ?? undefined} error={news2.error} />
       </Section>
 
       <Section id="ecg" title="ECG">

@@ -72,9 +72,7 @@ export function Caregivers({ base, grants }: { base: string; grants: Loaded<Gran
             {past.map((g) => (
               <li key={g.id}>
                 <code>{g.caregiverUserId}</code>: {g.revokedAt ? 'stopped' : 'ended'}{' '}
-                <Time
-                  at={g.revokedAt ?? (g.until !== undefined ? new Date(g.until).toISOString() : undefined)}
-                />
+                <Time at={g.revokedAt ?? g.until} />
               </li>
             ))}
           </ul>

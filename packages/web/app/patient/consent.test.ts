@@ -133,8 +133,18 @@ describe('caregiver grants', () => {
         createdAt: '2026-01-01T00:00:00Z',
         revokedAt: '2026-02-01T00:00:00Z',
       },
-      { id: 'c', caregiverUserId: 'c3', createdAt: '2026-01-01T00:00:00Z', until: now - 1 },
-      { id: 'd', caregiverUserId: 'c4', createdAt: '2026-01-01T00:00:00Z', until: now + 1000 },
+      {
+        id: 'c',
+        caregiverUserId: 'c3',
+        createdAt: '2026-01-01T00:00:00Z',
+        until: new Date(now - 1).toISOString(),
+      },
+      {
+        id: 'd',
+        caregiverUserId: 'c4',
+        createdAt: '2026-01-01T00:00:00Z',
+        until: new Date(now + 1000).toISOString(),
+      },
       { id: 'e', caregiverUserId: 'c5', createdAt: '2026-01-01T00:00:00Z', until: '2027-01-01T00:00:00Z' },
     ];
     expect(activeGrants(grants, now).map((g) => g.id)).toEqual(['a', 'd', 'e']);

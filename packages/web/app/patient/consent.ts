@@ -170,12 +170,12 @@ export const knownCategories = (cs: readonly string[]): Category[] => cs.filter(
 
 // ----- caregivers -----
 
-/** A caregiver grant as `GET /api/v1/patients/{id}/caregivers` lists it (`until` is epoch ms). */
+/** A caregiver grant as `GET /api/v1/patients/{id}/caregivers` lists it (`until` an RFC 3339 instant). */
 export interface Grant {
   readonly id: string;
   readonly caregiverUserId: string;
   readonly categories?: readonly string[];
-  readonly until?: number | string;
+  readonly until?: string;
   readonly createdAt: string;
   readonly revokedAt?: string;
 }
@@ -183,7 +183,7 @@ export interface Grant {
 /** Grants still in force: not revoked, not expired. */
 export function activeGrants(grants: readonly Grant[], now: number): Grant[] {
   return grants.filter(
-    (g) => g.revokedAt === undefined && (g.until === undefined || new Date(g.until).getTime() > now),
+    (g) => g.revokedAt === undefined && (g.until === undefined || Date.parse(g.until) > now),
   );
 }
 
