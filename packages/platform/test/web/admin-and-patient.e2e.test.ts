@@ -4,37 +4,31 @@
  * a clinician is refused what the patient withheld, as is a clinician outside the care team.
  */
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  backends,
   deviceWithKey,
   newKey,
   proof,
   provisionDevice,
   publish,
-  startTestPlatform,
   type TestPlatform,
   topicOf,
 } from '../harness.ts';
 import {
   accessibilityProblems,
-  launchChromium,
   makePerson,
   openPage,
   screenshot,
   signInThroughPage,
+  startWebSuite,
 } from './browser.ts';
 
 describe('web app: administrator and patient', () => {
   let t: TestPlatform;
   let browser: Browser;
-  beforeAll(async () => {
-    t = await startTestPlatform(backends[0] as (typeof backends)[number]);
-    browser = await launchChromium();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+  const suite = startWebSuite();
+  beforeAll(() => {
+    ({ t, browser } = suite);
   });
 
   it('provisions a device in the console that then comes online', async () => {

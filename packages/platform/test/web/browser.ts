@@ -9,9 +9,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { provisionAccount } from '../../src/identity/testing.ts';
 import { totpCode } from '../../src/identity/totp.ts';
-import type { TestPlatform } from '../harness.ts';
+import { backends, startTestPlatform, type TestPlatform } from '../harness.ts';
 
 export const CHROMIUM = process.env.OPENIOMT_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -125,4 +126,21 @@ export async function accessibilityProblems(page: Page): Promise<string[]> {
     .then((r) => r.violations
       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
       .map((v) => v.id + ' (' + v.nodes.length + '): ' + v.help + ' at ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')))`);
+}
+
+/**
+ * A platform (embedded store) and a browser shared by the tests of one file: started before them, closed
+ * after. Read `t` and `browser` from the returned object once the suite's own beforeAll runs.
+ */
+export function startWebSuite(): { t: TestPlatform; browser: Browser } {
+  const suite = {} as { t: TestPlatform; browser: Browser };
+  beforeAll(async () => {
+    suite.t = await startTestPlatform(backends[0] as (typeof backends)[number]);
+    suite.browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await suite.browser?.close();
+    await suite.t?.close();
+  });
+  return suite;
 }

@@ -7,27 +7,23 @@
  * relying party ids, and without --public-url the platform only trusts a localhost Host (docs/identity.md).
  */
 import type { Browser, CDPSession } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, startTestPlatform, type TestPlatform } from '../harness.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestPlatform } from '../harness.ts';
 import {
   accessibilityProblems,
-  launchChromium,
   makePerson,
   openPage,
   screenshot,
   signInThroughPage,
+  startWebSuite,
 } from './browser.ts';
 
 describe('web app: passkeys', () => {
   let t: TestPlatform;
   let browser: Browser;
-  beforeAll(async () => {
-    t = await startTestPlatform(backends[0] as (typeof backends)[number]);
-    browser = await launchChromium();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+  const suite = startWebSuite();
+  beforeAll(() => {
+    ({ t, browser } = suite);
   });
 
   async function virtualAuthenticator(cdp: CDPSession): Promise<string> {

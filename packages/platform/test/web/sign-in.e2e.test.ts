@@ -4,27 +4,23 @@
  * the one-time link; the page is served compressed under a strict content security policy.
  */
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, startTestPlatform, type TestPlatform } from '../harness.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestPlatform } from '../harness.ts';
 import {
   accessibilityProblems,
-  launchChromium,
   makePerson,
   openPage,
   screenshot,
   signInThroughPage,
+  startWebSuite,
 } from './browser.ts';
 
 describe('web app: signing in', () => {
   let t: TestPlatform;
   let browser: Browser;
-  beforeAll(async () => {
-    t = await startTestPlatform(backends[0] as (typeof backends)[number]);
-    browser = await launchChromium();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
+  const suite = startWebSuite();
+  beforeAll(() => {
+    ({ t, browser } = suite);
   });
 
   it('serves the app compressed, cacheable by hash, under a strict CSP', async () => {

@@ -1,32 +1,13 @@
 /**
  * Secure messages as the clinician screens use them (`/api/v1/patients/{id}/messages`,
- * `/api/v1/messages/unread`): merging pages of a conversation, and the list of conversations with
- * unread ones first. Pure.
+ * `/api/v1/messages/unread`): the list of conversations with unread ones first (merging pages of a
+ * conversation is in ../messages.ts). Pure.
  */
 
-export interface Message {
-  readonly id: string;
-  readonly patientId: string;
-  readonly sender: { readonly userId: string; readonly displayName?: string; readonly role: string };
-  readonly body: string;
-  readonly sentAt: string;
-  readonly readAt?: string;
-}
-
-export interface MessagePage {
-  readonly items: readonly Message[];
-  readonly next?: string;
-}
+export { type Message, type MessagePage, mergeMessages } from '../messages.ts';
 
 export interface UnreadCounts {
   readonly items: readonly { patientId: string; unread: number }[];
-}
-
-/** Oldest first, each id once (the copy from `b` wins: it may carry readAt). */
-export function mergeMessages(a: readonly Message[], b: readonly Message[]): Message[] {
-  const byId = new Map<string, Message>();
-  for (const m of [...a, ...b]) byId.set(m.id, m);
-  return [...byId.values()].sort((x, y) => x.sentAt.localeCompare(y.sentAt) || x.id.localeCompare(y.id));
 }
 
 export interface ConversationEntry {

@@ -3,33 +3,11 @@
  * merged into one list in time order, who wrote each message in words, and which ones to mark read.
  */
 
-/** A message as `GET /api/v1/patients/{id}/messages` lists it. */
-export interface Message {
-  readonly id: string;
-  readonly patientId: string;
-  readonly sender: { readonly userId: string; readonly displayName?: string; readonly role: string };
-  readonly body: string;
-  readonly sentAt: string;
-  readonly readAt?: string;
-}
+import type { Message } from '../messages.ts';
 
-export interface MessagePage {
-  readonly items: readonly Message[];
-  readonly next?: string;
-}
+export { type Message, type MessagePage, mergeMessages } from '../messages.ts';
 
 export const MAX_MESSAGE_LENGTH = 4000;
-
-/** Both lists as one, oldest first, each message once (a newer copy wins: it may now be read). */
-export function mergeMessages(current: readonly Message[], incoming: readonly Message[]): Message[] {
-  const byId = new Map<string, Message>();
-  for (const m of current) byId.set(m.id, m);
-  for (const m of incoming) byId.set(m.id, m);
-  return [...byId.values()].sort((a, b) => {
-    const t = Date.parse(a.sentAt) - Date.parse(b.sentAt);
-    return t !== 0 ? t : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-  });
-}
 
 /** The care team writes as a clinician or nurse; the patient and their caregivers are the other side. */
 export const fromCareTeam = (m: Message): boolean =>
