@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { auditFiles, readAuditPublicKey, readTreeHeadFile } from '../audit/audit-files.ts';
 import { readKeyHistory } from '../audit/key-history.ts';
 import { type VerifyReport, verdict, verifyAuditLog } from '../audit/verify.ts';
 import { openDatabase } from '../store/db.ts';
+import { refuseOpenEmbeddedDatabase } from '../store/pglite-lock.ts';
 import type { Database } from '../store/types.ts';
 import { connectionOptions, listAll, printTable } from './admin.ts';
 import { adminConnection, CliError } from './admin-client.ts';
+import { withProgress } from './progress.ts';
 
 interface VerifyFlags {
   dataDir?: string;
@@ -96,7 +97,7 @@ async function verifyCommand(flags: VerifyFlags): Promise<number> {
     const { rows } = await db.query<{ t: string | null }>(`SELECT to_regclass('audit_leaves')::text AS t`);
     if (!rows[0]?.t)
       throw new CliError('this database has no audit log: start the platform once to create it');
-    report = await withProgress((onProgress) =>
+    report = await withProgress('verify |{bar}| {value}/{total} records', (onProgress) =>
       verifyAuditLog({ db, heads, publicKey, history, headsSource: files.treeHeadsFile, onProgress }),
     );
   } finally {
@@ -126,29 +127,6 @@ async function openReadOnly(dataDir: string, url: string | undefined): Promise<D
   const pgDir = join(dataDir, 'pg');
   if (!existsSync(join(pgDir, 'PG_VERSION')))
     throw new CliError(`there is no embedded database in ${pgDir} (give --data-dir, or --database-url)`);
-  // PGlite holds no lock of its own: two processes on one folder would corrupt it. Its postmaster.pid
-  // exists while a platform has the database open.
-  if (existsSync(join(pgDir, 'postmaster.pid')))
-    throw new CliError(
-      `the embedded database in ${pgDir} is locked by a running platform (${join(pgDir, 'postmaster.pid')} exists): stop the platform first. If none runs, the last one did not stop cleanly: start and stop it once.`,
-    );
+  refuseOpenEmbeddedDatabase(pgDir, (m) => new CliError(m));
   return openDatabase({ dataDir: pgDir });
-}
-
-async function withProgress<T>(run: (onProgress: (done: number, total: number) => void) => Promise<T>) {
-  if (!process.stderr.isTTY) return run(() => {});
-  const bar = new cliProgress.SingleBar(
-    { format: 'verify |{bar}| {value}/{total} records', hideCursor: true, stream: process.stderr },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  try {
-    return await run((done, total) => {
-      if (!started) bar.start(total, 0);
-      started = true;
-      bar.update(done);
-    });
-  } finally {
-    if (started) bar.stop();
-  }
 }

@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { auditFiles, loadOrCreateAuditKey } from '../audit/audit-files.ts';
 import { retiredName, rotateAuditKey } from '../audit/key-history.ts';
@@ -19,9 +18,11 @@ import {
   readMasterKeyFile,
 } from '../security/keys/master-key-file.ts';
 import { type RotationSummary, rotateMasterKey } from '../security/keys/rotation.ts';
+import { refuseOpenEmbeddedDatabase } from '../store/pglite-lock.ts';
 import { openStore } from '../store/store.ts';
 import type { Store } from '../store/types.ts';
 import { CliError } from './admin-client.ts';
+import { withProgress } from './progress.ts';
 
 export interface RotateMasterFlags {
   readonly dataDir?: string;
@@ -67,13 +68,8 @@ export function keysCommands(program: Command): void {
 }
 
 /** Refuses an embedded database a running platform holds. */
-function refuseRunningPlatform(dataDir: string): void {
-  const pid = join(dataDir, 'pg', 'postmaster.pid');
-  if (existsSync(pid))
-    throw new CliError(
-      `the platform is running on ${dataDir} (${pid} exists): stop it first. If none runs, the last one did not stop cleanly: start and stop it once.`,
-    );
-}
+const refuseRunningPlatform = (dataDir: string): void =>
+  refuseOpenEmbeddedDatabase(join(dataDir, 'pg'), (m) => new CliError(m));
 
 const dataDirOf = (flags: { dataDir?: string }) => flags.dataDir ?? process.env.OPENIOMT_DATA_DIR ?? './data';
 
@@ -113,7 +109,9 @@ export async function rotateMasterCommand(
       throw new CliError(`cannot open the database with the current master key: ${e.message}`);
     });
     const db = store.db;
-    summary = await withProgress((onProgress) => rotateMasterKey({ db, from, to, onProgress }));
+    summary = await withProgress('rotate |{bar}| {value}/{total} keys and secrets', (onProgress) =>
+      rotateMasterKey({ db, from, to, onProgress }),
+    );
   } catch (e) {
     if (created) await rm(stagedPath, { force: true });
     if (e instanceof CliError) throw e;
@@ -192,22 +190,4 @@ export async function rotateAuditCommand(flags: { dataDir?: string }, out: NodeJ
     ].join('\n'),
   );
   return rotation;
-}
-
-async function withProgress<T>(run: (onProgress: (done: number, total: number) => void) => Promise<T>) {
-  if (!process.stderr.isTTY) return run(() => {});
-  const bar = new cliProgress.SingleBar(
-    { format: 'rotate |{bar}| {value}/{total} keys and secrets', hideCursor: true, stream: process.stderr },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  try {
-    return await run((done, total) => {
-      if (!started) bar.start(total, 0);
-      started = true;
-      bar.update(done);
-    });
-  } finally {
-    if (started) bar.stop();
-  }
 }

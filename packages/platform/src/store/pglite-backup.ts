@@ -9,17 +9,13 @@ import { chmod, mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
+import { refuseOpenEmbeddedDatabase } from './pglite-lock.ts';
 
 export class BackupError extends Error {
   override name = 'BackupError';
 }
 
-function refuseIfOpen(pgDir: string): void {
-  if (existsSync(join(pgDir, 'postmaster.pid')))
-    throw new BackupError(
-      `the database in ${pgDir} is open (postmaster.pid is present): stop the platform first; if it is not running, it did not stop cleanly: start it once and stop it with Ctrl-C`,
-    );
-}
+const refuseIfOpen = (pgDir: string): void => refuseOpenEmbeddedDatabase(pgDir, (m) => new BackupError(m));
 
 /** Writes a gzipped tarball of the PGlite data folder to outFile (created 0600, never overwritten). */
 export async function backupPglite(pgDir: string, outFile: string): Promise<{ bytes: number }> {

@@ -169,7 +169,7 @@ describe('openiomt keys rotate-master', () => {
     const store = await openStore({ dataDir: join(dir, 'pg'), keys: s.keys });
     try {
       await expect(rotateMasterCommand({ dataDir: dir }, sink())).rejects.toThrow(
-        /the platform is running on .*stop it first/,
+        /is locked by a running platform .*stop the platform first/,
       );
     } finally {
       await store.close();
