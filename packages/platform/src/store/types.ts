@@ -142,25 +142,28 @@ export interface DeadLetter {
   readonly payloadBase64: string;
 }
 
-export type SecurityEventKind =
-  | RejectionCode
-  | 'auth-failed'
-  | 'acl-denied'
-  | 'device-revoked'
-  | 'device-released'
-  | 'intrusion-detected'
-  | 'key-enrolled'
-  | 'key-rotated'
-  | 'admin-auth-failed'
-  | 'login-failed'
-  | 'account-locked'
-  | 'passkey-added'
-  | 'passkey-removed'
-  | 'access-denied'
-  | 'break-glass'
-  | 'erasure-requested'
-  | 'erasure-completed'
-  | 'erasure-rejected';
+/** Security events other than refused messages (whose kinds are the rejection codes). */
+export const SECURITY_EVENT_KINDS = [
+  'auth-failed',
+  'acl-denied',
+  'device-revoked',
+  'device-released',
+  'intrusion-detected',
+  'key-enrolled',
+  'key-rotated',
+  'admin-auth-failed',
+  'login-failed',
+  'account-locked',
+  'passkey-added',
+  'passkey-removed',
+  'access-denied',
+  'break-glass',
+  'erasure-requested',
+  'erasure-completed',
+  'erasure-rejected',
+] as const;
+
+export type SecurityEventKind = RejectionCode | (typeof SECURITY_EVENT_KINDS)[number];
 
 export interface SecurityEvent {
   readonly id: string;

@@ -6,43 +6,8 @@
 import { useState } from 'preact/hooks';
 import { SelectField, TextField } from '../ui/fields.tsx';
 import { Page, Time } from '../ui/kit.tsx';
+import { REJECTION_CODES, SECURITY_KINDS } from './event-kinds.ts';
 import { PageFooter, Table, usePaged } from './paged.tsx';
-
-/** The platform's rejection codes (core message/rejection.ts). */
-export const REJECTION_CODES = [
-  'malformed-jws',
-  'unsupported-algorithm',
-  'unknown-key',
-  'bad-signature',
-  'unknown-device',
-  'device-revoked',
-  'device-mismatch',
-  'topic-not-allowed',
-  'replay',
-  'stale-timestamp',
-  'oversize',
-  'schema-violation',
-  'implausible-value',
-  'unassigned-device',
-] as const;
-
-/** Security event kinds (platform store/types.ts): the rejection codes and these. */
-export const SECURITY_KINDS = [
-  ...REJECTION_CODES,
-  'auth-failed',
-  'acl-denied',
-  'device-revoked',
-  'key-enrolled',
-  'key-rotated',
-  'admin-auth-failed',
-  'login-failed',
-  'account-locked',
-  'access-denied',
-  'break-glass',
-  'erasure-requested',
-  'erasure-completed',
-  'erasure-rejected',
-] as const;
 
 const options = (any: string, values: readonly string[]) => [
   ['', any] as const,
