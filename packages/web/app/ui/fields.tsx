@@ -48,10 +48,11 @@ export function TextField(
   props: Common & {
     value: string;
     onInput: (v: string) => void;
-    type?: 'text' | 'number' | 'search' | 'date' | 'datetime-local' | 'url';
+    type?: 'text' | 'password' | 'email' | 'tel' | 'number' | 'search' | 'date' | 'datetime-local' | 'url';
     suggestions?: readonly (readonly [value: string, label: string])[];
     autoComplete?: string;
-    inputMode?: 'numeric' | 'text' | 'decimal';
+    inputMode?: 'numeric' | 'text' | 'decimal' | 'email' | 'tel' | 'search';
+    pattern?: string;
     min?: number;
     max?: number;
     maxLength?: number;
@@ -74,6 +75,7 @@ export function TextField(
         list={props.suggestions ? `${id}-list` : undefined}
         autoComplete={props.autoComplete ?? 'off'}
         inputMode={props.inputMode}
+        pattern={props.pattern}
         min={props.min}
         max={props.max}
         maxLength={props.maxLength}

@@ -2,6 +2,7 @@
 import type { ComponentChildren } from 'preact';
 import { useId } from 'preact/hooks';
 import type { ApiError } from '../api.ts';
+import { TextField } from './fields.tsx';
 
 export function ErrorNotice({ error }: { error: ApiError | undefined }) {
   if (!error) return null;
@@ -13,6 +14,7 @@ export function ErrorNotice({ error }: { error: ApiError | undefined }) {
   );
 }
 
+/** A labelled text input that shows the API error naming it (see TextField). */
 export function Field(props: {
   label: string;
   name: string;
@@ -27,35 +29,7 @@ export function Field(props: {
   inputMode?: 'numeric' | 'text' | 'email' | 'tel' | 'search' | 'decimal';
   pattern?: string;
 }) {
-  const id = useId();
-  const fieldError = props.error?.problem.field === `/${props.name}` ? props.error.problem.detail : undefined;
-  return (
-    <div class="field">
-      <label for={id}>{props.label}</label>
-      <input
-        {...({ type: props.type ?? 'text' } as { type: 'text' })}
-        id={id}
-        name={props.name}
-        value={props.value}
-        onInput={(e) => props.onInput((e.target as HTMLInputElement).value)}
-        autoComplete={props.autoComplete}
-        required={props.required}
-        inputMode={props.inputMode}
-        pattern={props.pattern}
-        aria-invalid={fieldError ? true : undefined}
-        aria-describedby={fieldError || props.hint ? `${id}-note` : undefined}
-      />
-      {fieldError ? (
-        <p class="field-error" id={`${id}-note`}>
-          {fieldError}
-        </p>
-      ) : props.hint ? (
-        <p class="hint" id={`${id}-note`}>
-          {props.hint}
-        </p>
-      ) : null}
-    </div>
-  );
+  return <TextField {...props} />;
 }
 
 export function Select(props: {
