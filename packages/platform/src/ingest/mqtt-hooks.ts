@@ -94,7 +94,7 @@ export function mqttHooks(deps: {
       }
       // Only a well-formed device id is kept (a failed login's username is whatever the client sent).
       const deviceId = e.deviceId && DEVICE_ID_PATTERN.test(e.deviceId) ? e.deviceId : undefined;
-      void deps.store.securityEvents
+      await deps.store.securityEvents
         .add({ kind, source: e.source, detail: e.detail, ...(deviceId ? { deviceId } : {}) })
         .catch((err) => deps.log.error({ err }, 'could not record a security event'));
     },

@@ -266,13 +266,15 @@ export class DeviceSession {
             return;
           }
           if (!result.ok) {
-            this.emit({
+            // The refusal waits for the attempt to be on record, so what the client sees is already audited.
+            void this.emit({
               kind: 'auth-failed',
               // The device it claimed to be: failed logins per device feed intrusion detection.
               ...(connect.username ? { deviceId: connect.username } : {}),
               detail: `client ${JSON.stringify(connect.clientId)} user ${JSON.stringify(connect.username ?? '')}: ${result.reason}`,
+            }).then(() => {
+              if (this.state === 'authenticating') this.refuse(RC4.notAuthorized, RC5.notAuthorized);
             });
-            this.refuse(RC4.notAuthorized, RC5.notAuthorized);
             return;
           }
           this.accept(connect, result.deviceId);
