@@ -17,6 +17,7 @@ import { checkTransportSecurity, type PlatformConfig } from './config/config.ts'
 import { fhirAlarmRoutes } from './fhir/alarm-routes.ts';
 import { fhirRoutes } from './fhir/routes.ts';
 import { createHttpApp } from './http/app.ts';
+import { registerCors } from './http/cors.ts';
 import { healthRoutes } from './http/health.ts';
 import type { AccountAdmin } from './identity/accounts.ts';
 import { identityRoutes } from './identity/routes.ts';
@@ -180,6 +181,8 @@ export async function startPlatform(
   // OAuth 2 / SMART on FHIR (docs/oauth.md): its keys and token verifier come first, so that `authenticate`
   // also knows the access tokens it issues; the provider itself is made once the URL is known (after listen).
   const oauth = await prepareOAuth({ store, keys: store.keys, dataDir: config.dataDir });
+  // Browser SMART apps on other origins: the registered clients' origins and --cors-origin, never cookies.
+  registerCors(http, { clients: oauth.clients, configured: config.corsOrigins, log });
   // Who is asking (session cookie, API token or OAuth access token), and what they may do (core's policy).
   const { authenticate, accounts, identity } = identityRoutes(http, {
     store,
@@ -213,7 +216,7 @@ export async function startPlatform(
   accessRoutes(http, { store, guard, wakeWebhooks: () => webhooks.wake() });
   auditRoutes(http, { store, resolve: authenticate, files: auditPaths });
   adminRoutes(http, { store, devices, guard });
-  fhirRoutes(http, { store, guard });
+  fhirRoutes(http, { store, guard, bus });
   // FHIR Subscriptions match off the bus (never holding ingest up) and deliver what the owner may read now.
   const subscriptions = await startSubscriptions({ http, store, bus, guard, log });
   fhirAlarmRoutes(http, { store, guard });

@@ -3,6 +3,8 @@
  * dashboard receives on the WebSocket stream; people act on them through the API; every transition is in
  * the audit trail.
  */
+
+import { VITALS, type VitalCode } from '@openiomt/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadFhirValidator } from '../../core/src/fhir/fhir-schema.ts';
@@ -115,6 +117,77 @@ describe.each(backends)('alarms end to end ($name)', (backend) => {
     expect(score).toMatchObject({ total: 7, band: 'high', complete: true, priority: 'high' });
     const open = await t.api('GET', `/api/v1/alarms?patient=${d.patientId}&state=open`);
     expect(open.body.items.map((a: any) => [a.condition, a.priority])).toEqual([['news2', 'high']]);
+  });
+
+  it('counts vitals a nurse enters: NEWS2 completed by an entered ACVPU, an alarm, the live view', async () => {
+    const d = await provisionDevice(t, 'alarm-mon-2', undefined, 'monitor');
+    const client = await d.connect(5);
+    const vitals = [
+      { code: 'respiratory-rate', value: 16 },
+      { code: 'spo2', value: 97 },
+      { code: 'bp-systolic', value: 125 },
+      { code: 'bp-diastolic', value: 80 },
+      { code: 'heart-rate', value: 72 },
+      { code: 'body-temperature', value: 37 },
+    ];
+    expect(await publish(client, topicOf(d.id), d.sign(1, { vitals }))).toBe(0);
+    client.end();
+    const news2 = async (ready: (s: any) => boolean) => {
+      for (let i = 0; i < 60; i++) {
+        const score = (await t.api('GET', `/api/v1/patients/${d.patientId}/news2`)).body.score;
+        if (score && ready(score)) return score;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('NEWS2 did not get there');
+    };
+    // The monitor measures neither consciousness nor oxygen delivery: incomplete, and it says which.
+    const partial = await news2((s) => s.issues.length > 0);
+    expect(partial.complete).toBe(false);
+    expect(partial.issues.map((x: any) => x.parameter).sort()).toEqual(['air-or-oxygen', 'consciousness']);
+    const stream = await openAlarmStream(t.platform.httpUrl, t.adminToken, `?patient=${d.patientId}`);
+    const live = new WebSocket(
+      `${t.platform.httpUrl.replace('http', 'ws')}/api/v1/live?patients=${d.patientId}`,
+      {
+        headers: { authorization: `Bearer ${t.adminToken}` },
+      },
+    );
+    const liveMessages: any[] = [];
+    live.on('message', (m) => liveMessages.push(JSON.parse(String(m))));
+    await new Promise((r, j) => live.once('open', r).once('error', j));
+    const enter = (code: VitalCode, value: Record<string, unknown>) =>
+      t.api('POST', '/fhir/R4/Observation', {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { coding: [VITALS[code].codings[0]] },
+        subject: { reference: `Patient/${d.patientId}` },
+        effectiveDateTime: new Date().toISOString(),
+        ...value,
+      });
+    const acvpu = await enter('consciousness', {
+      valueCodeableConcept: { coding: [VITALS.consciousness.answerCodings!.V] },
+    });
+    expect(acvpu.status, JSON.stringify(acvpu.body)).toBe(201);
+    expect((await enter('supplemental-oxygen', { valueBoolean: false })).status).toBe(201);
+    // Voice scores 3 on its own: low-medium band, complete now.
+    const score = await news2((s) => s.complete);
+    expect(score).toMatchObject({ total: 3, band: 'low-medium', complete: true, issues: [] });
+    const raised = await stream.next(isAlarm('news2'), 2000);
+    expect(raised.alarm.patientId).toBe(d.patientId);
+    // An entered respiratory rate reaches the live view, marked as entered.
+    const rr = await enter('respiratory-rate', {
+      valueQuantity: { value: 22, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+    });
+    expect(rr.status).toBe(201);
+    await waitFor(() => liveMessages.some((m) => m.type === 'vitals' && m.entered));
+    const shown = liveMessages.find((m) => m.type === 'vitals' && m.entered);
+    expect(shown).toMatchObject({
+      patientId: d.patientId,
+      values: [{ code: 'respiratory-rate', value: 22 }],
+    });
+    expect(shown.deviceId).toBeUndefined();
+    expect((await news2((s) => s.total === 5)).band).toBe('medium');
+    live.close();
+    stream.close();
   });
 
   it('detects a silent device within twice its reporting interval', async () => {

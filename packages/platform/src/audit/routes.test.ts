@@ -39,13 +39,14 @@ describe.each(storeBackends())('audit over HTTP on $name', ({ open }) => {
     token = (await ensureAdminCredential(store))!;
     log = await openAuditLog(store);
     // The admin routes' live parts: nothing is connected in this test, so no session is ever open.
-    const devices = new DeviceAdmin(store, new DeviceRegistry(store), new InProcessBus(), {
+    const bus = new InProcessBus();
+    const devices = new DeviceAdmin(store, new DeviceRegistry(store), bus, {
       disconnectDevice: () => false,
     });
     app = await createHttpApp({ logger: createLogger('silent') });
     const guard = new AccessGuard(store, adminTokenResolver(store));
     adminRoutes(app, { store, devices, guard });
-    fhirRoutes(app, { store, guard });
+    fhirRoutes(app, { store, guard, bus });
     auditRoutes(app, { store });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     for (const p of ['pa', 'pb']) {

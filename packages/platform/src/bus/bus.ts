@@ -5,6 +5,7 @@ import type {
   News2Score,
   ObservationIndexEntry,
   ReadingMessage,
+  VitalSample,
 } from '@openiomt/core';
 
 /**
@@ -47,6 +48,20 @@ export interface DerivedMeasurementEvent {
   readonly observationIds: readonly string[];
 }
 
+/**
+ * A vital sign a person entered (FHIR create, alone or in a transaction), published after it committed. The
+ * rules, NEWS2, trends, live views and subscriptions treat it like a device's reading; there is no device.
+ */
+export interface ObservationEnteredEvent {
+  readonly patientId: string;
+  readonly observationId: string;
+  /** Index code of the Observation (a vital code, or blood-pressure for the panel). */
+  readonly code: string;
+  readonly vitals: readonly VitalSample[];
+  /** The stored FHIR Observation. */
+  readonly resource: Readonly<Record<string, unknown>>;
+}
+
 /** A notification an alarm transition caused (also delivered by webhook; FHIR Communication). */
 export type AlarmNotification = AlarmNotice;
 
@@ -64,6 +79,7 @@ export interface BusEvents {
   'device.quarantined': { deviceId: string; reason: string };
   'device.released': { deviceId: string };
   'analysis.derived': DerivedMeasurementEvent;
+  'observation.entered': ObservationEnteredEvent;
   'alarm.changed': AlarmChangedEvent;
   /** A patient's NEWS2 total, band or completeness changed (rules/engine.ts); `at` is when, epoch ms. */
   'news2.scored': { patientId: string; score: News2Score; at: number };

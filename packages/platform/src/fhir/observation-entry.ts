@@ -18,6 +18,7 @@ import {
   type VitalSample,
   vitalSignsProblems,
 } from '@openiomt/core';
+import type { InProcessBus } from '../bus/bus.ts';
 import type { EnteredObservation } from '../store/observation-search.ts';
 
 const STATUSES = ['final', 'amended', 'corrected', 'preliminary'];
@@ -134,7 +135,11 @@ export function readEnteredObservation(
   input: unknown,
   by: Enterer,
   now = Date.now(),
-): EnteredObservation & { readonly category: 'vital-signs' | 'activity' } {
+): EnteredObservation & {
+  readonly category: 'vital-signs' | 'activity';
+  /** The vitals it holds (a blood pressure holds two or three), for the rules, trends and live views. */
+  readonly vitals: readonly VitalSample[];
+} {
   if (!isObject(input)) return fail('the body must be an Observation', 'Observation');
   if (input.resourceType !== 'Observation')
     fail('resourceType must be Observation', 'Observation.resourceType');
@@ -223,5 +228,29 @@ export function readEnteredObservation(
   };
   const category =
     VITALS[samples[0]?.code as VitalCode]?.category === 'activity' ? 'activity' : 'vital-signs';
-  return { id, patientId: patient, code: first.code, effective: at, resource, provenance, category };
+  return {
+    id,
+    patientId: patient,
+    code: first.code,
+    effective: at,
+    resource,
+    provenance,
+    category,
+    vitals: samples,
+  };
+}
+
+/** Tells the rest of the platform about committed entries: they count like a device's reading from now on. */
+export function announceEntered(
+  bus: InProcessBus,
+  entries: readonly ReturnType<typeof readEnteredObservation>[],
+): void {
+  for (const e of entries)
+    bus.publish('observation.entered', {
+      patientId: e.patientId,
+      observationId: e.id,
+      code: e.code,
+      vitals: e.vitals,
+      resource: e.resource,
+    });
 }

@@ -9,10 +9,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessGuard } from '../access/guard.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import { adminAccess, searchEvents, subjectPatient } from '../audit/http-events.ts';
+import type { InProcessBus } from '../bus/bus.ts';
 import { badRequest } from '../http/problem.ts';
 import { insertEntered, observationSearchRepository } from '../store/observation-search.ts';
 import type { Store } from '../store/types.ts';
-import { readEnteredObservation } from './observation-entry.ts';
+import { announceEntered, readEnteredObservation } from './observation-entry.ts';
 import {
   categoryOfObservation,
   categoryParam,
@@ -43,7 +44,10 @@ const SEARCH_PARAMS = [
 const LASTN_PARAMS = ['patient', 'subject', 'code', 'category', 'max'];
 const INCLUDES = ['Observation:device', 'Observation:patient', 'Observation:subject'];
 
-export function observationRoutes(app: FastifyInstance, deps: { store: Store; guard: AccessGuard }): void {
+export function observationRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; guard: AccessGuard; bus: InProcessBus },
+): void {
   const { store, guard } = deps;
   const observations = observationSearchRepository(store.db);
 
@@ -183,6 +187,7 @@ export function observationRoutes(app: FastifyInstance, deps: { store: Store; gu
           }),
         );
       });
+      announceEntered(deps.bus, [entered]);
       return created(req, reply, 'Observation', entered.resource);
     });
   });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessGuard } from '../access/guard.ts';
 import { subjectPatient } from '../audit/http-events.ts';
+import type { InProcessBus } from '../bus/bus.ts';
 import type { Store } from '../store/types.ts';
 import { capabilityStatement, type SecuritySection } from './capability.ts';
 import { consentRoutes } from './consent-routes.ts';
@@ -21,6 +22,8 @@ export function fhirRoutes(
   deps: {
     store: Store;
     guard: AccessGuard;
+    /** Where entered Observations are announced once committed (rules, NEWS2, trends, live, subscriptions). */
+    bus: InProcessBus;
     /** The SMART on FHIR `rest.security` section of the CapabilityStatement (src/oauth/), when configured. */
     smartSecurity?: SecuritySection;
   },

@@ -8,10 +8,11 @@ import type { FastifyInstance } from 'fastify';
 import type { AccessGuard } from '../access/guard.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import { adminAccess } from '../audit/http-events.ts';
+import type { InProcessBus } from '../bus/bus.ts';
 import { HttpProblem } from '../http/problem.ts';
 import { type EnteredObservation, insertEntered } from '../store/observation-search.ts';
 import type { Store } from '../store/types.ts';
-import { EntryError, readEnteredObservation } from './observation-entry.ts';
+import { announceEntered, EntryError, readEnteredObservation } from './observation-entry.ts';
 import { acceptFhirJson, answerWithOperationOutcome, FHIR_JSON, outcome } from './responses.ts';
 
 const MAX_ENTRIES = 500;
@@ -19,7 +20,10 @@ const MAX_ENTRIES = 500;
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export function transactionRoutes(app: FastifyInstance, deps: { store: Store; guard: AccessGuard }): void {
+export function transactionRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; guard: AccessGuard; bus: InProcessBus },
+): void {
   const { store, guard } = deps;
   app.register(async (fhir) => {
     answerWithOperationOutcome(fhir);
@@ -41,7 +45,7 @@ export function transactionRoutes(app: FastifyInstance, deps: { store: Store; gu
       const entries = bundle.entry;
       if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_ENTRIES)
         return outcome(reply, 400, 'invalid', `Bundle.entry: 1..${MAX_ENTRIES} entries`, 'Bundle.entry');
-      const creates: EnteredObservation[] = [];
+      const creates: ReturnType<typeof readEnteredObservation>[] = [];
       for (const [i, entry] of entries.entries()) {
         const at = `Bundle.entry[${i}]`;
         const request = isObject(entry) && isObject(entry.request) ? entry.request : undefined;
@@ -95,6 +99,7 @@ export function transactionRoutes(app: FastifyInstance, deps: { store: Store; gu
             }),
           );
       });
+      announceEntered(deps.bus, creates);
       return reply.type(FHIR_JSON).send({
         resourceType: 'Bundle',
         type: 'transaction-response',

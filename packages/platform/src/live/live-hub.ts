@@ -12,6 +12,7 @@ import {
   derivedMessage,
   deviceLiveStatus,
   deviceMessage,
+  enteredVitalsMessages,
   news2Message,
   vitalsMessages,
   waveformMessages,
@@ -52,6 +53,14 @@ export class LiveHub {
     this.unsubscribe = [
       bus.subscribe('reading.stored', (e) => this.onReading(e)),
       bus.subscribe('analysis.derived', (d) => this.onDerived(d)),
+      bus.subscribe('observation.entered', (e) => {
+        for (const m of enteredVitalsMessages(e.patientId, e.vitals))
+          this.toWatchers(
+            e.patientId,
+            (c) => c.vitals.has(e.patientId),
+            () => m,
+          );
+      }),
       bus.subscribe('device.quarantined', (e) => this.quarantined(e.deviceId, true)),
       bus.subscribe('device.released', (e) => this.quarantined(e.deviceId, false)),
       bus.subscribe('news2.scored', (e) =>

@@ -3,7 +3,14 @@
  * the same thing. Times are ISO instants; waveform samples are physical values (origin + factor * raw) in
  * the catalogue unit, rounded to 4 significant digits (a missing sample stays null).
  */
-import { isVitalCode, type News2Score, type ReadingMessage, VITALS, WAVEFORMS } from '@openiomt/core';
+import {
+  isVitalCode,
+  type News2Score,
+  type ReadingMessage,
+  VITALS,
+  type VitalSample,
+  WAVEFORMS,
+} from '@openiomt/core';
 import type { DerivedMeasurementEvent } from '../bus/bus.ts';
 
 export type DeviceLiveStatus = 'online' | 'stale' | 'offline' | 'never' | 'quarantined';
@@ -40,7 +47,9 @@ export interface LiveValue {
 export interface VitalsMessage {
   readonly type: 'vitals';
   readonly patientId: string;
-  readonly deviceId: string;
+  /** The device that measured them; absent when a person entered them (`entered`). */
+  readonly deviceId?: string;
+  readonly entered?: true;
   readonly at: string;
   readonly values: LiveValue[];
 }
@@ -60,12 +69,29 @@ const iso = (t: string | number) => new Date(t).toISOString();
 
 /** The numeric vital signs of a reading, one message per measurement time (usually one). */
 export function vitalsMessages(patientId: string, deviceId: string, m: ReadingMessage): VitalsMessage[] {
+  return vitalsMessagesOf(patientId, { deviceId }, m.vitals, m.ts);
+}
+
+/** The vitals a person entered (FHIR create), each with its own time. */
+export function enteredVitalsMessages(patientId: string, vitals: readonly VitalSample[]): VitalsMessage[] {
+  return vitalsMessagesOf(patientId, { entered: true }, vitals, undefined);
+}
+
+/** One message per measurement time; only numeric vital signs (not activity) are shown live. */
+function vitalsMessagesOf(
+  patientId: string,
+  source: { deviceId: string } | { entered: true },
+  vitals: readonly VitalSample[],
+  ts: string | undefined,
+): VitalsMessage[] {
   const byTime = new Map<string, LiveValue[]>();
-  for (const v of m.vitals) {
+  for (const v of vitals) {
     if (typeof v.value !== 'number' || !isVitalCode(v.code)) continue;
     const def = VITALS[v.code];
     if (def.category !== 'vital-signs') continue;
-    const at = iso(v.at ?? m.ts);
+    const when = v.at ?? ts;
+    if (when === undefined) continue;
+    const at = iso(when);
     const unit = v.unit ?? def.unit;
     let values = byTime.get(at);
     if (!values) {
@@ -74,7 +100,7 @@ export function vitalsMessages(patientId: string, deviceId: string, m: ReadingMe
     }
     values.push({ code: v.code, value: v.value, ...(unit ? { unit } : {}) });
   }
-  return [...byTime].map(([at, values]) => ({ type: 'vitals', patientId, deviceId, at, values }));
+  return [...byTime].map(([at, values]) => ({ type: 'vitals', patientId, ...source, at, values }));
 }
 
 export function waveformMessages(patientId: string, deviceId: string, m: ReadingMessage): WaveformMessage[] {

@@ -7,7 +7,7 @@
  * It also remembers the latest value of each numeric vital sign per patient, for the census; a patient
  * not seen since start is filled from the stored readings once (store/latest-vitals.ts).
  */
-import { type News2Score, VITALS, type VitalCode } from '@openiomt/core';
+import { type News2Score, VITALS, type VitalCode, type VitalSample } from '@openiomt/core';
 import type { DerivedMeasurementEvent, InProcessBus, StoredReadingEvent } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/types.ts';
@@ -49,6 +49,7 @@ export class TrendRecorder {
     this.unsubscribe.push(
       bus.subscribe('reading.stored', (e) => this.onReading(e)),
       bus.subscribe('analysis.derived', (d) => this.onDerived(d)),
+      bus.subscribe('observation.entered', (e) => this.onVitals(e.patientId, e.vitals, undefined)),
       bus.subscribe('news2.scored', (e) => this.onNews2(e.patientId, e.score, e.at)),
     );
     this.timer = setInterval(() => void this.flush(), this.deps.flushMs ?? 2000);
@@ -100,12 +101,17 @@ export class TrendRecorder {
   }
 
   private onReading(e: StoredReadingEvent): void {
-    const m = e.message;
-    for (const v of m.vitals) {
+    this.onVitals(e.patientId, e.message.vitals, e.message.ts);
+  }
+
+  /** Vitals from a device's reading or entered by a person (`ts`: when the vitals without a time were taken). */
+  private onVitals(patientId: string, vitals: readonly VitalSample[], ts: string | undefined): void {
+    for (const v of vitals) {
       if (typeof v.value !== 'number' || !TRENDED.has(v.code)) continue;
-      const at = Date.parse(v.at ?? m.ts);
-      this.add(e.patientId, v.code, v.value, at);
-      this.remember(e.patientId, v.code, v.value, at);
+      const at = Date.parse(v.at ?? ts ?? '');
+      if (!Number.isFinite(at)) continue;
+      this.add(patientId, v.code, v.value, at);
+      this.remember(patientId, v.code, v.value, at);
     }
   }
 

@@ -14,7 +14,12 @@ import {
   PatientMonitor,
 } from '@openiomt/core';
 import type { AlarmService } from '../alarms/service.ts';
-import type { DerivedMeasurementEvent, InProcessBus, StoredReadingEvent } from '../bus/bus.ts';
+import type {
+  DerivedMeasurementEvent,
+  InProcessBus,
+  ObservationEnteredEvent,
+  StoredReadingEvent,
+} from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/types.ts';
 
@@ -79,6 +84,7 @@ export class ClinicalRules {
     this.unsubscribe.push(
       this.bus.subscribe('reading.stored', (e) => this.onReading(e)),
       this.bus.subscribe('analysis.derived', (e) => this.onDerived(e)),
+      this.bus.subscribe('observation.entered', (e) => this.onEntered(e)),
       this.bus.subscribe('device.revoked', (e) => this.onRevoked(e.deviceId)),
     );
     this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 1000);
@@ -147,6 +153,19 @@ export class ClinicalRules {
         if (now - at <= late) events.push(...m.deviceStatus({ deviceId: e.deviceId, at, ...status }));
       }
       return events;
+    });
+  }
+
+  /** A vital a person entered: scored and checked against limits as if a device had sent it. */
+  private onEntered(e: ObservationEnteredEvent): void {
+    void this.run(e.patientId, (m) => {
+      const now = this.now();
+      const late = this.options.lateAfterMs ?? 5 * 60_000;
+      const samples = e.vitals.map((v) => {
+        const at = Date.parse(v.at ?? '');
+        return { code: v.code, value: v.value, at, late: now - at > late };
+      });
+      return m.vitals(samples, now);
     });
   }
 

@@ -3,7 +3,15 @@
  * rules' memory is empty. Found through the observation index, then read from the signed message itself
  * (the one stored truth).
  */
-import { decodeReading, parseCompactJws, type VitalSample } from '@openiomt/core';
+import {
+  BLOOD_PRESSURE_PANEL_CODE,
+  decodeReading,
+  isVitalCode,
+  parseCompactJws,
+  VITALS,
+  type VitalCode,
+  type VitalSample,
+} from '@openiomt/core';
 import { requireInstant } from './sql.ts';
 import type { Database } from './types.ts';
 
@@ -31,7 +39,7 @@ export function latestVitalsRepository(db: Database): LatestVitalsRepository {
         [patientId, indexCodes, since],
       );
       const wanted = new Set(indexCodes);
-      const out: LatestVital[] = [];
+      const out: LatestVital[] = await enteredLatest(db, patientId, indexCodes, since);
       for (const row of rows) {
         const jws = parseCompactJws(row.jws);
         if (!jws.ok) continue;
@@ -44,7 +52,79 @@ export function latestVitalsRepository(db: Database): LatestVitalsRepository {
           out.push({ code: v.code, value: v.value, at: Date.parse(v.at ?? message.value.ts) });
         }
       }
-      return out;
+      return newestPerCode(out);
     },
   };
+}
+
+/** The newest entered Observation of each index code (device_id '' in derived_observations), as vitals. */
+async function enteredLatest(
+  db: Database,
+  patientId: string,
+  indexCodes: readonly string[],
+  since: string,
+): Promise<LatestVital[]> {
+  const { rows } = await db.query<{ code: string; resource: Record<string, unknown> | string }>(
+    `SELECT DISTINCT ON (code) code, resource
+       FROM derived_observations
+      WHERE patient_id = $1 AND device_id = '' AND code = ANY($2::text[]) AND effective >= $3
+      ORDER BY code, effective DESC`,
+    [patientId, indexCodes, since],
+  );
+  return rows.flatMap((row) =>
+    enteredVitals(row.code, typeof row.resource === 'string' ? JSON.parse(row.resource) : row.resource),
+  );
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The vitals of an entered Observation as stored (fhir/observation-entry.ts made it from the catalogue). */
+export function enteredVitals(indexCode: string, resource: Json): LatestVital[] {
+  const at = Date.parse(String(resource.effectiveDateTime));
+  if (!Number.isFinite(at)) return [];
+  if (indexCode === BLOOD_PRESSURE_PANEL_CODE) {
+    const components = Array.isArray(resource.component) ? resource.component : [];
+    return components.flatMap((c) => {
+      const code = isObject(c) ? bpComponentCode(c) : undefined;
+      const value = code && vitalValue(code, c as Json);
+      return code && value !== undefined ? [{ code, value, at }] : [];
+    });
+  }
+  if (!isVitalCode(indexCode)) return [];
+  const value = vitalValue(indexCode, resource);
+  return value === undefined ? [] : [{ code: indexCode, value, at }];
+}
+
+function bpComponentCode(component: Json): VitalCode | undefined {
+  const coding =
+    isObject(component.code) && Array.isArray(component.code.coding) ? component.code.coding : [];
+  const loinc = coding.map((c) => (isObject(c) ? c.code : undefined));
+  return (['bp-systolic', 'bp-diastolic', 'bp-mean'] as const).find((k) =>
+    VITALS[k].codings.some((c) => loinc.includes(c.code)),
+  );
+}
+
+function vitalValue(code: VitalCode, holder: Json): VitalSample['value'] | undefined {
+  const def = VITALS[code];
+  if (def.valueKind === 'quantity') {
+    const v = isObject(holder.valueQuantity) ? holder.valueQuantity.value : undefined;
+    return typeof v === 'number' ? v : undefined;
+  }
+  if (def.valueKind === 'boolean')
+    return typeof holder.valueBoolean === 'boolean' ? holder.valueBoolean : undefined;
+  const cc = holder.valueCodeableConcept;
+  const coded =
+    isObject(cc) && Array.isArray(cc.coding) && isObject(cc.coding[0]) ? cc.coding[0].code : undefined;
+  return Object.entries(def.answerCodings ?? {}).find(([, c]) => c.code === coded)?.[0];
+}
+
+/** Of a device's and an entered value for the same vital, the newer counts. */
+function newestPerCode(vitals: readonly LatestVital[]): LatestVital[] {
+  const newest = new Map<string, LatestVital>();
+  for (const v of vitals) {
+    const seen = newest.get(v.code);
+    if (!seen || v.at > seen.at) newest.set(v.code, v);
+  }
+  return [...newest.values()];
 }

@@ -26,7 +26,12 @@ import type { WebSocket } from 'ws';
 import type { AccessGuard } from '../access/guard.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import { subjectPatient } from '../audit/http-events.ts';
-import type { DerivedMeasurementEvent, InProcessBus, StoredReadingEvent } from '../bus/bus.ts';
+import type {
+  DerivedMeasurementEvent,
+  InProcessBus,
+  ObservationEnteredEvent,
+  StoredReadingEvent,
+} from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import type { Outbox } from '../notify/webhook-deliverer.ts';
 import type { Store } from '../store/types.ts';
@@ -45,7 +50,8 @@ interface Active {
 
 type Job =
   | { readonly kind: 'reading'; readonly event: StoredReadingEvent; readonly candidates: Active[] }
-  | { readonly kind: 'derived'; readonly event: DerivedMeasurementEvent; readonly candidates: Active[] };
+  | { readonly kind: 'derived'; readonly event: DerivedMeasurementEvent; readonly candidates: Active[] }
+  | { readonly kind: 'entered'; readonly event: ObservationEnteredEvent; readonly candidates: Active[] };
 
 type Observation = Record<string, unknown> & { id?: unknown };
 
@@ -86,6 +92,7 @@ export class SubscriptionMatcher {
     this.unsubscribe.push(
       this.o.bus.subscribe('reading.stored', (e) => this.onReading(e)),
       this.o.bus.subscribe('analysis.derived', (e) => this.onDerived(e)),
+      this.o.bus.subscribe('observation.entered', (e) => this.onEntered(e)),
     );
     this.timer = setInterval(() => void this.refresh().catch(() => {}), this.o.refreshMs ?? 10_000);
     this.timer.unref();
@@ -175,6 +182,12 @@ export class SubscriptionMatcher {
     if (candidates.length > 0) this.push({ kind: 'derived', event: e, candidates });
   }
 
+  private onEntered(e: ObservationEnteredEvent): void {
+    if (this.active.length === 0) return;
+    const candidates = this.candidates(e.patientId, [e.code]);
+    if (candidates.length > 0) this.push({ kind: 'entered', event: e, candidates });
+  }
+
   private push(job: Job): void {
     if (this.queue.length >= this.maxQueue) {
       for (const { sub } of job.candidates) this.dropped.set(sub.id, (this.dropped.get(sub.id) ?? 0) + 1);
@@ -221,14 +234,7 @@ export class SubscriptionMatcher {
 
   private async process(job: Job): Promise<void> {
     const patientId = job.event.patientId;
-    const observations: Observation[] =
-      job.kind === 'reading'
-        ? mapObservations(job.event.message, patientId)
-            .filter((o) => job.candidates.some((c) => c.criteria.codes.includes(o.code)))
-            .map((o) => o.resource as unknown as Observation)
-        : (
-            await Promise.all(job.event.observationIds.map((id) => this.o.store.derivedObservations.get(id)))
-          ).filter((o): o is Observation => o !== undefined);
+    const observations = await this.observationsOf(job);
     for (const { sub, criteria } of job.candidates) {
       for (const o of observations) {
         if (subjectPatient(o) !== patientId || !matchesCriteria(criteria, o as ObservationToMatch)) continue;
@@ -237,6 +243,19 @@ export class SubscriptionMatcher {
         await this.deliver(sub, o, patientId, category);
       }
     }
+  }
+
+  /** The Observations an event stands for, as stored (those of a reading only in the codes wanted). */
+  private async observationsOf(job: Job): Promise<Observation[]> {
+    if (job.kind === 'entered') return [job.event.resource as Observation];
+    if (job.kind === 'reading')
+      return mapObservations(job.event.message, job.event.patientId)
+        .filter((o) => job.candidates.some((c) => c.criteria.codes.includes(o.code)))
+        .map((o) => o.resource as unknown as Observation);
+    const found = await Promise.all(
+      job.event.observationIds.map((id) => this.o.store.derivedObservations.get(id)),
+    );
+    return found.filter((o): o is Observation => o !== undefined);
   }
 
   /** The owner as a Subject now: a user is read again (roles, patient, disabled); undefined if gone. */

@@ -124,6 +124,31 @@ describe.each(backends)('FHIR Subscriptions ($name)', (backend) => {
     expect(read.json.extension).toBeUndefined();
   });
 
+  it('fires for a heart rate a clinician entered, as entered (performer), not for one below the limit', async () => {
+    const { receiver } = await subscribe(
+      'dr.in',
+      `Observation?code=${HR}&value-quantity=gt120&patient=${a.patientId}`,
+    );
+    const enter = (value: number) =>
+      fhir('dr.in', 'POST', '/fhir/R4/Observation', {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+        subject: { reference: `Patient/${a.patientId}` },
+        effectiveDateTime: new Date().toISOString(),
+        valueQuantity: { value, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+      });
+    expect((await enter(100)).status).toBe(201);
+    const made = await enter(142);
+    expect(made.status).toBe(201);
+    await waitFor(() => receiver.received.length >= 1);
+    await settle();
+    expect(valuesOf(receiver)).toEqual([142]);
+    const sent = JSON.parse(receiver.received[0]!.body).entry[1].resource;
+    expect(sent.id).toBe(made.json.id);
+    expect(sent.performer).toEqual([{ reference: `Practitioner/${as['dr.in']!.id}` }]);
+  });
+
   it('binds a websocket and pings on a match; a patient only ever hears of their own data', async () => {
     const made = await fhir('pat.a', 'POST', '/fhir/R4/Subscription', {
       resourceType: 'Subscription',

@@ -78,7 +78,8 @@ export function CensusScreen({ feed }: { feed: typeof alarmFeed }) {
         const row = map.get(m.patientId);
         if (!row) continue;
         let next = applyLive(row, m);
-        if (m.type === 'vitals' || m.type === 'waveform') next = seenDevice(next, m.deviceId, seenAt);
+        if ((m.type === 'vitals' || m.type === 'waveform') && m.deviceId !== undefined)
+          next = seenDevice(next, m.deviceId, seenAt);
         if (next !== row) {
           map.set(m.patientId, next);
           changed = true;

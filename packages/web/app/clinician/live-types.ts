@@ -47,7 +47,9 @@ export interface Census {
 export interface VitalsMessage {
   readonly type: 'vitals';
   readonly patientId: string;
-  readonly deviceId: string;
+  /** Absent when a person entered the values. */
+  readonly deviceId?: string;
+  readonly entered?: true;
   readonly at: string;
   readonly values: readonly { code: string; value: number; unit?: string }[];
 }

@@ -88,7 +88,8 @@ export function PatientScreen({
       const seenAt = new Date(serverNow()).toISOString();
       for (const m of messages) {
         next = applyLive(next, m);
-        if (m.type === 'vitals' || m.type === 'waveform') next = seenDevice(next, m.deviceId, seenAt);
+        if ((m.type === 'vitals' || m.type === 'waveform') && m.deviceId !== undefined)
+          next = seenDevice(next, m.deviceId, seenAt);
         if (m.type === 'derived' && m.leadOff !== undefined && m.code === 'heart-rate') setLeadOff(m.leadOff);
         if (m.type === 'news2') setNews2Version((v) => v + 1);
       }

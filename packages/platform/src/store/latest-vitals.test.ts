@@ -1,0 +1,109 @@
+/**
+ * The latest vitals NEWS2 and the trends start from after a restart: a device's signed readings and values a
+ * person entered (FHIR create) count alike, the newer of the two for each vital.
+ */
+import { randomUUID } from 'node:crypto';
+import { VITALS, type VitalCode } from '@openiomt/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readEnteredObservation } from '../fhir/observation-entry.ts';
+import { insertEntered } from './observation-search.ts';
+import { sampleKey, sampleReading } from './sample-readings.ts';
+import { type DisposableStore, storeBackends } from './testing.ts';
+
+const T0 = Date.now() - 3_600_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+const UCUM = 'http://unitsofmeasure.org';
+
+/** An Observation as a nurse would POST it. */
+function entered(patientId: string, code: VitalCode, at: number, value: Record<string, unknown>) {
+  return readEnteredObservation(
+    {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [VITALS[code].codings[0]] },
+      subject: { reference: `Patient/${patientId}` },
+      effectiveDateTime: iso(at),
+      ...value,
+    },
+    { userId: 'nurse-1', kind: 'user' },
+  );
+}
+
+describe.each(storeBackends())('latest vitals on $name', ({ open }) => {
+  let store: DisposableStore;
+  beforeAll(async () => {
+    store = await open();
+  });
+  afterAll(async () => {
+    await store?.dispose();
+  });
+
+  it('merges entered values with the device readings, the newest per vital', async () => {
+    const deviceId = `dev-${randomUUID().slice(0, 8)}`;
+    const patient = await store.patients.create({});
+    await store.devices.register({ id: deviceId, kind: 'monitor' });
+    await store.assignments.assign({ deviceId, patientId: patient.id, from: '2020-01-01T00:00:00Z' });
+    // The device measured heart rate 72 and respiratory rate 16 at T0 + 10 min.
+    const reading = sampleReading({
+      deviceId,
+      patientId: patient.id,
+      seq: 1,
+      key: sampleKey(),
+      ts: iso(T0 + 600_000),
+    });
+    expect(await store.readings.commit([reading])).toEqual([{ stored: true }]);
+    const rows = [
+      // Older than the device's: the device's heart rate stays.
+      entered(patient.id, 'heart-rate', T0, { valueQuantity: { value: 130, system: UCUM, code: '/min' } }),
+      // Newer than the device's: the entered respiratory rate wins.
+      entered(patient.id, 'respiratory-rate', T0 + 1_200_000, {
+        valueQuantity: { value: 24, system: UCUM, code: '/min' },
+      }),
+      entered(patient.id, 'consciousness', T0 + 60_000, {
+        valueCodeableConcept: { coding: [VITALS.consciousness.answerCodings!.C] },
+      }),
+      entered(patient.id, 'supplemental-oxygen', T0 + 60_000, { valueBoolean: true }),
+      readEnteredObservation(
+        {
+          resourceType: 'Observation',
+          status: 'final',
+          code: { coding: [{ system: 'http://loinc.org', code: '85354-9' }] },
+          subject: { reference: `Patient/${patient.id}` },
+          effectiveDateTime: iso(T0 + 120_000),
+          component: [
+            {
+              code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] },
+              valueQuantity: { value: 95, system: UCUM, code: 'mm[Hg]' },
+            },
+            {
+              code: { coding: [{ system: 'http://loinc.org', code: '8462-4' }] },
+              valueQuantity: { value: 60, system: UCUM, code: 'mm[Hg]' },
+            },
+          ],
+        },
+        { userId: 'nurse-1', kind: 'user' },
+      ),
+    ];
+    await store.db.transaction((tx) => insertEntered(tx, rows));
+    const codes = [
+      'heart-rate',
+      'respiratory-rate',
+      'consciousness',
+      'supplemental-oxygen',
+      'blood-pressure',
+    ];
+    const got = await store.vitals.latest(patient.id, codes, iso(T0 - 1000));
+    const byCode = Object.fromEntries(got.map((v) => [v.code, [v.value, v.at]]));
+    expect(byCode).toEqual({
+      'heart-rate': [72, T0 + 600_000],
+      'respiratory-rate': [24, T0 + 1_200_000],
+      consciousness: ['C', T0 + 60_000],
+      'supplemental-oxygen': [true, T0 + 60_000],
+      'bp-systolic': [95, T0 + 120_000],
+      'bp-diastolic': [60, T0 + 120_000],
+    });
+    // Entered before the window: not counted.
+    const later = await store.vitals.latest(patient.id, codes, iso(T0 + 900_000));
+    expect(later.map((v) => v.code).sort()).toEqual(['respiratory-rate']);
+  });
+});
