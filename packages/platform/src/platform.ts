@@ -115,7 +115,7 @@ export async function startPlatform(
   }).start();
 
   const bus = new InProcessBus();
-  // Trends are summed in memory from the bus and written every 2 s: they never hold ingest up.
+  // Trends are summed in memory from the bus and written every 15 s in chunks: they never hold ingest up.
   const trends = new TrendRecorder({ store, bus, log }).start();
   // Waveform analysis works off the bus, after storage: it never holds ingest up.
   const analysis = new WaveformAnalysis({ bus, store, log }).start();
