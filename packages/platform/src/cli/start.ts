@@ -32,6 +32,11 @@ export function startCommand(program: Command): void {
       '--public-url <url>',
       'the public https address people open (names the passkey relying party; needed behind a proxy)',
     )
+    .option(
+      '--cors-origin <origin>',
+      "an origin (https://host[:port]) whose browser apps may call the FHIR API, besides the OAuth clients' redirect URIs (repeatable; or OPENIOMT_CORS_ORIGINS, comma-separated)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .option('--insecure', 'allow plaintext listeners on non-loopback addresses (not for patient data)')
     .option('--demo', 'also provision demo patients and devices that stream real recordings')
     .option('--intrusion-window-s <seconds>', 'intrusion detection window (default 60; 0 turns it off)')
@@ -48,7 +53,7 @@ export function startCommand(program: Command): void {
     .option('--config <file>', 'JSON file of settings (flags and environment override it)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug or silent')
     .action(async (opts: Record<string, unknown>) => {
-      const { config: configFile, tlsCert, tlsKey, ...rest } = opts;
+      const { config: configFile, tlsCert, tlsKey, corsOrigin, ...rest } = opts;
       let fileText: string | undefined;
       if (typeof configFile === 'string') {
         try {
@@ -60,7 +65,7 @@ export function startCommand(program: Command): void {
       let config: ReturnType<typeof loadConfig>;
       try {
         config = loadConfig({
-          flags: { ...rest, tlsCertFile: tlsCert, tlsKeyFile: tlsKey },
+          flags: { ...rest, tlsCertFile: tlsCert, tlsKeyFile: tlsKey, corsOrigins: corsOrigin },
           env: process.env,
           ...(fileText !== undefined ? { fileText, fileName: configFile as string } : {}),
         });

@@ -3,6 +3,7 @@
  * variables (OPENIOMT_*, DATABASE_URL) and command-line flags. Pure: callers pass env, flags and the
  * file's text, so this is testable without touching the process.
  */
+import { configuredOrigin } from '../http/cors.ts';
 import { relyingPartyOf } from '../identity/relying-party.ts';
 
 export interface PlatformConfig {
@@ -26,6 +27,11 @@ export interface PlatformConfig {
   readonly vaultKey?: string;
   /** The address people open (https://name[:port]); names the passkey relying party (docs/identity.md). */
   readonly publicUrl?: string;
+  /**
+   * Origins besides the registered OAuth clients' redirect URIs whose browser apps may call the FHIR API and
+   * the token endpoints (CORS, docs/oauth.md). Exact origins: scheme://host[:port].
+   */
+  readonly corsOrigins: readonly string[];
   /** Allows plaintext listeners on non-loopback addresses. Never the default. */
   readonly insecure: boolean;
   readonly demo: boolean;
@@ -55,6 +61,7 @@ export const DEFAULTS: PlatformConfig = {
   mqttHost: '127.0.0.1',
   mqttPort: 1883,
   dataDir: './data',
+  corsOrigins: [],
   insecure: false,
   demo: false,
   maxClockSkewS: 300,
@@ -70,7 +77,10 @@ export const DEFAULTS: PlatformConfig = {
 };
 
 /** Each setting: its flag (as commander camel-cases it), its environment variable, and its type. */
-const SETTINGS: Record<keyof PlatformConfig, { env: string; type: 'string' | 'port' | 'int' | 'bool' }> = {
+const SETTINGS: Record<
+  keyof PlatformConfig,
+  { env: string; type: 'string' | 'port' | 'int' | 'bool' | 'origins'; flag?: string }
+> = {
   httpHost: { env: 'OPENIOMT_HTTP_HOST', type: 'string' },
   httpPort: { env: 'OPENIOMT_HTTP_PORT', type: 'port' },
   mqttHost: { env: 'OPENIOMT_MQTT_HOST', type: 'string' },
@@ -84,6 +94,8 @@ const SETTINGS: Record<keyof PlatformConfig, { env: string; type: 'string' | 'po
   vaultAddr: { env: 'VAULT_ADDR', type: 'string' },
   vaultKey: { env: 'OPENIOMT_VAULT_KEY', type: 'string' },
   publicUrl: { env: 'OPENIOMT_PUBLIC_URL', type: 'string' },
+  // Repeatable flag (--cors-origin a --cors-origin b) or comma-separated; a list in the config file.
+  corsOrigins: { env: 'OPENIOMT_CORS_ORIGINS', type: 'origins', flag: '--cors-origin' },
   insecure: { env: 'OPENIOMT_INSECURE', type: 'bool' },
   demo: { env: 'OPENIOMT_DEMO', type: 'bool' },
   maxClockSkewS: { env: 'OPENIOMT_MAX_CLOCK_SKEW_S', type: 'int' },
@@ -107,13 +119,37 @@ const flagName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${
 type Source = 'flag' | 'environment' | 'config file';
 
 function coerce(key: keyof PlatformConfig, raw: unknown, source: Source): unknown {
-  const { type, env } = SETTINGS[key];
+  const { type, env, flag } = SETTINGS[key];
   const where =
-    source === 'flag' ? flagName(key) : source === 'environment' ? env : `config file setting "${key}"`;
+    source === 'flag'
+      ? (flag ?? flagName(key))
+      : source === 'environment'
+        ? env
+        : `config file setting "${key}"`;
   if (type === 'string') {
     if (typeof raw !== 'string' || raw.length === 0)
       throw new ConfigError(`${where}: must be a non-empty string`);
     return raw;
+  }
+  if (type === 'origins') {
+    const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : undefined;
+    if (items === undefined || items.some((o) => typeof o !== 'string'))
+      throw new ConfigError(`${where}: must be origins (a list, or separated by commas)`);
+    return [
+      ...new Set(
+        (items as string[])
+          .flatMap((o) => o.split(','))
+          .map((o) => o.trim())
+          .filter((o) => o !== '')
+          .map((o) => {
+            try {
+              return configuredOrigin(o);
+            } catch (e) {
+              throw new ConfigError(`${where}: ${(e as Error).message}`);
+            }
+          }),
+      ),
+    ];
   }
   if (type === 'bool') {
     if (typeof raw === 'boolean') return raw;

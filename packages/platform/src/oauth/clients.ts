@@ -45,6 +45,7 @@ const aad = clientSecretAad;
 
 export class OAuthClients {
   private purposeKey: Promise<Buffer> | undefined;
+  private readonly changeListeners = new Set<() => void>();
 
   constructor(
     private readonly db: Database,
@@ -90,6 +91,7 @@ export class OAuthClients {
       [id, r.name, JSON.stringify(metadata), sealed, new Date().toISOString()],
     );
     const client = toClient(rows[0] as ClientRow);
+    this.changed();
     return secret === undefined ? { client } : { client, secret };
   }
 
@@ -118,7 +120,29 @@ export class OAuthClients {
       `UPDATE oauth_clients SET disabled_at = COALESCE(disabled_at, $2) WHERE id = $1 RETURNING *`,
       [id, new Date().toISOString()],
     );
+    if (rows[0]) this.changed();
     return rows[0] ? toClient(rows[0]) : undefined;
+  }
+
+  /** Calls `listener` after a client is registered or disabled (the CORS origins follow the registry). */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** Every redirect URI of the clients that are not disabled (the origins browser apps call from). */
+  async enabledRedirectUris(): Promise<string[]> {
+    const { rows } = await this.db.query<{ uris: unknown }>(
+      `SELECT metadata->'redirect_uris' AS uris FROM oauth_clients WHERE disabled_at IS NULL`,
+    );
+    return rows.flatMap(({ uris }) => {
+      const list = typeof uris === 'string' ? JSON.parse(uris) : uris;
+      return Array.isArray(list) ? list.filter((u): u is string => typeof u === 'string') : [];
+    });
+  }
+
+  private changed(): void {
+    for (const listener of this.changeListeners) listener();
   }
 
   /** True while the client is registered and not disabled. */
