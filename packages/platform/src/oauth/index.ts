@@ -79,6 +79,7 @@ export async function prepareOAuth(deps: {
         store: deps.store,
         clients,
         keys,
+        verifier,
         platformUser: async (cookieHeader) => {
           const token = parseCookies(cookieHeader).get(SESSION_COOKIE);
           const state = token === undefined || !id ? undefined : await id.resolve(token);

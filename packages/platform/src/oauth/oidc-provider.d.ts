@@ -46,6 +46,8 @@ declare module 'oidc-provider' {
     readonly clientName?: string;
     readonly scope?: string;
     readonly redirectUris?: string[];
+    /** How the client authenticated at this request's endpoint (`none` for a public client). */
+    readonly clientAuthMethod?: string;
     metadata(): Record<string, unknown>;
   }
 

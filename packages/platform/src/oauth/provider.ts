@@ -1,7 +1,8 @@
 /**
  * The oidc-provider configuration: the protocol is the library's (authorization code with PKCE S256,
  * client credentials, refresh token rotation, revocation, introspection, resource indicators); this file
- * supplies storage, accounts, scope semantics and SMART's additions (fhirUser, the `patient` launch context).
+ * supplies storage, accounts, scope semantics and SMART's additions (fhirUser, the `patient` launch context),
+ * and the revocation of JWT access tokens the library refuses (revocation.ts).
  */
 
 import type ProviderType from 'oidc-provider';
@@ -11,8 +12,9 @@ import { adapterFactory } from './adapter.ts';
 import { type OAuthClients, RESOURCE_SCOPE } from './clients.ts';
 import { type OAuthKeys, TOKEN_ALG } from './keys.ts';
 import { errors, interactionPolicy, Provider } from './library.ts';
+import { revokeAccessTokens } from './revocation.ts';
 import { resourceScopesAllowed, STATIC_SCOPES, splitScope } from './scopes.ts';
-import { GRANT_CLAIM } from './verify.ts';
+import { type AccessTokenVerifier, GRANT_CLAIM } from './verify.ts';
 
 /** Access tokens live five minutes; a refresh token (offline_access) and its grant two weeks. */
 export const ACCESS_TOKEN_TTL_S = 300;
@@ -24,6 +26,8 @@ export interface ProviderDeps {
   readonly store: Store;
   readonly clients: OAuthClients;
   readonly keys: OAuthKeys;
+  /** Checks our access tokens at the API; also records the ones revoked at the revocation endpoint. */
+  readonly verifier: AccessTokenVerifier;
   /** The user id of the platform sign-in the cookie header names (full sign-in only), if any. */
   readonly platformUser: (cookieHeader: string | undefined) => Promise<string | undefined>;
 }
@@ -53,6 +57,9 @@ export function createProvider(deps: ProviderDeps): ProviderType {
   const provider = new Provider(deps.issuer, {
     adapter: adapterFactory(store.db, deps.clients),
     clients: [],
+    // CORS is decided before the library sees a request (http/cors.ts): whatever cross-origin request
+    // still reaches it came from an origin we did not allow.
+    clientBasedCORS: () => false,
     jwks: deps.keys.jwks,
     cookies: {
       keys: deps.keys.cookieKeys,
@@ -166,5 +173,6 @@ export function createProvider(deps: ProviderDeps): ProviderType {
     const user = await store.users.get(token.accountId);
     if (user?.patientId !== undefined) ctx.body = { ...body, patient: user.patientId };
   });
+  revokeAccessTokens(provider, deps.verifier);
   return provider;
 }

@@ -16,6 +16,7 @@ import { SCHEMA_011 } from './schema/011-quarantine.ts';
 import { SCHEMA_012 } from './schema/012-subscriptions.ts';
 import { SCHEMA_013 } from './schema/013-passkeys.ts';
 import { SCHEMA_014 } from './schema/014-key-rotation.ts';
+import { SCHEMA_015 } from './schema/015-revoked-tokens.ts';
 import type { Database } from './types.ts';
 
 export interface Migration {
@@ -314,6 +315,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '012-subscriptions', sql: SCHEMA_012 },
   { id: '013-passkeys', sql: SCHEMA_013 },
   { id: '014-key-rotation', sql: SCHEMA_014 },
+  { id: '015-revoked-tokens', sql: SCHEMA_015 },
 ];
 
 /**
