@@ -10,7 +10,7 @@ import { recordAudit } from '../audit/audit-log.ts';
 import { adminAccess } from '../audit/http-events.ts';
 import type { InProcessBus } from '../bus/bus.ts';
 import { HttpProblem } from '../http/problem.ts';
-import { type EnteredObservation, insertEntered } from '../store/observation-search.ts';
+import { insertEntered } from '../store/observation-search.ts';
 import type { Store } from '../store/types.ts';
 import { announceEntered, EntryError, readEnteredObservation } from './observation-entry.ts';
 import { acceptFhirJson, answerWithOperationOutcome, FHIR_JSON, outcome } from './responses.ts';
