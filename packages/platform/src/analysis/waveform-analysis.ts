@@ -20,6 +20,7 @@ import {
 } from '@openiomt/signal';
 import type { DerivedMeasurementEvent, InProcessBus, StoredReadingEvent } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
+import { GroupCommitter } from '../ingest/group-commit.ts';
 import type { DerivedToStore } from '../store/derived.ts';
 import type { Store } from '../store/types.ts';
 import { type Channel, channelsOf, SourceLog, toStreamChunk } from './channels.ts';
@@ -75,6 +76,11 @@ export class WaveformAnalysis {
   private idleWaiters: (() => void)[] = [];
   private unsubscribe: (() => void)[] = [];
   private closed = false;
+  /**
+   * What the devices' windows derived, written together: a ward's windows complete a few hundred times a
+   * second, and one insert each kept the embedded database's single connection busy with round trips.
+   */
+  private readonly writer: GroupCommitter<readonly DerivedToStore[], undefined>;
 
   constructor(
     private readonly deps: { readonly bus: InProcessBus; readonly store: Store; readonly log: Logger },
@@ -82,6 +88,10 @@ export class WaveformAnalysis {
   ) {
     this.maxQueue = options.maxQueue ?? 2000;
     this.now = options.now ?? (() => new Date());
+    this.writer = new GroupCommitter(async (batches) => {
+      await deps.store.derivedObservations.addMany(batches.flat());
+      return batches.map(() => undefined);
+    }, 100);
   }
 
   /** Subscribes to the bus. */
@@ -178,7 +188,7 @@ export class WaveformAnalysis {
         patientId: e.patientId,
         deviceId: e.deviceId,
       }));
-      await this.deps.store.derivedObservations.addMany(windows);
+      await this.writer.submit(windows);
     }
     this.counts.analysed++;
     this.counts.windows += produced.length;

@@ -186,6 +186,8 @@ export function alarmsRepository(db: Database): AlarmsRepository {
     record(change, also) {
       return db.transaction(async (tx) => {
         const version = await write(tx, change);
+        // The inserts below need no answer: they are sent together and checked before COMMIT.
+        const inserts: Promise<unknown>[] = [];
         if (change.transitions.length > 0) {
           const rows = change.transitions.map((t, i) => ({
             ord: i + 1,
@@ -196,7 +198,7 @@ export function alarmsRepository(db: Database): AlarmsRepository {
             from_state: t.from,
             to_state: t.to,
           }));
-          await tx.query(INSERT_TRANSITIONS, [change.alarm.id, JSON.stringify(rows)]);
+          inserts.push(tx.query(INSERT_TRANSITIONS, [change.alarm.id, JSON.stringify(rows)]));
         }
         if (change.notifications.length > 0) {
           const rows = change.notifications.map((n) => ({
@@ -210,8 +212,9 @@ export function alarmsRepository(db: Database): AlarmsRepository {
             assignee: n.assignee ?? null,
             reason: n.reason,
           }));
-          await tx.query(INSERT_NOTIFICATIONS, [JSON.stringify(rows)]);
+          inserts.push(tx.query(INSERT_NOTIFICATIONS, [JSON.stringify(rows)]));
         }
+        await Promise.all(inserts);
         if (also) await also(tx);
         return version;
       });

@@ -89,9 +89,13 @@ export async function openPgliteThread(dataDir: string | undefined): Promise<Dat
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const release = await connection.lock();
       try {
-        await raw('BEGIN');
+        // BEGIN is not waited for: the worker runs messages in order, so fn's first statement follows it
+        // without a round trip through this (busy) event loop while the connection is held.
+        const begun = raw('BEGIN');
+        begun.catch(() => undefined);
         try {
           const result = await fn({ query: raw });
+          await begun;
           await raw('COMMIT');
           return result;
         } catch (e) {

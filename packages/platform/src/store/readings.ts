@@ -142,14 +142,22 @@ export function readingsRepository(db: Database): Store['readings'] {
       if (batch.length === 0) return [];
       batch.forEach(validate);
       const unique = firstOfEach(batch);
-      const { stored, existing } = await db.transaction(async (tx) => {
-        // PGlite has one connection, so there is nobody to deadlock with.
-        if (db.kind === 'postgres') await lockDevices(tx, unique);
+      const write = async (tx: Queryable) => {
         const { rows } = await tx.query<{ device_id: string; seq: number }>(COMMIT_SQL, commitParams(unique));
         const stored = new Set(rows.map((r) => key(r.device_id, r.seq)));
         const missing = unique.filter((r) => !stored.has(key(r.deviceId, r.seq)));
+        // Stored readings never change, so the duplicates' JWS may be read after the commit too.
         return { stored, existing: missing.length === 0 ? new Map() : await existingJws(tx, missing) };
-      });
+      };
+      // PGlite has one connection, so there is nobody to deadlock with, and the one statement is atomic on
+      // its own: no BEGIN/COMMIT round trips. PostgreSQL locks the devices' rows first (lockDevices).
+      const { stored, existing } =
+        db.kind === 'postgres'
+          ? await db.transaction(async (tx) => {
+              await lockDevices(tx, unique);
+              return write(tx);
+            })
+          : await write(db);
       const firstJws = new Map(unique.map((r) => [key(r.deviceId, r.seq), r.jws]));
       const answered = new Set<string>();
       return batch.map((r): CommitOutcome => {
