@@ -31,6 +31,8 @@ export interface RulesOptions {
   readonly log?: Logger;
 }
 
+/** Patients whose monitors see the clock in one event-loop turn. */
+const TICK_SLICE = 100;
 const NEWS2_INDEX_CODES = [...new Set(Object.values(NEWS2_SOURCES).flat())];
 /** The longest NEWS2 freshness window (12 h): older values cannot count. */
 const NEWS2_LOOKBACK_MS = 12 * 3_600_000;
@@ -48,6 +50,9 @@ export class ClinicalRules {
   private readonly news2Announced = new Map<string, string>();
   private readonly unsubscribe: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** A clock sweep over the patients is under way (tick); closed: no more sweeps. */
+  private sweeping = false;
+  private closed = false;
   private readonly now: () => number;
 
   constructor(
@@ -115,15 +120,33 @@ export class ClinicalRules {
 
   /** Stops listening and waits for queued work. */
   async close(): Promise<void> {
+    this.closed = true;
     for (const u of this.unsubscribe) u();
     if (this.timer) clearInterval(this.timer);
     await Promise.allSettled([...this.patients.values()].map((w) => w.tail));
   }
 
-  /** Every watched patient's monitor sees the clock. */
+  /**
+   * Every watched patient's monitor sees the clock, a slice of patients per event-loop turn: a ward of
+   * 2,000 in one go held the event loop for tens of milliseconds each second, and database answers and
+   * device messages waited behind it.
+   */
   tick(): void {
-    const now = this.now();
-    for (const patientId of this.patients.keys()) void this.run(patientId, (m) => m.tick(now));
+    if (this.sweeping || this.closed) return;
+    this.sweeping = true;
+    const ids = [...this.patients.keys()];
+    const sweep = (from: number) => {
+      if (this.closed) {
+        this.sweeping = false;
+        return;
+      }
+      const now = this.now();
+      const end = Math.min(ids.length, from + TICK_SLICE);
+      for (let i = from; i < end; i++) void this.run(ids[i] as string, (m) => m.tick(now));
+      if (end < ids.length) setImmediate(() => sweep(end));
+      else this.sweeping = false;
+    };
+    sweep(0);
   }
 
   private onReading(e: StoredReadingEvent): void {
