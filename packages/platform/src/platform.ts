@@ -155,6 +155,7 @@ export async function startPlatform(
     log,
     // Webhook deliveries are written in the transaction that records the notifications (outbox).
     onNotificationsInTx: async (tx, notifications, alarm) => {
+      let enqueued = 0;
       for (const n of notifications) {
         const event = {
           id: n.id,
@@ -163,8 +164,9 @@ export async function startPlatform(
           at: new Date(n.at).toISOString(),
           data: { notification: n, alarm },
         };
-        await enqueueWebhookDeliveries(tx, event, new Date());
+        enqueued += await enqueueWebhookDeliveries(tx, event, new Date());
       }
+      return enqueued;
     },
     afterNotify: () => webhooks.wake(),
   });

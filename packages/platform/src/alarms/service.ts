@@ -25,13 +25,16 @@ import type { AlarmChange } from '../store/alarms.ts';
 import { type Queryable, type Store, StoreError } from '../store/types.ts';
 
 export interface AlarmServiceOptions {
-  /** Runs inside the transaction that records notifications (the webhook outbox). */
+  /**
+   * Runs inside the transaction that records notifications (the webhook outbox); answers how many
+   * deliveries it enqueued.
+   */
   readonly onNotificationsInTx?: (
     tx: Queryable,
     notifications: readonly AlarmNotification[],
     alarm: Alarm,
-  ) => Promise<void>;
-  /** After a commit that produced notifications (wake the webhook deliverer). */
+  ) => Promise<number>;
+  /** After a commit that enqueued deliveries (wake the webhook deliverer). */
   readonly afterNotify?: () => void;
   /** How often due timers are checked, ms (default 1000). */
   readonly tickMs?: number;
@@ -192,13 +195,19 @@ export class AlarmService {
       notifications,
     };
     const hook = this.options.onNotificationsInTx;
+    let enqueued = 0;
     const version = await this.store.alarms.record(
       change,
-      hook && notifications.length > 0 ? (tx) => hook(tx, notifications, r.alarm) : undefined,
+      hook && notifications.length > 0
+        ? async (tx) => {
+            enqueued = await hook(tx, notifications, r.alarm);
+          }
+        : undefined,
     );
     this.remember(r.alarm, version);
     this.bus.publish('alarm.changed', { alarm: r.alarm, transitions: r.transitions, notifications });
-    if (notifications.length > 0) this.options.afterNotify?.();
+    // With no webhook to tell, the deliverer is not woken (its outbox queries would find nothing).
+    if (enqueued > 0) this.options.afterNotify?.();
   }
 
   private remember(alarm: Alarm, version: number): void {
