@@ -9,13 +9,19 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, startTestPlatform, type TestPlatform } from '../../test/harness.ts';
 import { launchChromium } from '../../test/web/browser.ts';
-import { backendKey, clientAssertion, type RegisteredClient, registerClient } from '../oauth/testing.ts';
+import {
+  ASSERTION_TYPE,
+  assertionParams,
+  backendKey,
+  clientAssertion,
+  type RegisteredClient,
+  registerClient,
+} from '../oauth/testing.ts';
 import { CORS_MAX_AGE_S } from './cors.ts';
 
 const APP = 'https://app.example';
 const EXTRA = 'https://extra.example';
 const EVIL = 'https://evil.example';
-const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 const preflight = (url: string, origin: string, method = 'GET', headers = 'authorization, accept') =>
   fetch(url, {
@@ -64,8 +70,7 @@ describe.each(backends)('CORS for browser SMART apps ($name)', (backend) => {
       body: new URLSearchParams({
         grant_type: 'client_credentials',
         scope: 'system/Observation.read',
-        client_assertion_type: ASSERTION_TYPE,
-        client_assertion: clientAssertion(base, service.client_id, key),
+        ...assertionParams(base, service.client_id, key),
       }).toString(),
     });
 

@@ -20,16 +20,14 @@ import {
 import { Browser, signedInAs } from '../identity/testing.ts';
 import { oauthKeyFiles } from './keys.ts';
 import {
+  assertionParams,
   backendKey,
-  clientAssertion,
   decodeJwt,
   type RegisteredClient,
   registerClient,
   signJwt,
   tokenRequest,
 } from './testing.ts';
-
-const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 describe.each(backends)('SMART Backend Services and token checks ($name)', (backend) => {
   let t: TestPlatform;
@@ -65,8 +63,7 @@ describe.each(backends)('SMART Backend Services and token checks ($name)', (back
     tokenRequest(base, {
       grant_type: 'client_credentials',
       scope,
-      client_assertion_type: ASSERTION_TYPE,
-      client_assertion: clientAssertion(base, client.client_id, k),
+      ...assertionParams(base, client.client_id, k),
     });
   const observations = (token: string, path = `/Observation?patient=${patientId}`) =>
     fetch(`${fhirBase}${path}`, { headers: { authorization: `Bearer ${token}` } });

@@ -200,6 +200,18 @@ export function clientAssertion(
   );
 }
 
+export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/** The token request's client authentication with a fresh assertion (private_key_jwt). */
+export const assertionParams = (
+  base: string,
+  clientId: string,
+  key: { privateKey: KeyObject; kid: string },
+): { client_assertion_type: string; client_assertion: string } => ({
+  client_assertion_type: ASSERTION_TYPE,
+  client_assertion: clientAssertion(base, clientId, key),
+});
+
 // biome-ignore lint/suspicious/noExplicitAny: tests read claims directly and assert on them
 export const decodeJwt = (jwt: string): { header: any; payload: any } => {
   const [h, p] = jwt.split('.') as [string, string];

@@ -23,10 +23,10 @@ import { OAuthClients } from './clients.ts';
 import { loadOrCreateOAuthKeys, oauthKeyFiles } from './keys.ts';
 import { NOT_REVOKED_TTL_MS, RevokedTokens } from './revoked-tokens.ts';
 import {
+  assertionParams,
   authorize,
   backendKey,
   CookieJar,
-  clientAssertion,
   decodeJwt,
   pkce,
   REDIRECT,
@@ -36,8 +36,6 @@ import {
   tokenRequest,
 } from './testing.ts';
 import { AccessTokenVerifier } from './verify.ts';
-
-const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 describe.each(backends)('revoking JWT access tokens, RFC 7009 ($name)', (backend) => {
   let t: TestPlatform;
@@ -88,10 +86,7 @@ describe.each(backends)('revoking JWT access tokens, RFC 7009 ($name)', (backend
     await t?.close();
   });
 
-  const assertion = () => ({
-    client_assertion_type: ASSERTION_TYPE,
-    client_assertion: clientAssertion(base, service.client_id, key),
-  });
+  const assertion = () => assertionParams(base, service.client_id, key);
   const serviceToken = async (): Promise<string> => {
     const r = await tokenRequest(base, {
       grant_type: 'client_credentials',
