@@ -140,6 +140,7 @@ export async function rotateMasterCommand(
       `  identifier indexes recomputed: ${summary.identifierIndexes}`,
       `  TOTP secrets re-sealed: ${summary.totpSecrets}`,
       `  OAuth client secrets re-sealed: ${summary.clientSecrets}`,
+      `  webhook and rest-hook Subscription secrets re-sealed: ${summary.webhookSecrets} + ${summary.subscriptionSecrets}`,
       `  new master key: ${keyFile}${given ? ` (start the platform with --master-key-file ${given})` : ''}`,
       ...(retiredKeyFile
         ? [`  old master key kept as ${retiredKeyFile}: delete it once backups made before now are gone`]

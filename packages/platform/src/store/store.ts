@@ -9,6 +9,7 @@ import { alarmsRepository } from './alarms.ts';
 import { assignmentsRepository } from './assignments.ts';
 import { credentialsRepository } from './credentials.ts';
 import { type OpenDatabaseOptions, openDatabase } from './db.ts';
+import { sealClearDeliverySecrets } from './delivery-secrets.ts';
 import { derivedObservationsRepository } from './derived.ts';
 import { devicesRepository } from './devices.ts';
 import { erasureRequestsRepository } from './erasure-requests.ts';
@@ -58,6 +59,7 @@ export function storeOn(db: Database, opts: StoreKeys = {}): Store {
       const result = await migrate(db);
       await patients.checkKeys();
       await patients.sealClearIdentities();
+      await sealClearDeliverySecrets(db, opts.keys);
       return result;
     },
     ping: async () => {
@@ -74,7 +76,7 @@ export function storeOn(db: Database, opts: StoreKeys = {}): Store {
     securityEvents: securityEventsRepository(db),
     idempotency: idempotencyRepository(db),
     credentials: credentialsRepository(db),
-    webhooks: webhooksRepository(db),
+    webhooks: webhooksRepository(db, opts.keys),
     alarms: alarmsRepository(db),
     audit: auditRepository(db),
     access: accessRepository(db),

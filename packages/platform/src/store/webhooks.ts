@@ -2,9 +2,13 @@
  * Webhook subscriptions and their delivery outbox. A delivery row is written in the same transaction as
  * the alarm transition that caused it (enqueueDeliveries), so it exists exactly when the transition does;
  * deliverers then claim due rows with a lease, and record each attempt's outcome guarded by the attempt
- * count they claimed, so a slow deliverer whose lease expired cannot overwrite a newer result.
+ * count they claimed, so a slow deliverer whose lease expired cannot overwrite a newer result. A webhook's
+ * signing secret is kept sealed (`secret_sealed`, migration 016) and opened only when a delivery is claimed.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { deliverySecretSealer } from '../identity/secret-sealer.ts';
+import { EnvelopeError } from '../security/keys/envelope.ts';
+import { type KeyService, MasterKeyError } from '../security/keys/key-service.ts';
 import { compact, decodeCursor, isUuid, pageLimit, requireInstant, toPage, Where } from './sql.ts';
 import { type Database, type ListQuery, type Page, type Queryable, StoreError } from './types.ts';
 
@@ -163,7 +167,14 @@ export async function enqueueDeliveries(
   return rows.length;
 }
 
-export function webhooksRepository(db: Database): WebhooksRepository {
+/** Why a claimed delivery is dead-lettered instead of sent unsigned: its secret does not open, or is missing. */
+export const UNOPENED_SECRET_ERROR =
+  'a sealed secret of this delivery does not open: sealed for another row, under another master key, or altered';
+export const NO_SEALED_SECRET_ERROR =
+  'no sealed signing secret (an older version wrote it in clear): restart the platform to seal it, then retry';
+
+export function webhooksRepository(db: Database, keys?: KeyService): WebhooksRepository {
+  const sealer = keys && deliverySecretSealer(keys);
   const getRow = async (id: string) => {
     if (!isUuid(id)) return undefined;
     const { rows } = await db.query<WebhookRow>(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1`, [
@@ -172,13 +183,58 @@ export function webhooksRepository(db: Database): WebhooksRepository {
     return rows[0];
   };
 
+  const recordAttempt = async (
+    claimed: Pick<ClaimedDelivery, 'id' | 'attempts'>,
+    outcome: AttemptOutcome,
+    at: string,
+  ): Promise<boolean> => {
+    requireInstant(at, 'at');
+    const next = outcome.status === 'pending' ? requireInstant(outcome.nextAttemptAt, 'nextAttemptAt') : at;
+    const error = outcome.status === 'delivered' ? null : clip(outcome.error);
+    const { rows } = await db.query(
+      `UPDATE webhook_deliveries
+          SET status = $3, attempts = attempts + 1, next_attempt_at = $4,
+              last_error = COALESCE($5, last_error), updated_at = $6
+        WHERE id = $1 AND status = 'pending' AND attempts = $2
+       RETURNING id`,
+      [claimed.id, claimed.attempts, outcome.status, next, error, at],
+    );
+    return rows.length === 1;
+  };
+
+  /**
+   * The webhook's secret, or why it cannot be had. A sealed value that does not authenticate is final; other
+   * failures (a key service out of reach, none configured) are thrown, so the claim fails and is tried again.
+   */
+  const openSecret = async (webhookId: string, sealed: string | null) => {
+    if (sealed === null) return { error: NO_SEALED_SECRET_ERROR };
+    if (!sealer)
+      throw new MasterKeyError('no key service is configured to open the signing secret of a webhook');
+    return sealer.open('webhook-secret', webhookId, sealed).then(
+      (secret) => ({ secret }),
+      (e: unknown) => {
+        if (e instanceof EnvelopeError) return { error: UNOPENED_SECRET_ERROR };
+        throw e;
+      },
+    );
+  };
+
   return {
     async create(w) {
+      if (!sealer)
+        throw new MasterKeyError('no key service is configured to seal the signing secret of a webhook');
+      const id = randomUUID();
       const secret = randomBytes(32).toString('base64url');
       const { rows } = await db.query<WebhookRow>(
-        `INSERT INTO webhooks (id, url, secret, patient_id, description, created_at)
+        `INSERT INTO webhooks (id, url, secret_sealed, patient_id, description, created_at)
          VALUES ($1, $2, $3, $4, $5, now()) RETURNING ${WEBHOOK_COLUMNS}`,
-        [randomUUID(), w.url, secret, w.patientId ?? null, w.description ?? null],
+        [
+          id,
+          w.url,
+          await sealer.seal('webhook-secret', id, secret),
+          w.patientId ?? null,
+          w.description ?? null,
+        ],
       );
       return { webhook: toWebhook(rows[0]!), secret };
     },
@@ -274,7 +330,9 @@ export function webhooksRepository(db: Database): WebhooksRepository {
       // SKIP LOCKED: two deliverers claiming at once take different rows instead of waiting on each other.
       // Moving next_attempt_at past the lease hides the row from other claims until the lease runs out,
       // so a deliverer that dies mid-attempt only delays the delivery.
-      const { rows } = await db.query<ClaimedDelivery>(
+      const { rows } = await db.query<
+        Omit<ClaimedDelivery, 'secret'> & { webhookId: string; secretSealed: string | null }
+      >(
         `WITH due AS (
            SELECT id FROM webhook_deliveries
             WHERE status = 'pending' AND next_attempt_at <= $1
@@ -285,26 +343,21 @@ export function webhooksRepository(db: Database): WebhooksRepository {
          UPDATE webhook_deliveries d SET next_attempt_at = $2, updated_at = $1
            FROM due, webhooks w
           WHERE d.id = due.id AND w.id = d.webhook_id
-         RETURNING d.id, d.event_id AS "eventId", d.body, d.attempts, w.url, w.secret`,
+         RETURNING d.id, d.event_id AS "eventId", d.body, d.attempts, w.url, w.id AS "webhookId",
+                   w.secret_sealed AS "secretSealed"`,
         [now, leaseUntil, limit],
       );
-      return rows;
+      const claimed: ClaimedDelivery[] = [];
+      for (const { webhookId, secretSealed, ...r } of rows) {
+        const opened = await openSecret(webhookId, secretSealed);
+        if ('secret' in opened) claimed.push({ ...r, secret: opened.secret });
+        // Sending it unsigned or retrying forever would both be wrong: it is dead, with the reason.
+        else await recordAttempt(r, { status: 'dead', error: opened.error }, now);
+      }
+      return claimed;
     },
 
-    async recordAttempt(claimed, outcome, at) {
-      requireInstant(at, 'at');
-      const next = outcome.status === 'pending' ? requireInstant(outcome.nextAttemptAt, 'nextAttemptAt') : at;
-      const error = outcome.status === 'delivered' ? null : clip(outcome.error);
-      const { rows } = await db.query(
-        `UPDATE webhook_deliveries
-            SET status = $3, attempts = attempts + 1, next_attempt_at = $4,
-                last_error = COALESCE($5, last_error), updated_at = $6
-          WHERE id = $1 AND status = 'pending' AND attempts = $2
-         RETURNING id`,
-        [claimed.id, claimed.attempts, outcome.status, next, error, at],
-      );
-      return rows.length === 1;
-    },
+    recordAttempt,
 
     async nextDueAt() {
       const { rows } = await db.query<{ at: string | null }>(

@@ -20,7 +20,7 @@ export async function startSubscriptions(deps: {
   log?: Logger;
   delivery?: Omit<WebhookDelivererOptions, 'outbox' | 'logger'>;
 }) {
-  const subscriptions = subscriptionStore(deps.store.db);
+  const subscriptions = subscriptionStore(deps.store.db, deps.store.keys);
   let deliverer: WebhookDeliverer | undefined;
   const matcher = await new SubscriptionMatcher({
     store: deps.store,

@@ -2,12 +2,23 @@
  * FHIR Subscriptions and their rest-hook outbox in the database (migration 012). The outbox has the
  * lifecycle of the webhook outbox (claim with a lease, record each attempt guarded by the attempt count)
  * so the same WebhookDeliverer sends it; a dead-lettered delivery puts its subscription in `error`.
+ * A rest-hook's signing secret and its own headers (which may carry a bearer token) are kept sealed
+ * (`secret_sealed`, `headers_sealed`, migration 016): headers are opened when a subscription is read, the
+ * secret only when a delivery is claimed.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DataCategory, Role } from '@openiomt/core';
+import { type DeliverySecretSealer, deliverySecretSealer } from '../identity/secret-sealer.ts';
+import { EnvelopeError } from '../security/keys/envelope.ts';
+import { type KeyService, MasterKeyError } from '../security/keys/key-service.ts';
 import { compact } from '../store/sql.ts';
 import type { Database, Queryable } from '../store/types.ts';
-import type { AttemptOutcome, ClaimedDelivery } from '../store/webhooks.ts';
+import {
+  type AttemptOutcome,
+  type ClaimedDelivery,
+  NO_SEALED_SECRET_ERROR,
+  UNOPENED_SECRET_ERROR,
+} from '../store/webhooks.ts';
 
 export type SubscriptionStatus = 'requested' | 'active' | 'error' | 'off';
 export type PayloadContent = 'empty' | 'id-only' | 'full-resource';
@@ -59,7 +70,7 @@ interface Row {
   end_at: string | null;
   channel_type: 'rest-hook' | 'websocket';
   endpoint: string | null;
-  headers: string[];
+  headers_sealed: string | null;
   payload: string | null;
   content: PayloadContent;
   events: string | number;
@@ -68,9 +79,9 @@ interface Row {
 }
 
 const COLUMNS = `id, owner_kind, owner_id, owner, status, error, criteria, patient_id, reason, end_at,
-  channel_type, endpoint, headers, payload, content, events, created_at, updated_at`;
+  channel_type, endpoint, headers_sealed, payload, content, events, created_at, updated_at`;
 
-const toSubscription = (r: Row): StoredSubscription =>
+const toSubscription = (r: Row, headers: readonly string[]): StoredSubscription =>
   compact({
     id: r.id,
     owner: { ...r.owner, kind: r.owner_kind, id: r.owner_id },
@@ -82,7 +93,7 @@ const toSubscription = (r: Row): StoredSubscription =>
     end: r.end_at ?? undefined,
     channelType: r.channel_type,
     endpoint: r.endpoint ?? undefined,
-    headers: r.headers,
+    headers,
     payload: r.payload ?? undefined,
     content: r.content,
     events: Number(r.events),
@@ -102,19 +113,105 @@ export interface ClaimedNotification extends ClaimedDelivery {
   readonly category: DataCategory;
 }
 
-export function subscriptionStore(db: Database) {
+export function subscriptionStore(db: Database, keys?: KeyService) {
+  const sealer = keys && deliverySecretSealer(keys);
+  const needSealer = (what: string): DeliverySecretSealer => {
+    if (!sealer) throw new MasterKeyError(`no key service is configured to seal or open ${what}`);
+    return sealer;
+  };
+  /** The row as a subscription, its headers opened (a value that does not open is an error, not hidden). */
+  const withHeaders = async (r: Row): Promise<StoredSubscription> =>
+    toSubscription(
+      r,
+      r.headers_sealed === null
+        ? []
+        : (JSON.parse(
+            await needSealer('the headers of a Subscription').open(
+              'subscription-headers',
+              r.id,
+              r.headers_sealed,
+            ),
+          ) as string[]),
+    );
+
+  const recordAttempt = async (
+    claimed: Pick<ClaimedDelivery, 'id' | 'attempts'>,
+    outcome: AttemptOutcome,
+    at: string,
+  ): Promise<boolean> => {
+    const next = outcome.status === 'pending' ? outcome.nextAttemptAt : at;
+    const error = outcome.status === 'delivered' ? null : clip(outcome.error);
+    return db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ subscription_id: string }>(
+        `UPDATE fhir_subscription_deliveries
+            SET status = $3, attempts = attempts + 1, next_attempt_at = $4,
+                last_error = COALESCE($5, last_error), updated_at = $6
+          WHERE id = $1 AND status = 'pending' AND attempts = $2
+         RETURNING subscription_id`,
+        [claimed.id, claimed.attempts, outcome.status, next, error, at],
+      );
+      // R4: a subscription whose notifications cannot be delivered is in error (its owner reactivates it).
+      if (rows[0] && outcome.status === 'dead' && !error?.startsWith('withheld'))
+        await tx.query(
+          `UPDATE fhir_subscriptions SET status = 'error', error = $2, updated_at = $3
+            WHERE id = $1 AND status = 'active'`,
+          [rows[0].subscription_id, clip(`delivery failed after every attempt: ${error ?? ''}`), at],
+        );
+      return rows.length === 1;
+    });
+  };
+
+  /**
+   * What a claimed delivery is signed and sent with, or why it cannot be: a sealed value that does not
+   * authenticate is final; other failures (a key service out of reach) are thrown and the claim is retried.
+   */
+  const openForDelivery = async (
+    id: string,
+    secretSealed: string | null,
+    headersSealed: string | null,
+  ): Promise<{ secret: string; headers: string[] } | { error: string }> => {
+    if (secretSealed === null) return { error: NO_SEALED_SECRET_ERROR };
+    const s = needSealer('the signing secret of a Subscription');
+    try {
+      return {
+        secret: await s.open('subscription-secret', id, secretSealed),
+        headers:
+          headersSealed === null
+            ? []
+            : (JSON.parse(await s.open('subscription-headers', id, headersSealed)) as string[]),
+      };
+    } catch (e) {
+      if (e instanceof EnvelopeError) return { error: UNOPENED_SECRET_ERROR };
+      throw e;
+    }
+  };
+
   return {
     /** Creates an active subscription; rest-hooks get a signing secret, returned only here. */
     async create(s: NewSubscription): Promise<{ subscription: StoredSubscription; secret?: string }> {
+      const id = randomUUID();
       const secret = s.channelType === 'rest-hook' ? randomBytes(32).toString('base64url') : undefined;
+      const secretSealed =
+        secret === undefined
+          ? null
+          : await needSealer('the signing secret of a Subscription').seal('subscription-secret', id, secret);
+      const headersSealed =
+        s.headers.length === 0
+          ? null
+          : await needSealer('the headers of a Subscription').seal(
+              'subscription-headers',
+              id,
+              JSON.stringify(s.headers),
+            );
       const { kind, id: ownerId, ...owner } = s.owner;
       const { rows } = await db.query<Row>(
         `INSERT INTO fhir_subscriptions (id, owner_kind, owner_id, owner, status, criteria, patient_id, reason,
-           end_at, channel_type, endpoint, headers, payload, content, secret, created_at, updated_at)
+           end_at, channel_type, endpoint, headers_sealed, payload, content, secret_sealed, created_at,
+           updated_at)
          VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now(), now())
          RETURNING ${COLUMNS}`,
         [
-          randomUUID(),
+          id,
           kind,
           ownerId,
           JSON.stringify(owner),
@@ -124,19 +221,19 @@ export function subscriptionStore(db: Database) {
           s.end ?? null,
           s.channelType,
           s.endpoint ?? null,
-          JSON.stringify(s.headers),
+          headersSealed,
           s.payload ?? null,
           s.content,
-          secret ?? null,
+          secretSealed,
         ],
       );
-      return { subscription: toSubscription(rows[0] as Row), ...(secret ? { secret } : {}) };
+      return { subscription: toSubscription(rows[0] as Row, s.headers), ...(secret ? { secret } : {}) };
     },
 
     async get(id: string): Promise<StoredSubscription | undefined> {
       if (!UUID.test(id)) return undefined;
       const { rows } = await db.query<Row>(`SELECT ${COLUMNS} FROM fhir_subscriptions WHERE id = $1`, [id]);
-      return rows[0] && toSubscription(rows[0]);
+      return rows[0] && withHeaders(rows[0]);
     },
 
     /** An owner's subscriptions, oldest first, optionally of some statuses. */
@@ -151,7 +248,7 @@ export function subscriptionStore(db: Database) {
           ORDER BY created_at, id LIMIT $4`,
         [owner.kind, owner.id, statuses ?? null, limit],
       );
-      return rows.map(toSubscription);
+      return Promise.all(rows.map(withHeaders));
     },
 
     /** Every active subscription (the matcher keeps them in memory). */
@@ -159,7 +256,7 @@ export function subscriptionStore(db: Database) {
       const { rows } = await db.query<Row>(
         `SELECT ${COLUMNS} FROM fhir_subscriptions WHERE status = 'active' ORDER BY created_at, id`,
       );
-      return rows.map(toSubscription);
+      return Promise.all(rows.map(withHeaders));
     },
 
     /** Sets the status (and the error, or clears it); off and error dead-letter pending deliveries. */
@@ -179,7 +276,7 @@ export function subscriptionStore(db: Database) {
               status === 'off' ? 'subscription turned off' : clip(`subscription in error: ${error ?? ''}`),
             ],
           );
-        return toSubscription(rows[0] as Row);
+        return withHeaders(rows[0] as Row);
       });
     },
 
@@ -219,8 +316,9 @@ export function subscriptionStore(db: Database) {
     /** Leases due deliveries of active rest-hook subscriptions, like the webhook outbox. */
     async claimDue(now: string, leaseUntil: string, limit: number): Promise<ClaimedNotification[]> {
       const { rows } = await db.query<
-        Omit<ClaimedNotification, 'owner' | 'headers'> & {
-          headers: string[];
+        Omit<ClaimedNotification, 'owner' | 'headers' | 'secret'> & {
+          secretSealed: string | null;
+          headersSealed: string | null;
           owner: Row['owner'];
           owner_kind: 'user' | 'service';
           owner_id: string;
@@ -236,41 +334,29 @@ export function subscriptionStore(db: Database) {
          UPDATE fhir_subscription_deliveries d SET next_attempt_at = $2, updated_at = $1
            FROM due, fhir_subscriptions s
           WHERE d.id = due.id AND s.id = d.subscription_id
-         RETURNING d.id, d.event_id AS "eventId", d.body, d.attempts, s.endpoint AS url, s.secret,
-                   s.headers, s.id AS "subscriptionId", s.owner, s.owner_kind, s.owner_id,
+         RETURNING d.id, d.event_id AS "eventId", d.body, d.attempts, s.endpoint AS url,
+                   s.secret_sealed AS "secretSealed", s.headers_sealed AS "headersSealed", s.id AS "subscriptionId", s.owner, s.owner_kind, s.owner_id,
                    d.patient_id AS "patientId", d.category`,
         [now, leaseUntil, limit],
       );
-      return rows.map(({ headers, owner, owner_kind, owner_id, ...r }) => ({
-        ...r,
-        contentType: 'application/fhir+json',
-        headers: headerMap(headers),
-        owner: { ...owner, kind: owner_kind, id: owner_id },
-      }));
+      const claimed: ClaimedNotification[] = [];
+      for (const { secretSealed, headersSealed, owner, owner_kind, owner_id, ...r } of rows) {
+        const opened = await openForDelivery(r.subscriptionId, secretSealed, headersSealed);
+        // Sending it unsigned or without its headers would be wrong: it is dead, with the reason.
+        if ('error' in opened) await recordAttempt(r, { status: 'dead', error: opened.error }, now);
+        else
+          claimed.push({
+            ...r,
+            secret: opened.secret,
+            contentType: 'application/fhir+json',
+            headers: headerMap(opened.headers),
+            owner: { ...owner, kind: owner_kind, id: owner_id },
+          });
+      }
+      return claimed;
     },
 
-    async recordAttempt(claimed: ClaimedDelivery, outcome: AttemptOutcome, at: string): Promise<boolean> {
-      const next = outcome.status === 'pending' ? outcome.nextAttemptAt : at;
-      const error = outcome.status === 'delivered' ? null : clip(outcome.error);
-      return db.transaction(async (tx) => {
-        const { rows } = await tx.query<{ subscription_id: string }>(
-          `UPDATE fhir_subscription_deliveries
-              SET status = $3, attempts = attempts + 1, next_attempt_at = $4,
-                  last_error = COALESCE($5, last_error), updated_at = $6
-            WHERE id = $1 AND status = 'pending' AND attempts = $2
-           RETURNING subscription_id`,
-          [claimed.id, claimed.attempts, outcome.status, next, error, at],
-        );
-        // R4: a subscription whose notifications cannot be delivered is in error (its owner reactivates it).
-        if (rows[0] && outcome.status === 'dead' && !error?.startsWith('withheld'))
-          await tx.query(
-            `UPDATE fhir_subscriptions SET status = 'error', error = $2, updated_at = $3
-              WHERE id = $1 AND status = 'active'`,
-            [rows[0].subscription_id, clip(`delivery failed after every attempt: ${error ?? ''}`), at],
-          );
-        return rows.length === 1;
-      });
-    },
+    recordAttempt,
 
     async nextDueAt(): Promise<string | undefined> {
       const { rows } = await db.query<{ at: string | null }>(

@@ -5,11 +5,13 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rotateMasterCommand } from '../../cli/keys.ts';
 import { loadConfig } from '../../config/config.ts';
-import { totpSecretSealer } from '../../identity/secret-sealer.ts';
+import { deliverySecretSealer, totpSecretSealer } from '../../identity/secret-sealer.ts';
 import { newTotpSecret, totpCode, verifyTotp } from '../../identity/totp.ts';
 import { OAuthClients } from '../../oauth/clients.ts';
 import { startPlatform } from '../../platform.ts';
 import { openStore } from '../../store/store.ts';
+import type { Database } from '../../store/types.ts';
+import { subscriptionStore } from '../../subscriptions/subscription-store.ts';
 import type { KeyService } from './key-service.ts';
 import { defaultMasterKeyPath, openMasterKeyService } from './master-key-file.ts';
 
@@ -40,9 +42,38 @@ interface Seeded {
   readonly totp: string;
   readonly clientId: string;
   readonly clientSecret: string;
+  readonly webhookId: string;
+  readonly webhookSecret: string;
+  readonly subscriptionId: string;
+  readonly subscriptionSecret: string;
 }
 
-/** Patients with identities, a message, a TOTP secret and an OAuth client secret, under the file key. */
+const HEADERS = ['Authorization: Bearer MARKER-rotate', 'X-Ward: 9'];
+
+/** The webhook's secret and the Subscription's secret and headers, opened with `keys` from the rows. */
+async function deliverySecrets(db: Database, keys: KeyService, s: Seeded) {
+  const sealer = deliverySecretSealer(keys);
+  const { rows: hook } = await db.query<{ secret_sealed: string }>(
+    'SELECT secret_sealed FROM webhooks WHERE id = $1',
+    [s.webhookId],
+  );
+  const { rows: sub } = await db.query<{ secret_sealed: string; headers_sealed: string }>(
+    'SELECT secret_sealed, headers_sealed FROM fhir_subscriptions WHERE id = $1',
+    [s.subscriptionId],
+  );
+  return {
+    webhook: await sealer.open('webhook-secret', s.webhookId, hook[0]!.secret_sealed),
+    subscription: await sealer.open('subscription-secret', s.subscriptionId, sub[0]!.secret_sealed),
+    headers: JSON.parse(
+      await sealer.open('subscription-headers', s.subscriptionId, sub[0]!.headers_sealed),
+    ) as string[],
+  };
+}
+
+/**
+ * Patients with identities, a message, a TOTP secret, an OAuth client secret, a webhook and a rest-hook
+ * Subscription with headers, under the file key.
+ */
 async function seed(patients = 5, corrupt = false): Promise<Seeded> {
   const keys = await openMasterKeyService({ dataDir: dir });
   const store = await openStore({ dataDir: join(dir, 'pg'), keys });
@@ -75,13 +106,34 @@ async function seed(patients = 5, corrupt = false): Promise<Seeded> {
       scope: 'system/Observation.read',
       public: false,
     });
+    const hook = await store.webhooks.create({ url: 'https://example.org/hook' });
+    const sub = await subscriptionStore(store.db, keys).create({
+      owner: { kind: 'user', id: user.id, roles: ['clinician'], mfa: false },
+      criteria: 'Observation?code=http://loinc.org|8867-4',
+      reason: 'rotation',
+      channelType: 'rest-hook',
+      endpoint: 'https://example.org/fhir-hook',
+      headers: HEADERS,
+      content: 'id-only',
+    });
     if (corrupt)
       await store.db.query(
         `UPDATE patient_keys SET wrapped_key = set_byte(wrapped_key, 20, get_byte(wrapped_key, 20) # 1)
          WHERE patient_id = $1`,
         [patientIds[patients - 2]],
       );
-    return { keys, patientIds, userId: user.id, totp, clientId: client.id, clientSecret: secret as string };
+    return {
+      keys,
+      patientIds,
+      userId: user.id,
+      totp,
+      clientId: client.id,
+      clientSecret: secret as string,
+      webhookId: hook.webhook.id,
+      webhookSecret: hook.secret,
+      subscriptionId: sub.subscription.id,
+      subscriptionSecret: sub.secret as string,
+    };
   } finally {
     await store.close();
   }
@@ -98,8 +150,11 @@ describe('openiomt keys rotate-master', () => {
       identifierIndexes: 5,
       totpSecrets: 1,
       clientSecrets: 1,
+      webhookSecrets: 1,
+      subscriptionSecrets: 1,
     });
     expect(sink.text).toMatch(/Master key rotated: file:\w+ -> file:\w+/);
+    expect(sink.text).toMatch(/webhook and rest-hook Subscription secrets re-sealed: 1 \+ 1/);
     expect(sink.text).toMatch(/patient data keys re-wrapped: 5/);
     // The old key is kept, renamed, until the operator deletes it; the new one is in its place.
     const retired = (await readdir(join(dir, 'keys'))).filter((f) => f.startsWith('master.key.retired-'));
@@ -131,6 +186,14 @@ describe('openiomt keys rotate-master', () => {
       expect(await verifyTotp(totp, await totpCode(totp, now), now, undefined)).toBeDefined();
       const client = await new OAuthClients(store.db, keys).metadataFor(s.clientId);
       expect(client?.client_secret).toBe(s.clientSecret);
+      expect(await deliverySecrets(store.db, keys, s)).toEqual({
+        webhook: s.webhookSecret,
+        subscription: s.subscriptionSecret,
+        headers: HEADERS,
+      });
+      // The old key no longer opens them: they were re-sealed, not copied.
+      await expect(deliverySecrets(store.db, s.keys, s)).rejects.toThrow(/does not authenticate/);
+      expect((await subscriptionStore(store.db, keys).get(s.subscriptionId))?.headers).toEqual(HEADERS);
     } finally {
       await platform.close();
     }
@@ -159,6 +222,41 @@ describe('openiomt keys rotate-master', () => {
       expect(rows.map((r) => r.key_service)).toEqual([s.keys.id]);
       const sealed = (await store.users.record(s.userId))?.totpSecret as string;
       expect(await totpSecretSealer(s.keys).open(sealed, s.userId)).toBe(s.totp);
+      expect(await deliverySecrets(store.db, s.keys, s)).toEqual({
+        webhook: s.webhookSecret,
+        subscription: s.subscriptionSecret,
+        headers: HEADERS,
+      });
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
+  it('rolls back when a delivery secret does not open for its row (moved from another column)', async () => {
+    const s = await seed(1);
+    const before = await openStore({ dataDir: join(dir, 'pg'), keys: s.keys });
+    try {
+      await before.db.query('UPDATE fhir_subscriptions SET headers_sealed = secret_sealed WHERE id = $1', [
+        s.subscriptionId,
+      ]);
+    } finally {
+      await before.close();
+    }
+    await expect(rotateMasterCommand({ dataDir: dir }, sink())).rejects.toThrow(
+      new RegExp(
+        `rolled back: .*the subscription-headers of ${s.subscriptionId} does not open with ${s.keys.id}`,
+      ),
+    );
+    const store = await openStore({ dataDir: join(dir, 'pg'), keys: s.keys });
+    try {
+      const { rows } = await store.db.query<{ secret_sealed: string }>(
+        'SELECT secret_sealed FROM webhooks WHERE id = $1',
+        [s.webhookId],
+      );
+      // The webhook was re-sealed inside the transaction, then rolled back: it still opens with the old key.
+      expect(
+        await deliverySecretSealer(s.keys).open('webhook-secret', s.webhookId, rows[0]!.secret_sealed),
+      ).toBe(s.webhookSecret);
     } finally {
       await store.close();
     }

@@ -2,12 +2,18 @@
  * Master-key rotation (docs/privacy.md): in ONE transaction, every patient's data key is unwrapped with the
  * old master key and wrapped with the new one (its row then names the new key), every blind index is
  * recomputed under the new derived index key, every secret sealed under a derived key (TOTP, OAuth client
- * secrets) is re-sealed, and the verifier is replaced. Any failure (a row the old key cannot open) rolls it
+ * secrets, the signing secrets of webhooks and rest-hook Subscriptions and the rest-hooks' headers) is
+ * re-sealed, and the verifier is replaced. Any failure (a row the old key cannot open) rolls it
  * all back: the database stays wholly under the old key. Patient data keys themselves do not change, so
  * identities and what patients wrote (sealed under those keys) are not touched.
  */
 
-import { totpSecretSealer } from '../../identity/secret-sealer.ts';
+import {
+  type DeliverySecretKind,
+  type DeliverySecretSealer,
+  deliverySecretSealer,
+  totpSecretSealer,
+} from '../../identity/secret-sealer.ts';
 import { CLIENT_SECRET_PURPOSE, clientSecretAad } from '../../oauth/clients.ts';
 import { PatientVault } from '../../store/patient-vault.ts';
 import type { Database, Queryable } from '../../store/types.ts';
@@ -22,6 +28,10 @@ export interface RotationSummary {
   readonly identifierIndexes: number;
   readonly totpSecrets: number;
   readonly clientSecrets: number;
+  /** Signing secrets of webhooks. */
+  readonly webhookSecrets: number;
+  /** Rest-hook Subscriptions whose signing secret (and headers, if any) were re-sealed. */
+  readonly subscriptionSecrets: number;
   readonly seconds: number;
 }
 
@@ -62,6 +72,7 @@ export async function rotateMasterKey(opts: RotationOptions): Promise<RotationSu
     const patients = await rewrapPatientKeys(tx, opts, step);
     const totpSecrets = await resealTotp(tx, from, to, step);
     const clientSecrets = await resealClientSecrets(tx, from, to, step);
+    const delivery = await resealDeliverySecrets(tx, from, to, step);
     await tx.query('DELETE FROM master_key_verifier');
     await tx.query(`INSERT INTO master_key_verifier (key_service, verifier, since) VALUES ($1, $2, $3)`, [
       to.id,
@@ -75,6 +86,7 @@ export async function rotateMasterKey(opts: RotationOptions): Promise<RotationSu
       identifierIndexes: patients.indexes,
       totpSecrets,
       clientSecrets,
+      ...delivery,
       seconds: (performance.now() - started) / 1000,
     };
   });
@@ -84,7 +96,10 @@ async function countWork(tx: Queryable): Promise<number> {
   const { rows } = await tx.query<{ n: number }>(
     `SELECT (SELECT count(*) FROM patient_keys WHERE wrapped_key IS NOT NULL)
           + (SELECT count(*) FROM users WHERE totp_secret IS NOT NULL)
-          + (SELECT count(*) FROM oauth_clients WHERE secret_sealed IS NOT NULL) AS n`,
+          + (SELECT count(*) FROM oauth_clients WHERE secret_sealed IS NOT NULL)
+          + (SELECT count(*) FROM webhooks WHERE secret_sealed IS NOT NULL)
+          + (SELECT count(*) FROM fhir_subscriptions
+              WHERE secret_sealed IS NOT NULL OR headers_sealed IS NOT NULL) AS n`,
   );
   return Number(rows[0]?.n ?? 0);
 }
@@ -172,4 +187,53 @@ async function resealClientSecrets(tx: Queryable, from: KeyService, to: KeyServi
     step();
   }
   return rows.length;
+}
+
+/** Webhook and rest-hook signing secrets and rest-hook headers, each bound to its row and kind. */
+async function resealDeliverySecrets(tx: Queryable, from: KeyService, to: KeyService, step: () => void) {
+  const before = deliverySecretSealer(from);
+  const after = deliverySecretSealer(to);
+  const { rows: hooks } = await tx.query<{ id: string; secret_sealed: string }>(
+    'SELECT id, secret_sealed FROM webhooks WHERE secret_sealed IS NOT NULL ORDER BY id FOR UPDATE',
+  );
+  for (const r of hooks) {
+    const sealed = await reseal(before, after, 'webhook-secret', r.id, r.secret_sealed, from);
+    await tx.query('UPDATE webhooks SET secret_sealed = $2 WHERE id = $1', [r.id, sealed]);
+    step();
+  }
+  const { rows: subs } = await tx.query<{
+    id: string;
+    secret_sealed: string | null;
+    headers_sealed: string | null;
+  }>(
+    `SELECT id, secret_sealed, headers_sealed FROM fhir_subscriptions
+      WHERE secret_sealed IS NOT NULL OR headers_sealed IS NOT NULL ORDER BY id FOR UPDATE`,
+  );
+  for (const r of subs) {
+    const secret =
+      r.secret_sealed && (await reseal(before, after, 'subscription-secret', r.id, r.secret_sealed, from));
+    const headers =
+      r.headers_sealed && (await reseal(before, after, 'subscription-headers', r.id, r.headers_sealed, from));
+    await tx.query('UPDATE fhir_subscriptions SET secret_sealed = $2, headers_sealed = $3 WHERE id = $1', [
+      r.id,
+      secret,
+      headers,
+    ]);
+    step();
+  }
+  return { webhookSecrets: hooks.length, subscriptionSecrets: subs.length };
+}
+
+async function reseal(
+  before: DeliverySecretSealer,
+  after: DeliverySecretSealer,
+  kind: DeliverySecretKind,
+  id: string,
+  sealed: string,
+  from: KeyService,
+): Promise<string> {
+  const plain = await before.open(kind, id, sealed).catch((e: Error) => {
+    throw new MasterKeyError(`the ${kind} of ${id} does not open with ${from.id}: ${e.message}`);
+  });
+  return after.seal(kind, id, plain);
 }
