@@ -1,3 +1,4 @@
+export * from './access/directory.ts';
 export * from './access/policy.ts';
 export * from './access/smart-scopes.ts';
 export * from './access/subject.ts';

@@ -20,6 +20,7 @@ import { createHttpApp } from './http/app.ts';
 import { registerCors } from './http/cors.ts';
 import { healthRoutes } from './http/health.ts';
 import type { AccountAdmin } from './identity/accounts.ts';
+import { peopleRoutes } from './identity/people-routes.ts';
 import { identityRoutes } from './identity/routes.ts';
 import { DeviceRegistry } from './ingest/device-registry.ts';
 import { Enrolment } from './ingest/enrolment.ts';
@@ -216,6 +217,7 @@ export async function startPlatform(
     },
   });
   accessRoutes(http, { store, guard, wakeWebhooks: () => webhooks.wake() });
+  peopleRoutes(http, { store, resolve: authenticate });
   auditRoutes(http, { store, resolve: authenticate, files: auditPaths });
   adminRoutes(http, { store, devices, guard });
   fhirRoutes(http, { store, guard, bus });

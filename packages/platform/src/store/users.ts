@@ -39,6 +39,27 @@ export interface User {
   readonly disabledAt?: string;
 }
 
+/** An account as the people directory shows it: nothing else (no contact details, no sign-in state). */
+export interface DirectoryEntry {
+  readonly id: string;
+  readonly username: string;
+  readonly displayName?: string;
+  readonly roles: readonly Role[];
+}
+
+/**
+ * A directory search. `text` is lower case already (people-query.ts); an account matches when its
+ * username or lower-cased display name contains it. Disabled accounts are never found.
+ */
+export interface PeopleSearch {
+  readonly text: string;
+  readonly limit: number;
+  /** Accounts with any of these roles, found by part of their name. */
+  readonly byName: readonly Role[];
+  /** Accounts with any of these roles found by part of their name only among `ids`, else by exact username. */
+  readonly among?: { readonly roles: readonly Role[]; readonly ids: readonly string[] };
+}
+
 /** What the identity service needs to check credentials. */
 export interface UserRecord {
   readonly user: User;
@@ -73,6 +94,8 @@ export interface UsersRepository {
   /** The enabled account whose set-up token hash this is and has not expired at `at`. */
   recordBySetupToken(tokenHash: string, at: string): Promise<UserRecord | undefined>;
   list(q?: ListQuery): Promise<Page<User>>;
+  /** The people directory: enabled accounts matching `text`, as the asker's scope allows (see PeopleSearch). */
+  searchPeople(q: PeopleSearch): Promise<DirectoryEntry[]>;
   /** Sets the password and consumes the set-up token, if it is still valid at `at` (single use). */
   completeSetup(tokenHash: string, passwordHash: string, at: string): Promise<User | undefined>;
   /** Replaces a hash made with older parameters (same password). */
@@ -237,6 +260,29 @@ export function usersRepository(db: Database): UsersRepository {
         where.params,
       );
       return toPage(rows, limit, toUser, (r) => ({ at: r.created_at, id: r.id }));
+    },
+
+    async searchPeople(q) {
+      // strpos, not LIKE: the text needs no escaping of % and _. Names that begin with the text come first.
+      const among = q.among ?? { roles: [], ids: [] };
+      const { rows } = await db.query<Pick<UserRow, 'id' | 'username' | 'display_name' | 'roles'>>(
+        `WITH found AS (
+           SELECT id, username, display_name, roles,
+                  strpos(username, $1) > 0 OR strpos(lower(coalesce(display_name, '')), $1) > 0 AS contains,
+                  strpos(username, $1) = 1 OR strpos(lower(coalesce(display_name, '')), $1) = 1 AS starts
+             FROM users
+            WHERE disabled_at IS NULL
+              AND (roles && $2::text[] OR roles && $3::text[]))
+         SELECT id, username, display_name, roles FROM found
+          WHERE (roles && $2::text[] AND contains)
+             OR (roles && $3::text[] AND ((id::text = ANY ($4::text[]) AND contains) OR username = $1))
+          ORDER BY starts DESC, lower(coalesce(display_name, username)), username, id
+          LIMIT $5`,
+        [q.text, [...q.byName], [...among.roles], [...among.ids], q.limit],
+      );
+      return rows.map((r) =>
+        compact({ id: r.id, username: r.username, displayName: r.display_name ?? undefined, roles: r.roles }),
+      );
     },
 
     async completeSetup(tokenHash, passwordHash, at) {

@@ -1,12 +1,14 @@
 /**
  * `#/admin/care-teams`: who cares for whom. A care team's members (clinicians and nurses) see its patients'
  * data, as far as each patient's consent allows; adding and removing members and patients is immediate.
+ * A member is found by name in the people directory.
  */
 import { useState } from 'preact/hooks';
 import { del, get, post, put } from '../api.ts';
 import { useAction, useLoad } from '../ui/async.ts';
-import { SelectField, TextField } from '../ui/fields.tsx';
+import { TextField } from '../ui/fields.tsx';
 import { ErrorNotice, Loading, Page } from '../ui/kit.tsx';
+import { type Person, PersonPicker } from '../ui/person-picker.tsx';
 import type { User } from './accounts.ts';
 import { usePatientSuggestions } from './paged.tsx';
 
@@ -26,10 +28,8 @@ export function CareTeams() {
     async () => (await get<{ items: User[] }>('/api/v1/admin/users?limit=1000')).items,
     [],
   );
+  // The accounts name the members already in a team; new members are found in the people directory.
   const byId = new Map((users.data ?? []).map((u) => [u.id, u]));
-  const staff = (users.data ?? []).filter(
-    (u) => !u.disabledAt && u.roles.some((r) => r === 'clinician' || r === 'nurse'),
-  );
   return (
     <Page title="Care teams">
       <CreateTeam onCreated={teams.reload} />
@@ -37,7 +37,7 @@ export function CareTeams() {
       {teams.loading && !teams.data ? <Loading what="care teams" /> : null}
       {teams.data?.length === 0 ? <p>No care teams yet.</p> : null}
       {(teams.data ?? []).map((t) => (
-        <Team key={t.id} team={t} users={byId} staff={staff} onChanged={teams.reload} />
+        <Team key={t.id} team={t} users={byId} onChanged={teams.reload} />
       ))}
     </Page>
   );
@@ -77,20 +77,20 @@ function CreateTeam({ onCreated }: { onCreated: () => void }) {
   );
 }
 
-function Team(props: {
-  team: CareTeam;
-  users: Map<string, User>;
-  staff: readonly User[];
-  onChanged: () => void;
-}) {
+function Team(props: { team: CareTeam; users: Map<string, User>; onChanged: () => void }) {
   const { team } = props;
   const patients = usePatientSuggestions();
-  const [member, setMember] = useState('');
+  const [member, setMember] = useState<Person | undefined>();
+  // A new picker after each member added: its text and results start afresh.
+  const [round, setRound] = useState(0);
   const [patient, setPatient] = useState('');
   const change = useAction(async (kind: 'members' | 'patients', id: string, add: boolean) => {
     const path = `${teamPath(team.id)}/${kind}/${encodeURIComponent(id)}`;
     await (add ? put(path, {}) : del(path));
-    if (add && kind === 'members') setMember('');
+    if (add && kind === 'members') {
+      setMember(undefined);
+      setRound((r) => r + 1);
+    }
     if (add && kind === 'patients') setPatient('');
     props.onChanged();
   });
@@ -98,7 +98,6 @@ function Team(props: {
     const u = props.users.get(id);
     return u ? `${u.displayName ?? u.username} (${u.roles.join(', ')})` : id;
   };
-  const candidates = props.staff.filter((u) => !team.members.includes(u.id));
   const headingId = `team-${team.id}`;
   return (
     <section
@@ -136,19 +135,20 @@ function Team(props: {
             aria-label={`Add a member to ${team.name}`}
             onSubmit={(e) => {
               e.preventDefault();
-              if (member) void change.run('members', member, true);
+              if (member) void change.run('members', member.id, true);
             }}
           >
-            <SelectField
+            <PersonPicker
+              key={round}
               label="Add a clinician or nurse"
               name="member"
-              value={member}
-              onChange={setMember}
-              options={[
-                ['', candidates.length ? 'Choose…' : 'No one else to add'],
-                ...candidates.map((u) => [u.id, who(u.id)] as const),
-              ]}
+              roles={['clinician', 'nurse']}
+              exclude={team.members}
+              chosen={member}
+              onChoose={setMember}
+              hint="Type part of their name or username."
               error={change.error}
+              testId="member-picker"
             />
             <button type="submit" disabled={!member || change.busy}>
               Add member

@@ -1,12 +1,14 @@
 /**
- * The caregivers a patient shares their data with: who, what, until when; share with someone new (by the
- * user id the caregiver sees on their own screen) and stop sharing (with a confirmation).
+ * The caregivers a patient shares their data with: who, what, until when; share with someone new (found in
+ * the people directory by the username the caregiver sees on their own screen) and stop sharing (with a
+ * confirmation).
  */
 import { useState } from 'preact/hooks';
 import { del, post } from '../api.ts';
 import { type Loaded, useAction } from '../ui/async.ts';
 import { CheckboxGroup, ConfirmDialog, TextField } from '../ui/fields.tsx';
 import { ErrorNotice, Loading, Time } from '../ui/kit.tsx';
+import { type Person, PersonPicker } from '../ui/person-picker.tsx';
 import {
   activeGrants,
   CATEGORIES,
@@ -78,7 +80,7 @@ export function Caregivers({ base, grants }: { base: string; grants: Loaded<Gran
           </ul>
         </details>
       ) : null}
-      <AddCaregiver base={base} onAdded={grants.reload} />
+      <AddCaregiver base={base} current={active.map((g) => g.caregiverUserId)} onAdded={grants.reload} />
       <ConfirmDialog
         open={revoking !== undefined}
         title="Stop sharing?"
@@ -102,18 +104,23 @@ export function Caregivers({ base, grants }: { base: string; grants: Loaded<Gran
   );
 }
 
-function AddCaregiver({ base, onAdded }: { base: string; onAdded: () => void }) {
-  const [userId, setUserId] = useState('');
+function AddCaregiver(props: { base: string; current: readonly string[]; onAdded: () => void }) {
+  const [caregiver, setCaregiver] = useState<Person | undefined>();
+  const [missing, setMissing] = useState(false);
+  // A new picker after each grant: its text and results start afresh.
+  const [round, setRound] = useState(0);
   const [categories, setCategories] = useState<string[]>([...CATEGORIES]);
   const [until, setUntil] = useState('');
   const [done, setDone] = useState<string | undefined>();
   const add = useAction(async () => {
-    await post(`${base}/caregivers`, grantBody({ userId, categories, until }));
-    setDone(userId.trim());
-    setUserId('');
+    if (!caregiver) return;
+    await post(`${props.base}/caregivers`, grantBody({ userId: caregiver.id, categories, until }));
+    setDone(`${caregiver.displayName} (${caregiver.username})`);
+    setCaregiver(undefined);
+    setRound((r) => r + 1);
     setCategories([...CATEGORIES]);
     setUntil('');
-    onAdded();
+    props.onAdded();
   });
   const noneChosen = categories.length === 0;
   return (
@@ -123,19 +130,27 @@ function AddCaregiver({ base, onAdded }: { base: string; onAdded: () => void }) 
       onSubmit={(e) => {
         e.preventDefault();
         setDone(undefined);
-        if (!noneChosen) void add.run();
+        setMissing(!caregiver);
+        if (caregiver && !noneChosen) void add.run();
       }}
     >
       <h3 id="add-caregiver-title">Share with a caregiver</h3>
       <ErrorNotice error={add.error} />
-      <TextField
-        label="Caregiver's user id"
+      <PersonPicker
+        key={round}
+        label="Caregiver"
         name="userId"
-        value={userId}
-        onInput={setUserId}
-        required
-        hint="Your caregiver sees their user id on their own OpenIoMT screen."
+        roles={['caregiver']}
+        exclude={props.current}
+        chosen={caregiver}
+        onChoose={(p) => {
+          setCaregiver(p);
+          if (p) setMissing(false);
+        }}
+        hint="Type your caregiver's username: they see it on their own OpenIoMT screen."
+        localError={missing ? 'Find your caregiver and choose them from the list.' : undefined}
         error={add.error}
+        testId="caregiver-picker"
       />
       <CheckboxGroup
         label="What they may see"

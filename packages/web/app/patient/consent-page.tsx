@@ -1,14 +1,16 @@
 /**
  * `#/consent`: who may see which of the patient's data. Per category: hidden from everyone caring for
- * them, or from particular people (their caregivers, or anyone by user id); research use on or off; and
+ * them, or from particular people (their caregivers, or a clinician or nurse found by name in the people
+ * directory); research use on or off; and
  * the caregivers they share with. Every choice says what it means; saving sends the version read, so a
  * change made elsewhere in the meantime is not overwritten.
  */
 import { useState } from 'preact/hooks';
-import { ApiError, get, type Me, put } from '../api.ts';
+import { get, type Me, put } from '../api.ts';
 import { useAction, useLoad } from '../ui/async.ts';
-import { fieldError, TextField } from '../ui/fields.tsx';
+import { fieldError } from '../ui/fields.tsx';
 import { ErrorNotice, Loading, Page } from '../ui/kit.tsx';
+import { type Person, PersonPicker } from '../ui/person-picker.tsx';
 import { Caregivers } from './caregivers.tsx';
 import {
   activeGrants,
@@ -24,8 +26,6 @@ import {
   withEveryone,
   withPerson,
 } from './consent.ts';
-
-const USER_ID = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
 
 export function ConsentPage({ me }: { me: Me }) {
   const patientId = me.patientId;
@@ -89,6 +89,8 @@ function ConsentEditor(props: {
   const loaded = formFromConsent(props.consent);
   const [form, setForm] = useState<ConsentForm>(loaded);
   const [others, setOthers] = useState<string[]>([]);
+  // People chosen by name here: shown by name (others by the kind of person and user id).
+  const [named, setNamed] = useState<ReadonlyMap<string, Person>>(new Map());
   const save = useAction(async () => {
     await put(`${props.base}/consent`, consentFromForm(form));
     props.onSaved();
@@ -96,7 +98,11 @@ function ConsentEditor(props: {
   const changed = JSON.stringify(consentFromForm(form)) !== JSON.stringify(consentFromForm(loaded));
   const people = [...new Set([...props.caregivers, ...form.people.map((p) => p.userId), ...others])];
   const caregiverSet = new Set(props.caregivers);
-  const nameOf = (u: string) => (caregiverSet.has(u) ? `caregiver ${u}` : `user ${u}`);
+  const nameOf = (u: string) => {
+    const p = named.get(u);
+    if (p) return `${p.displayName} (${p.username})`;
+    return caregiverSet.has(u) ? `caregiver ${u}` : `user ${u}`;
+  };
   const stale = save.error?.status === 409;
   return (
     <form
@@ -124,7 +130,13 @@ function ConsentEditor(props: {
       {CATEGORIES.map((c) => (
         <CategoryChoice key={c} category={c} form={form} people={people} nameOf={nameOf} onChange={setForm} />
       ))}
-      <AddPerson known={people} onAdd={(u) => setOthers((o) => [...o, u])} />
+      <AddPerson
+        known={people}
+        onAdd={(p) => {
+          setNamed((m) => new Map(m).set(p.id, p));
+          setOthers((o) => [...o, p.id]);
+        }}
+      />
 
       <h2>Research</h2>
       <div class="panel">
@@ -235,41 +247,43 @@ function CategoryChoice(props: {
   );
 }
 
-/** Someone not listed yet (e.g. a particular clinician), by the user id they can tell you. */
-function AddPerson({ known, onAdd }: { known: readonly string[]; onAdd: (u: string) => void }) {
-  const [userId, setUserId] = useState('');
-  const [error, setError] = useState<ApiError | undefined>();
+/**
+ * Someone not listed yet (e.g. a particular clinician), found by name in the people directory: clinicians
+ * and nurses by part of their name, the patient's caregivers too, any other caregiver by their username.
+ */
+function AddPerson({ known, onAdd }: { known: readonly string[]; onAdd: (p: Person) => void }) {
+  const [chosen, setChosen] = useState<Person | undefined>();
+  const [missing, setMissing] = useState(false);
+  // A new picker after each addition: its text and results start afresh.
+  const [round, setRound] = useState(0);
   const add = () => {
-    const u = userId.trim();
-    if (!USER_ID.test(u))
-      return setError(
-        new ApiError({
-          status: 400,
-          title: 'Check the user id',
-          detail: 'Enter a user id: letters, digits and . _ @ + -',
-          field: '/personUserId',
-        }),
-      );
-    if (known.includes(u))
-      return setError(
-        new ApiError({
-          status: 400,
-          title: 'Already listed',
-          detail: 'This person is listed already.',
-          field: '/personUserId',
-        }),
-      );
-    setError(undefined);
-    setUserId('');
-    onAdd(u);
+    if (!chosen) return setMissing(true);
+    setMissing(false);
+    setChosen(undefined);
+    setRound((r) => r + 1);
+    onAdd(chosen);
   };
   return (
     <details class="panel add-person">
       <summary>Hide something from one particular person</summary>
       <p class="hint">
-        Add them by the user id they can tell you; they then appear under each kind of data above.
+        Find them by name; they then appear under each kind of data above, where you choose what to hide from
+        them.
       </p>
-      <TextField label="Their user id" name="personUserId" value={userId} onInput={setUserId} error={error} />
+      <PersonPicker
+        key={round}
+        label="Find a person"
+        name="personUserId"
+        hint="Type part of a doctor's or nurse's name. A caregiver you do not share with yet: type their username."
+        exclude={known}
+        chosen={chosen}
+        onChoose={(p) => {
+          setChosen(p);
+          if (p) setMissing(false);
+        }}
+        localError={missing ? 'Choose a person from the list first.' : undefined}
+        testId="consent-person-picker"
+      />
       <button type="button" onClick={add}>
         Add this person
       </button>

@@ -96,9 +96,10 @@ export function NobodyShared({ me }: { me: Me }) {
     <div class="panel" data-testid="nobody-shared">
       <p>No one has shared their health data with you yet.</p>
       <p>
-        To share with you, the patient adds you as a caregiver on their Consent screen with your user id:{' '}
-        <code class="secret" data-testid="my-user-id">
-          {me.userId}
+        To share with you, the patient adds you as a caregiver on their Consent screen: they find you by your
+        username,{' '}
+        <code class="secret" data-testid="my-username">
+          {me.username}
         </code>
       </p>
     </div>
