@@ -19,8 +19,8 @@ import {
   type WindowResult,
 } from '@openiomt/signal';
 import type { DerivedMeasurementEvent, InProcessBus, StoredReadingEvent } from '../bus/bus.ts';
-import type { Logger } from '../log.ts';
 import { GroupCommitter } from '../ingest/group-commit.ts';
+import type { Logger } from '../log.ts';
 import type { DerivedToStore } from '../store/derived.ts';
 import type { Store } from '../store/types.ts';
 import { type Channel, channelsOf, SourceLog, toStreamChunk } from './channels.ts';
