@@ -14,17 +14,9 @@ import { startReceiver, type TestReceiver, waitFor } from '../notify/testing.ts'
 import { WebhookDeliverer, type WebhookDelivererOptions } from '../notify/webhook-deliverer.ts';
 import { memoryKeyService } from '../security/keys/master-key-file.ts';
 import { subscriptionStore } from '../subscriptions/subscription-store.ts';
-import { openDatabase } from './db.ts';
 import { sealClearDeliverySecrets } from './delivery-secrets.ts';
-import { MIGRATIONS, migrate } from './migrations.ts';
 import { storeOn } from './store.ts';
-import {
-  createTestDatabase,
-  type DisposableStore,
-  openPgliteTempDir,
-  POSTGRES_URL_ENV,
-  storeBackends,
-} from './testing.ts';
+import { type DisposableStore, openLegacyDatabase, openPgliteTempDir, storeBackends } from './testing.ts';
 import type { Database, Store } from './types.ts';
 import { enqueueDeliveries, NO_SEALED_SECRET_ERROR, UNOPENED_SECRET_ERROR } from './webhooks.ts';
 
@@ -205,7 +197,7 @@ describe.each(storeBackends())('delivery secrets sealed at rest on $name', ({ na
   });
 
   it(`seals at start what an older version wrote in clear, and it still delivers (${name})`, async () => {
-    const legacy = await legacyDatabase(name);
+    const legacy = await openLegacyDatabase(name, '016');
     cleanup.push(legacy.dispose);
     const bearer = newMarker('MARKER');
     const hookSecret = newMarker('hook-secret');
@@ -308,26 +300,3 @@ describe('delivery secrets in the embedded database files', () => {
       expect(await filesHolding(folder.dataDir, needle), needle).toEqual([]);
   }, 60_000);
 });
-
-/** A database at migration 015: the schema an older version left, before secrets were sealed. */
-async function legacyDatabase(backend: 'pglite' | 'postgres') {
-  let db: Database;
-  let drop = async () => {};
-  if (backend === 'pglite') db = await openDatabase({ memory: true });
-  else {
-    const database = await createTestDatabase(process.env[POSTGRES_URL_ENV] as string);
-    db = await openDatabase({ url: database.url });
-    drop = database.drop;
-  }
-  await migrate(
-    db,
-    MIGRATIONS.filter((m) => m.id < '016'),
-  );
-  return {
-    db,
-    dispose: async () => {
-      await db.close();
-      await drop();
-    },
-  };
-}

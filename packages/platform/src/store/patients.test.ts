@@ -6,11 +6,9 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KeyService, MasterKeyError } from '../security/keys/key-service.ts';
 import { memoryKeyService } from '../security/keys/master-key-file.ts';
-import { openDatabase } from './db.ts';
-import { MIGRATIONS, migrate } from './migrations.ts';
 import { PatientVault } from './patient-vault.ts';
 import { storeOn } from './store.ts';
-import { createTestDatabase, type DisposableStore, POSTGRES_URL_ENV, storeBackends } from './testing.ts';
+import { type DisposableStore, openLegacyDatabase, storeBackends } from './testing.ts';
 import { type Database, StoreError } from './types.ts';
 
 const uid = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
@@ -39,29 +37,6 @@ const rawKey = async (db: Database, id: string) =>
       [id],
     )
   ).rows[0];
-
-/** A database migrated only up to before 005, as an installation from before encryption at rest. */
-async function legacyDatabase(backend: 'pglite' | 'postgres') {
-  let db: Database;
-  let drop = async () => {};
-  if (backend === 'pglite') db = await openDatabase({ memory: true });
-  else {
-    const database = await createTestDatabase(process.env[POSTGRES_URL_ENV] as string);
-    db = await openDatabase({ url: database.url });
-    drop = database.drop;
-  }
-  await migrate(
-    db,
-    MIGRATIONS.filter((m) => m.id < '005'),
-  );
-  return {
-    db,
-    dispose: async () => {
-      await db.close();
-      await drop();
-    },
-  };
-}
 
 const identity = (marker: string) => ({
   identifier: `MRN-${marker}`,
@@ -221,7 +196,7 @@ describe.each(storeBackends())('patient identity at rest on $name', ({ name, ope
   });
 
   it(`encrypts identities left in clear by an older version at start (${name})`, async () => {
-    const legacy = await legacyDatabase(name);
+    const legacy = await openLegacyDatabase(name, '005');
     try {
       const marker = randomBytes(8).toString('hex');
       await legacy.db.query(

@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { memoryKeyService } from '../security/keys/master-key-file.ts';
+import { openDatabase } from './db.ts';
+import { MIGRATIONS, migrate } from './migrations.ts';
 import { openStore } from './store.ts';
-import type { Store } from './types.ts';
+import type { Database, Store } from './types.ts';
 
 export type DisposableStore = Store & { dispose(): Promise<void> };
 
@@ -90,4 +92,33 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A database migrated only up to (not including) migration `before`: the schema an older installation left,
+ * for tests of what start-up does to its rows.
+ */
+export async function openLegacyDatabase(
+  backend: 'pglite' | 'postgres',
+  before: string,
+): Promise<{ db: Database; dispose(): Promise<void> }> {
+  let db: Database;
+  let drop = async () => {};
+  if (backend === 'pglite') db = await openDatabase({ memory: true });
+  else {
+    const database = await createTestDatabase(process.env[POSTGRES_URL_ENV] as string);
+    db = await openDatabase({ url: database.url });
+    drop = database.drop;
+  }
+  await migrate(
+    db,
+    MIGRATIONS.filter((m) => m.id < before),
+  );
+  return {
+    db,
+    dispose: async () => {
+      await db.close();
+      await drop();
+    },
+  };
 }
