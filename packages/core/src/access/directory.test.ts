@@ -4,7 +4,15 @@
  * out again here independently of the implementation.
  */
 import { describe, expect, it } from 'vitest';
-import { DIRECTORY_ROLES, type DirectoryReach, directoryScope } from './directory.ts';
+import {
+  DIRECTORY_ROLES,
+  type DirectoryReach,
+  type DirectoryWay,
+  directoryFinds,
+  directoryReaches,
+  directoryRolesShown,
+  directoryScope,
+} from './directory.ts';
 import { ROLES, type Role, type Subject } from './subject.ts';
 
 /** The doc's table: what each asking role finds. */
@@ -99,5 +107,54 @@ describe('the people directory', () => {
       'administrator',
     );
     expect(d).toEqual({ allow: false, reason: 'you may not look for administrator accounts' });
+  });
+
+  it('finds each account as the doc says, and by id exactly what a search by name finds', () => {
+    /** The doc's prose, account by account: who asks, the account's roles, their grant, the way asked. */
+    const doc = (asker: readonly Role[], account: readonly Role[], own: boolean, way: DirectoryWay) =>
+      account.some((r) => {
+        if (r === 'clinician' || r === 'nurse') return true;
+        if (r === 'patient') return false;
+        if (asker.includes('administrator')) return true;
+        return r === 'caregiver' && asker.includes('patient') && (own || way === 'exact-username');
+      });
+    const ways: DirectoryWay[] = ['part-of-name', 'exact-username', 'id'];
+    let cells = 0;
+    for (const asker of subsets(ROLES).filter((r) => r.length > 0)) {
+      const d = directoryScope({ kind: 'user', userId: 'u', roles: asker, patientId: 'p', mfa: true });
+      if (!d.allow) throw new Error(`${asker.join('+')} is refused`);
+      for (const account of subsets(ROLES))
+        for (const own of [false, true])
+          for (const way of ways) {
+            const where = `${asker.join('+')} finds ${account.join('+') || 'none'} own=${own} by ${way}`;
+            const found = directoryFinds(d.scope, { roles: account, ownCaregiver: own }, way);
+            expect(found, where).toBe(doc(asker, account, own, way));
+            if (way === 'id')
+              expect(found, where).toBe(
+                directoryFinds(d.scope, { roles: account, ownCaregiver: own }, 'part-of-name'),
+              );
+            // A found account shows a role, never `patient`.
+            const shown = directoryRolesShown(d.scope, account);
+            expect(shown, where).not.toContain('patient');
+            if (found) expect(shown.length, where).toBeGreaterThan(0);
+            cells++;
+          }
+    }
+    expect(cells).toBe(63 * 64 * 2 * 3);
+  });
+
+  it("splits a scope by reach for the store's query", () => {
+    const patient = directoryScope({
+      kind: 'user',
+      userId: 'u',
+      roles: ['patient'],
+      patientId: 'p',
+      mfa: false,
+    });
+    expect(patient.allow && directoryReaches(patient.scope)).toEqual({
+      byName: ['clinician', 'nurse'],
+      ownCaregivers: ['caregiver'],
+    });
+    expect(directoryReaches(TABLE.administrator)).toEqual({ byName: DIRECTORY_ROLES, ownCaregivers: [] });
   });
 });

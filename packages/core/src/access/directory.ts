@@ -8,6 +8,10 @@
  * name in their consent); an administrator also finds caregivers, administrators and researchers (to
  * manage care teams); a patient finds the caregivers they share with, and any other caregiver only by the
  * exact username the caregiver told them. Patient accounts are never found: patients are not a directory.
+ *
+ * The rule has two halves, both here so that the search and the lookup by id cannot drift apart:
+ * directoryScope() says which roles the asker reaches and how, directoryFinds() whether one account is
+ * found in that scope, and by which way of asking. The platform's queries only narrow before it.
  */
 import { isAdministrator, isStaff, type Role, type Subject } from './subject.ts';
 
@@ -78,6 +82,47 @@ export function directoryScope(subject: Subject, role?: Role): DirectoryDecision
   return reach === undefined
     ? deny(`you may not look for ${role} accounts`)
     : { allow: true, scope: { [role]: reach } };
+}
+
+/**
+ * How the asker comes upon an account: by part of its display name or username (a search), by its exact
+ * username typed in full (a search), or by its id (the lookup of people already named on a screen, such
+ * as those hidden from in a consent). A lookup by id reaches exactly what a search by part of the name
+ * does: an id is not a secret the person told, so it does not open the exact-username door.
+ */
+export type DirectoryWay = 'part-of-name' | 'exact-username' | 'id';
+
+/** An account as the rule sees it: its roles, and whether it is a current caregiver of the asking patient. */
+export interface DirectoryAccount {
+  readonly roles: readonly Role[];
+  readonly ownCaregiver: boolean;
+}
+
+/** Whether the account is found in the scope, asked for this way. Patients are never found (no scope has them). */
+export function directoryFinds(scope: DirectoryScope, account: DirectoryAccount, way: DirectoryWay): boolean {
+  return account.roles.some((r) => {
+    const reach = scope[r];
+    if (reach === 'by-name') return true;
+    return reach === 'own-caregivers' && (account.ownCaregiver || way === 'exact-username');
+  });
+}
+
+/**
+ * The roles of a found account that the asker is shown: only those they may look for, so a patient does
+ * not learn that their caregiver, or a clinician, is also a patient.
+ */
+export const directoryRolesShown = (scope: DirectoryScope, roles: readonly Role[]): Role[] =>
+  roles.filter((r) => r !== 'patient' && scope[r] !== undefined);
+
+/** The scope's roles by reach, in DIRECTORY_ROLES order: what a store's query narrows to. */
+export function directoryReaches(scope: DirectoryScope): {
+  readonly byName: readonly Role[];
+  readonly ownCaregivers: readonly Role[];
+} {
+  return {
+    byName: DIRECTORY_ROLES.filter((r) => scope[r] === 'by-name'),
+    ownCaregivers: DIRECTORY_ROLES.filter((r) => scope[r] === 'own-caregivers'),
+  };
 }
 
 function widest(scopes: readonly DirectoryScope[]): DirectoryScope {

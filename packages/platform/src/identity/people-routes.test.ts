@@ -13,6 +13,7 @@ import { type Browser, signedInAs } from './testing.ts';
 describe.each(backends)('GET /api/v1/people ($name)', (backend) => {
   let t: TestPlatform;
   let patientA = '';
+  let patientB = '';
   const id: Record<string, string> = {};
   const as: Record<string, Browser> = {};
 
@@ -39,7 +40,7 @@ describe.each(backends)('GET /api/v1/people ($name)', (backend) => {
   beforeAll(async () => {
     t = await startTestPlatform(backend);
     patientA = (await t.api('POST', '/api/v1/admin/patients', {})).body.id;
-    const patientB = (await t.api('POST', '/api/v1/admin/patients', {})).body.id;
+    patientB = (await t.api('POST', '/api/v1/admin/patients', {})).body.id;
     const patientC = (await t.api('POST', '/api/v1/admin/patients', {})).body.id;
     await account('ana.silva', 'Ana Silva', ['clinician']);
     await account('b.silveira', 'Bruno SILVEIRA', ['nurse']);
@@ -192,6 +193,78 @@ describe.each(backends)('GET /api/v1/people ($name)', (backend) => {
     }
   });
 
+  it("looks up by ids exactly whom the search would find: a patient's clinicians and own caregivers", async () => {
+    // Tom cares for patient B, not for patient A.
+    const g = await t.api('POST', `/api/v1/patients/${patientB}/caregivers`, { userId: id['tom.carer'] });
+    expect(g.status, JSON.stringify(g.body)).toBe(201);
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    const asked = [
+      'rita.carer',
+      'ana.silva',
+      'tom.carer',
+      'lia.carer',
+      'paula.silva',
+      'silvio.admin',
+      'joana.silva',
+      'b.silveira',
+    ].map((u) => id[u]);
+    const r = await ask('patient', `?ids=${[...asked, unknown, 'not-a-uuid', id['ana.silva']].join(',')}`);
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    // In the order asked, each once; Joana (also a patient) is shown as a caregiver only.
+    expect(r.json.items).toEqual([
+      { id: id['rita.carer'], displayName: 'Rita Silva', username: 'rita.carer', roles: ['caregiver'] },
+      { id: id['ana.silva'], displayName: 'Ana Silva', username: 'ana.silva', roles: ['clinician'] },
+      { id: id['joana.silva'], displayName: 'Joana Silva', username: 'joana.silva', roles: ['caregiver'] },
+      { id: id['b.silveira'], displayName: 'Bruno SILVEIRA', username: 'b.silveira', roles: ['nurse'] },
+    ]);
+    // Another patient's caregiver, and Tom by his username: found by the search, never by id.
+    expect((await ask('patient', '?q=tom.carer')).names).toEqual(['tom.carer']);
+    expect((await ask('patient', `?ids=${id['tom.carer']}`)).json).toEqual({ items: [] });
+    expect((await ask('patient', `?ids=${id['paula.silva']}`)).json).toEqual({ items: [] });
+  });
+
+  it('looks up by ids for an administrator anyone but patients, for staff the clinicians and nurses', async () => {
+    const ids = ['tom.carer', 'silvio.admin', 'silva.research', 'paula.silva', 'joana.silva', 's.costa'];
+    const byAdmin = await admin(`?ids=${ids.map((u) => id[u]).join(',')}`);
+    expect(byAdmin.status).toBe(200);
+    expect(byAdmin.names).toEqual(['tom.carer', 'silvio.admin', 'silva.research', 'joana.silva', 's.costa']);
+    expect(byAdmin.body.items[3].roles).toEqual(['caregiver']);
+    for (const who of ['clinician', 'carer']) {
+      const r = await ask(who, `?ids=${ids.map((u) => id[u]).join(',')}`);
+      expect(r.names, who).toEqual(['s.costa']);
+    }
+  });
+
+  it('leaves a disabled account out of a lookup', async () => {
+    await account('gone.nurse', 'Gone Nurse', ['nurse']);
+    const both = `?ids=${id['gone.nurse']},${id['dr.mendes']}`;
+    expect((await ask('patient', both)).names).toEqual(['gone.nurse', 'dr.mendes']);
+    expect((await t.api('POST', `/api/v1/admin/users/${id['gone.nurse']}/disable`)).status).toBe(200);
+    expect((await ask('patient', both)).names).toEqual(['dr.mendes']);
+    expect((await admin(both)).names).toEqual(['dr.mendes']);
+  });
+
+  it('names ids or q when a lookup is asked wrongly', async () => {
+    const fiftyOne = Array.from({ length: 51 }, (_, i) => `user${i}`).join(',');
+    for (const [query, field] of [
+      ['?ids=', '/ids'],
+      [`?q=ana&ids=${id['ana.silva']}`, '/ids'],
+      ['?ids=a,,b', '/ids'],
+      ['?ids=a%20b', '/ids'],
+      [`?ids=${fiftyOne}`, '/ids'],
+      ['?ids=a&ids=b', '/ids'],
+      ['?ids=a&role=nurse', '/role'],
+      ['?ids=a&limit=5', '/limit'],
+      ['?role=nurse', '/q'],
+    ] as const) {
+      const r = await ask('patient', query);
+      expect(r.status, query).toBe(400);
+      expect(r.json.field, query).toBe(field);
+    }
+    const anonymous = await fetch(`${t.platform.httpUrl}/api/v1/people?ids=${id['ana.silva']}`);
+    expect(anonymous.status).toBe(401);
+  });
+
   it('answers as docs/openapi.yaml says', async () => {
     const validator = new Validator();
     const doc = readFileSync(
@@ -207,6 +280,9 @@ describe.each(backends)('GET /api/v1/people ($name)', (backend) => {
     const found = await admin('?q=silv&limit=25');
     expect(found.body.items.length).toBeGreaterThan(5);
     expect(ok(found.body) ? [] : ok.errors).toEqual([]);
+    const looked = await admin(`?ids=${Object.values(id).join(',')}`);
+    expect(looked.body.items.length).toBeGreaterThan(5);
+    expect(ok(looked.body) ? [] : ok.errors).toEqual([]);
     const refused = await ask('patient', '?q=s');
     expect(problem(refused.json) ? [] : problem.errors).toEqual([]);
   });

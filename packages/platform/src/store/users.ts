@@ -96,6 +96,12 @@ export interface UsersRepository {
   list(q?: ListQuery): Promise<Page<User>>;
   /** The people directory: enabled accounts matching `text`, as the asker's scope allows (see PeopleSearch). */
   searchPeople(q: PeopleSearch): Promise<DirectoryEntry[]>;
+  /**
+   * The people directory's lookup: the enabled accounts among `ids` with any of `roles`, in no particular
+   * order. Ids that are no account (or not a UUID) are simply not there. Only narrows: which of them the
+   * asker may see is core's directoryFinds().
+   */
+  peopleByIds(ids: readonly string[], roles: readonly Role[]): Promise<DirectoryEntry[]>;
   /** Sets the password and consumes the set-up token, if it is still valid at `at` (single use). */
   completeSetup(tokenHash: string, passwordHash: string, at: string): Promise<User | undefined>;
   /** Replaces a hash made with older parameters (same password). */
@@ -165,6 +171,11 @@ const toRecord = (r: UserRow): UserRecord =>
     totpSecret: r.totp_secret ?? undefined,
     totpLastStep: r.totp_last_step ?? undefined,
   });
+
+type DirectoryRow = Pick<UserRow, 'id' | 'username' | 'display_name' | 'roles'>;
+
+const toDirectoryEntry = (r: DirectoryRow): DirectoryEntry =>
+  compact({ id: r.id, username: r.username, displayName: r.display_name ?? undefined, roles: r.roles });
 
 const notFound = (id: string) => new StoreError('not-found', `no user ${id}`, 'id');
 
@@ -265,7 +276,7 @@ export function usersRepository(db: Database): UsersRepository {
     async searchPeople(q) {
       // strpos, not LIKE: the text needs no escaping of % and _. Names that begin with the text come first.
       const among = q.among ?? { roles: [], ids: [] };
-      const { rows } = await db.query<Pick<UserRow, 'id' | 'username' | 'display_name' | 'roles'>>(
+      const { rows } = await db.query<DirectoryRow>(
         `WITH found AS (
            SELECT id, username, display_name, roles,
                   strpos(username, $1) > 0 OR strpos(lower(coalesce(display_name, '')), $1) > 0 AS contains,
@@ -280,9 +291,18 @@ export function usersRepository(db: Database): UsersRepository {
           LIMIT $5`,
         [q.text, [...q.byName], [...among.roles], [...among.ids], q.limit],
       );
-      return rows.map((r) =>
-        compact({ id: r.id, username: r.username, displayName: r.display_name ?? undefined, roles: r.roles }),
+      return rows.map(toDirectoryEntry);
+    },
+
+    async peopleByIds(ids, roles) {
+      const uuids = ids.filter(isUuid);
+      if (uuids.length === 0 || roles.length === 0) return [];
+      const { rows } = await db.query<DirectoryRow>(
+        `SELECT id, username, display_name, roles FROM users
+          WHERE id = ANY ($1::uuid[]) AND disabled_at IS NULL AND roles && $2::text[]`,
+        [uuids, [...roles]],
       );
+      return rows.map(toDirectoryEntry);
     },
 
     async completeSetup(tokenHash, passwordHash, at) {

@@ -2,7 +2,9 @@
  * Choosing people by name in a real browser (the people directory behind the person picker): a patient
  * finds a clinician by typing part of her name, hides their vital signs from her, and she alone is refused
  * them; the patient shares with a caregiver found by username; an administrator adds a nurse to a care team
- * by name. The picker is checked with axe while its list is open, and worked with the keyboard.
+ * by name. The picker is checked with axe while its list is open, and worked with the keyboard. After a
+ * reload the people already named (in the consent, as caregivers, in care teams) are shown by name, from
+ * one lookup in the directory per screen; one it does not answer keeps the id, "(not found)".
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
@@ -131,6 +133,32 @@ describe('web app: choosing people by name', () => {
     await page.getByText('You now share with caregiver Leo Marques (grandson.leo).').waitFor();
     const grants = await t.api('GET', `/api/v1/patients/${device.patientId}/caregivers`);
     expect(grants.body.items.map((g: { caregiverUserId: string }) => g.caregiverUserId)).toEqual([carer.id]);
+    const caregiverRow = page.getByTestId('caregiver-row');
+    await expect.poll(() => caregiverRow.textContent()).toContain('Caregiver Leo Marques (grandson.leo)');
+    expect(await accessibilityProblems(page)).toEqual([]);
+
+    // After a reload the page names them again, from one lookup in the people directory for the page.
+    const lookups: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/api/v1/people?ids=')) lookups.push(r.url());
+    });
+    await page.reload();
+    const hideFromAna = vitals.getByRole('checkbox', { name: 'Hide from Ana Silveira (a.silveira)' });
+    await hideFromAna.waitFor();
+    expect(await hideFromAna.isChecked()).toBe(true);
+    expect(
+      await vitals.getByRole('checkbox', { name: 'Hide from Leo Marques (grandson.leo)' }).isChecked(),
+    ).toBe(false);
+    expect(await page.getByTestId('consent-summary').textContent()).toContain(
+      'Hidden from Ana Silveira (a.silveira): vital signs.',
+    );
+    expect(await vitals.textContent()).toContain('Hidden from: Ana Silveira (a.silveira).');
+    await expect.poll(() => caregiverRow.textContent()).toContain('Caregiver Leo Marques (grandson.leo)');
+    expect(await page.getByText(ana.id).count()).toBe(0);
+    expect(lookups).toHaveLength(1);
+    expect(new Set(new URL(lookups[0] as string).searchParams.get('ids')?.split(','))).toEqual(
+      new Set([ana.id, carer.id]),
+    );
     expect(await accessibilityProblems(page)).toEqual([]);
     expect(problems).toEqual([]);
     await close();
@@ -156,6 +184,10 @@ describe('web app: choosing people by name', () => {
     });
     await namedPerson(t, { username: 'carer.barros', displayName: 'Tiago Barros', roles: ['caregiver'] });
     const team = await t.api('POST', '/api/v1/admin/care-teams', { name: 'Ward 3' });
+    // A member whose account was disabled since: the directory no longer answers for them.
+    const gone = await namedPerson(t, { username: 'n.gone', displayName: 'Gone Nurse', roles: ['nurse'] });
+    await t.api('PUT', `/api/v1/admin/care-teams/${team.body.id}/members/${gone.id}`);
+    expect((await t.api('POST', `/api/v1/admin/users/${gone.id}/disable`)).status).toBe(200);
     const admin = await namedPerson(t, {
       username: 'ops.admin',
       displayName: 'Ops',
@@ -173,8 +205,17 @@ describe('web app: choosing people by name', () => {
     expect(await accessibilityProblems(page)).toEqual([]);
     await options.first().click();
     await section.getByRole('button', { name: 'Add member' }).click();
-    await section.locator(`[data-testid="team-member"][data-user-id="${nurse.id}"]`).waitFor();
-    expect((await t.api('GET', `/api/v1/admin/care-teams/${team.body.id}`)).body.members).toEqual([nurse.id]);
+    const member = section.locator(`[data-testid="team-member"][data-user-id="${nurse.id}"]`);
+    await member.waitFor();
+    expect(new Set((await t.api('GET', `/api/v1/admin/care-teams/${team.body.id}`)).body.members)).toEqual(
+      new Set([nurse.id, gone.id]),
+    );
+    // Named from the directory, after a reload too; the disabled member by id, "(not found)".
+    await page.reload();
+    await expect.poll(() => member.textContent()).toContain('Beatriz Barros (n.barros, nurse)');
+    const goneRow = section.locator(`[data-testid="team-member"][data-user-id="${gone.id}"]`);
+    await expect.poll(() => goneRow.textContent()).toContain(`${gone.id} (not found)`);
+    expect(await accessibilityProblems(page)).toEqual([]);
     expect(problems).toEqual([]);
     await close();
   }, 90_000);

@@ -1,15 +1,17 @@
 /**
  * `#/admin/care-teams`: who cares for whom. A care team's members (clinicians and nurses) see its patients'
  * data, as far as each patient's consent allows; adding and removing members and patients is immediate.
- * A member is found by name in the people directory.
+ * A member is found by name in the people directory, and the members of every team are named by one
+ * lookup in it.
  */
 import { useState } from 'preact/hooks';
 import { del, get, post, put } from '../api.ts';
 import { useAction, useLoad } from '../ui/async.ts';
 import { TextField } from '../ui/fields.tsx';
 import { ErrorNotice, Loading, Page } from '../ui/kit.tsx';
+import { type PeopleNames, usePeopleNames } from '../ui/person-names.tsx';
 import { type Person, PersonPicker } from '../ui/person-picker.tsx';
-import type { User } from './accounts.ts';
+import { nameOrId, personLabel } from '../ui/person-search.ts';
 import { usePatientSuggestions } from './paged.tsx';
 
 interface CareTeam {
@@ -24,20 +26,16 @@ const teamPath = (id: string) => `/api/v1/admin/care-teams/${encodeURIComponent(
 
 export function CareTeams() {
   const teams = useLoad(async () => (await get<{ items: CareTeam[] }>('/api/v1/admin/care-teams')).items, []);
-  const users = useLoad(
-    async () => (await get<{ items: User[] }>('/api/v1/admin/users?limit=1000')).items,
-    [],
-  );
-  // The accounts name the members already in a team; new members are found in the people directory.
-  const byId = new Map((users.data ?? []).map((u) => [u.id, u]));
+  // The members of all teams named at once (one lookup, asked again when the members change).
+  const names = usePeopleNames(teams.data?.flatMap((t) => t.members));
   return (
     <Page title="Care teams">
       <CreateTeam onCreated={teams.reload} />
-      <ErrorNotice error={teams.error ?? users.error} />
+      <ErrorNotice error={teams.error} />
       {teams.loading && !teams.data ? <Loading what="care teams" /> : null}
       {teams.data?.length === 0 ? <p>No care teams yet.</p> : null}
       {(teams.data ?? []).map((t) => (
-        <Team key={t.id} team={t} users={byId} onChanged={teams.reload} />
+        <Team key={t.id} team={t} names={names} onChanged={teams.reload} />
       ))}
     </Page>
   );
@@ -77,7 +75,7 @@ function CreateTeam({ onCreated }: { onCreated: () => void }) {
   );
 }
 
-function Team(props: { team: CareTeam; users: Map<string, User>; onChanged: () => void }) {
+function Team(props: { team: CareTeam; names: PeopleNames | undefined; onChanged: () => void }) {
   const { team } = props;
   const patients = usePatientSuggestions();
   const [member, setMember] = useState<Person | undefined>();
@@ -94,10 +92,8 @@ function Team(props: { team: CareTeam; users: Map<string, User>; onChanged: () =
     if (add && kind === 'patients') setPatient('');
     props.onChanged();
   });
-  const who = (id: string) => {
-    const u = props.users.get(id);
-    return u ? `${u.displayName ?? u.username} (${u.roles.join(', ')})` : id;
-  };
+  // "Beatriz Barros (n.barros, nurse)"; an account the directory does not answer (disabled): "id (not found)".
+  const who = (id: string) => nameOrId(id, props.names, id, personLabel);
   const headingId = `team-${team.id}`;
   return (
     <section

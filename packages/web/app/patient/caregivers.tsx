@@ -1,13 +1,14 @@
 /**
  * The caregivers a patient shares their data with: who, what, until when; share with someone new (found in
  * the people directory by the username the caregiver sees on their own screen) and stop sharing (with a
- * confirmation).
+ * confirmation). Caregivers are shown by name (the consent page looks them up in the people directory).
  */
 import { useState } from 'preact/hooks';
 import { del, post } from '../api.ts';
 import { type Loaded, useAction } from '../ui/async.ts';
 import { CheckboxGroup, ConfirmDialog, TextField } from '../ui/fields.tsx';
 import { ErrorNotice, Loading, Time } from '../ui/kit.tsx';
+import { type PeopleNames, PersonName } from '../ui/person-names.tsx';
 import { type Person, PersonPicker } from '../ui/person-picker.tsx';
 import {
   activeGrants,
@@ -25,7 +26,15 @@ const whatText = (g: Grant) =>
         .map((c) => CATEGORY_TEXT[c].label)
         .join(', ');
 
-export function Caregivers({ base, grants }: { base: string; grants: Loaded<Grant[]> }) {
+export function Caregivers({
+  base,
+  grants,
+  names,
+}: {
+  base: string;
+  grants: Loaded<Grant[]>;
+  names: PeopleNames | undefined;
+}) {
   const [revoking, setRevoking] = useState<Grant | undefined>();
   const revoke = useAction(async () => {
     if (!revoking) return;
@@ -50,7 +59,7 @@ export function Caregivers({ base, grants }: { base: string; grants: Loaded<Gran
         {active.map((g) => (
           <li key={g.id} class="panel" data-testid="caregiver-row" data-grant-id={g.id}>
             <p>
-              <strong>Caregiver</strong> <code>{g.caregiverUserId}</code>
+              <strong>Caregiver</strong> <PersonName id={g.caregiverUserId} names={names} />
             </p>
             <p>Sees: {whatText(g)}</p>
             <p class="hint">
@@ -73,7 +82,7 @@ export function Caregivers({ base, grants }: { base: string; grants: Loaded<Gran
           <ul>
             {past.map((g) => (
               <li key={g.id}>
-                <code>{g.caregiverUserId}</code>: {g.revokedAt ? 'stopped' : 'ended'}{' '}
+                <PersonName id={g.caregiverUserId} names={names} />: {g.revokedAt ? 'stopped' : 'ended'}{' '}
                 <Time at={g.revokedAt ?? g.until} />
               </li>
             ))}
@@ -95,8 +104,8 @@ export function Caregivers({ base, grants }: { base: string; grants: Loaded<Gran
         testId="revoke-caregiver-dialog"
       >
         <p>
-          Caregiver <code>{revoking?.caregiverUserId}</code> will no longer see your data, from now on. You
-          can share with them again later.
+          Caregiver {revoking ? <PersonName id={revoking.caregiverUserId} names={names} /> : null} will no
+          longer see your data, from now on. You can share with them again later.
         </p>
         <ErrorNotice error={revoke.error} />
       </ConfirmDialog>

@@ -3,14 +3,17 @@
  * them, or from particular people (their caregivers, or a clinician or nurse found by name in the people
  * directory); research use on or off; and
  * the caregivers they share with. Every choice says what it means; saving sends the version read, so a
- * change made elsewhere in the meantime is not overwritten.
+ * change made elsewhere in the meantime is not overwritten. The people named in the consent and the
+ * caregivers are shown by name, all looked up in the people directory at once.
  */
 import { useState } from 'preact/hooks';
 import { get, type Me, put } from '../api.ts';
 import { useAction, useLoad } from '../ui/async.ts';
 import { fieldError } from '../ui/fields.tsx';
 import { ErrorNotice, Loading, Page } from '../ui/kit.tsx';
+import { type PeopleNames, usePeopleNames } from '../ui/person-names.tsx';
 import { type Person, PersonPicker } from '../ui/person-picker.tsx';
+import { nameOrId, personShort } from '../ui/person-search.ts';
 import { Caregivers } from './caregivers.tsx';
 import {
   activeGrants,
@@ -46,6 +49,17 @@ function ConsentFor({ patientId }: { patientId: string }) {
     [patientId],
   );
   const [justSaved, setJustSaved] = useState(false);
+  // Everyone the page names by user id, asked once both are loaded (grants failing: the consent's alone).
+  const named =
+    consent.data && !grants.loading
+      ? [
+          ...consent.data.restrictions.flatMap((r) => r.recipients ?? []),
+          ...(grants.data ?? []).map((g) => g.caregiverUserId),
+        ]
+      : undefined;
+  const names = usePeopleNames(named);
+  // People chosen by name on this page: named at once, and still after a save (the editor is made anew).
+  const [chosen, setChosen] = useState<ReadonlyMap<string, Person>>(new Map());
   return (
     <Page title="Consent">
       <p>
@@ -59,6 +73,9 @@ function ConsentFor({ patientId }: { patientId: string }) {
           base={base}
           consent={consent.data}
           caregivers={activeGrants(grants.data ?? [], Date.now()).map((g) => g.caregiverUserId)}
+          names={names}
+          chosen={chosen}
+          onChosen={(p) => setChosen((m) => new Map(m).set(p.id, p))}
           justSaved={justSaved}
           onSaved={() => {
             setJustSaved(true);
@@ -72,7 +89,7 @@ function ConsentFor({ patientId }: { patientId: string }) {
       ) : consent.loading ? (
         <Loading what="your consent" />
       ) : null}
-      <Caregivers base={base} grants={grants} />
+      <Caregivers base={base} grants={grants} names={names} />
     </Page>
   );
 }
@@ -81,6 +98,9 @@ function ConsentEditor(props: {
   base: string;
   consent: Consent;
   caregivers: readonly string[];
+  names: PeopleNames | undefined;
+  chosen: ReadonlyMap<string, Person>;
+  onChosen: (p: Person) => void;
   /** The consent shown was just saved from here (the editor is made anew for each version). */
   justSaved: boolean;
   onSaved: () => void;
@@ -89,8 +109,6 @@ function ConsentEditor(props: {
   const loaded = formFromConsent(props.consent);
   const [form, setForm] = useState<ConsentForm>(loaded);
   const [others, setOthers] = useState<string[]>([]);
-  // People chosen by name here: shown by name (others by the kind of person and user id).
-  const [named, setNamed] = useState<ReadonlyMap<string, Person>>(new Map());
   const save = useAction(async () => {
     await put(`${props.base}/consent`, consentFromForm(form));
     props.onSaved();
@@ -98,10 +116,11 @@ function ConsentEditor(props: {
   const changed = JSON.stringify(consentFromForm(form)) !== JSON.stringify(consentFromForm(loaded));
   const people = [...new Set([...props.caregivers, ...form.people.map((p) => p.userId), ...others])];
   const caregiverSet = new Set(props.caregivers);
+  // By name; someone the directory does not answer by the kind of person and user id, "(not found)".
   const nameOf = (u: string) => {
-    const p = named.get(u);
-    if (p) return `${p.displayName} (${p.username})`;
-    return caregiverSet.has(u) ? `caregiver ${u}` : `user ${u}`;
+    const p = props.chosen.get(u);
+    if (p) return personShort(p);
+    return nameOrId(u, props.names, caregiverSet.has(u) ? `caregiver ${u}` : `user ${u}`);
   };
   const stale = save.error?.status === 409;
   return (
@@ -133,7 +152,7 @@ function ConsentEditor(props: {
       <AddPerson
         known={people}
         onAdd={(p) => {
-          setNamed((m) => new Map(m).set(p.id, p));
+          props.onChosen(p);
           setOthers((o) => [...o, p.id]);
         }}
       />

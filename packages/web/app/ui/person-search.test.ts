@@ -2,8 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   canSearch,
+  LOOKUP_MAX,
+  lookupPaths,
   mergePeople,
+  nameId,
+  nameOrId,
   type Person,
+  peopleNames,
   peoplePaths,
   personDetail,
   personLabel,
@@ -87,5 +92,48 @@ describe('the person picker, without a page', () => {
     expect(status('an', [ana])).toMatch(/^1 person found\./);
     expect(status('an', [ana, joana])).toMatch(/^2 people found\. Use the up and down arrows/);
     expect(status('Ana Silva', [], false, ana)).toBe('Chosen: Ana Silva (ana.silva, clinician).');
+  });
+
+  it('looks people up once per screen: each id once, 50 a request, encoded', () => {
+    expect(lookupPaths([])).toEqual([]);
+    expect(lookupPaths(['b', 'a+1', 'b', 'c@x'])).toEqual(['/api/v1/people?ids=a%2B1,b,c%40x']);
+    const many = Array.from({ length: 120 }, (_, i) => `u${String(i).padStart(3, '0')}`);
+    const paths = lookupPaths([...many].reverse());
+    expect(paths).toHaveLength(3);
+    expect(paths[0]).toBe(`/api/v1/people?ids=${many.slice(0, 50).join(',')}`);
+  });
+
+  it('asks for every id exactly once, at most 50 a request, whatever the ids', () => {
+    const id = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,6}$/);
+    fc.assert(
+      fc.property(fc.array(id, { maxLength: 160 }), (ids) => {
+        const asked = lookupPaths(ids).map((p) => {
+          const value = new URL(p, 'http://x').searchParams.get('ids') ?? '';
+          // As the platform reads it: the commas split, each piece decoded.
+          const pieces = value.split(',');
+          expect(pieces.length).toBeGreaterThanOrEqual(1);
+          expect(pieces.length).toBeLessThanOrEqual(LOOKUP_MAX);
+          return pieces;
+        });
+        const flat = asked.flat();
+        expect(new Set(flat).size).toBe(flat.length);
+        expect(new Set(flat)).toEqual(new Set(ids));
+        expect(asked.length).toBe(Math.ceil(new Set(ids).size / LOOKUP_MAX));
+      }),
+    );
+  });
+
+  it('names an id by the person found, else as before, "(not found)" once asked and not answered', () => {
+    const names = peopleNames([[ana], [joana]], ['1', '2', '9']);
+    expect(nameId('1', names)).toEqual({ kind: 'person', person: ana });
+    expect(nameId('9', names)).toEqual({ kind: 'not-found' });
+    expect(nameId('7', names)).toEqual({ kind: 'not-asked' });
+    expect(nameId('1', undefined)).toEqual({ kind: 'not-asked' });
+    expect(nameOrId('1', names, 'user 1')).toBe('Ana Silva (ana.silva)');
+    expect(nameOrId('2', names, 'user 2', personLabel)).toBe('Joana Silva (joana, nurse)');
+    expect(nameOrId('9', names, 'caregiver 9')).toBe('caregiver 9 (not found)');
+    expect(nameOrId('9', names)).toBe('9 (not found)');
+    expect(nameOrId('7', names, 'user 7')).toBe('user 7');
+    expect(nameOrId('1', undefined, 'user 1')).toBe('user 1');
   });
 });

@@ -1,7 +1,7 @@
 /**
- * The pure side of the person picker: the requests to the people directory (`GET /api/v1/people`), merging
- * the answers of several roles, and the words the picker shows and announces. No DOM here, so it is
- * unit-tested on its own.
+ * The pure side of the person picker and of naming people on a screen: the requests to the people
+ * directory (`GET /api/v1/people`, a search by name or a lookup by ids), merging the answers, and the words
+ * shown and announced. No DOM here, so it is unit-tested on its own.
  */
 import { query } from '../api.ts';
 
@@ -57,6 +57,71 @@ export function mergePeople(
     .sort((a, b) => starts(a.p) - starts(b.p) || a.p.displayName.localeCompare(b.p.displayName) || a.i - b.i)
     .map(({ p }) => p);
 }
+
+/** The platform answers at most this many ids a lookup (`ids` 1..50). */
+export const LOOKUP_MAX = 50;
+
+/**
+ * The lookups that name these people: each id once, in a stable order (the same screen asks the same
+ * request), at most LOOKUP_MAX a request, so a screen asks once for up to 50 people, not once a person.
+ */
+export function lookupPaths(ids: readonly string[]): string[] {
+  const distinct = [...new Set(ids)].sort();
+  const paths: string[] = [];
+  for (let i = 0; i < distinct.length; i += LOOKUP_MAX)
+    // Each id encoded ('+' would arrive as a space), the commas between them left as they are.
+    paths.push(
+      `/api/v1/people?ids=${distinct
+        .slice(i, i + LOOKUP_MAX)
+        .map(encodeURIComponent)
+        .join(',')}`,
+    );
+  return paths;
+}
+
+/** What the lookups answered: the people found, and the ids asked (asked and absent: not found). */
+export interface PeopleNames {
+  readonly found: ReadonlyMap<string, Person>;
+  readonly asked: ReadonlySet<string>;
+}
+
+export const peopleNames = (
+  answers: readonly (readonly Person[])[],
+  asked: readonly string[],
+): PeopleNames => ({
+  found: new Map(answers.flat().map((p) => [p.id, p])),
+  asked: new Set(asked),
+});
+
+/**
+ * How a user id on a screen is named: the person when the directory answered them; else as the screen
+ * showed ids before (`shownAs`), with "(not found)" once the directory was asked and did not answer them
+ * (no such account, disabled, or not one the viewer may see: the answer does not say which).
+ */
+export type NamedId =
+  | { readonly kind: 'person'; readonly person: Person }
+  | { readonly kind: 'not-found' }
+  | { readonly kind: 'not-asked' };
+
+export function nameId(id: string, names: PeopleNames | undefined): NamedId {
+  const person = names?.found.get(id);
+  if (person) return { kind: 'person', person };
+  return names?.asked.has(id) ? { kind: 'not-found' } : { kind: 'not-asked' };
+}
+
+/** The same in one line of text: "Ana Silveira (a.silveira)", "user 12ab (not found)", "user 12ab". */
+export function nameOrId(
+  id: string,
+  names: PeopleNames | undefined,
+  shownAs: string = id,
+  format: (p: Person) => string = personShort,
+): string {
+  const n = nameId(id, names);
+  return n.kind === 'person' ? format(n.person) : n.kind === 'not-found' ? `${shownAs} (not found)` : shownAs;
+}
+
+/** "Ana Silveira (a.silveira)": a person named in a sentence. */
+export const personShort = (p: Person): string => `${p.displayName} (${p.username})`;
 
 /** "ana.silva · clinician, nurse": who this is, besides the name. */
 export const personDetail = (p: Person): string =>
