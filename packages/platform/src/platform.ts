@@ -29,6 +29,7 @@ import { IntrusionWatch } from './ingest/intrusion.ts';
 import { MqttGateway } from './ingest/mqtt/index.ts';
 import { mqttHooks } from './ingest/mqtt-hooks.ts';
 import { IngestPipeline } from './ingest/pipeline.ts';
+import { FailedLoginGuard } from './ingest/source-blocks.ts';
 import { liveRoutes, TrendRecorder } from './live/index.ts';
 import { createLogger, type Logger } from './log.ts';
 import { alarmStreamRoute } from './notify/alarm-stream.ts';
@@ -127,8 +128,18 @@ export async function startPlatform(
     maxMessageBytes: config.maxMessageBytes,
   };
   const pipeline = new IngestPipeline(store, registry, policy, bus, log);
+  // An address that keeps failing device logins is refused for a while (the device it names is untouched).
+  const logins = new FailedLoginGuard({
+    thresholds: { windowS: config.intrusionWindowS, authFailure: config.intrusionAuthFailureThreshold },
+    blockS: config.intrusionBlockS,
+    record: (b) =>
+      store.securityEvents
+        .add({ kind: 'intrusion-detected', source: b.source, detail: b.reason })
+        .then(() => {}),
+    log,
+  });
   const gateway = new MqttGateway({
-    hooks: mqttHooks({ store, registry, pipeline, log }),
+    hooks: mqttHooks({ store, registry, pipeline, log, logins }),
     host: config.mqttHost,
     port: config.mqttPort,
     maxPacketBytes: config.maxMessageBytes + 1024,
@@ -143,7 +154,8 @@ export async function startPlatform(
     thresholds: {
       windowS: config.intrusionWindowS,
       forgery: config.intrusionForgeryThreshold,
-      authFailure: config.intrusionAuthFailureThreshold,
+      // Failed logins only claim a device: they block the address (logins above), never the device.
+      authFailure: 0,
       replay: config.intrusionReplayThreshold,
       malformed: config.intrusionMalformedThreshold,
     },

@@ -1,7 +1,8 @@
 /**
  * Device quarantine and intrusion detection on a real platform with real MQTT: a quarantined device's
  * session is closed, its readings refused and kept, its keys still valid; a release restores it; a device
- * sending forged signatures is quarantined by the detector, a well-behaved one never.
+ * sending forged signatures is quarantined by the detector, a well-behaved one never; an address that keeps
+ * failing logins is blocked for a while, and the device it named is left alone.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -175,21 +176,46 @@ describe.each(backends)('device quarantine ($name)', (backend) => {
     expect(await securityKinds(good.id)).not.toContain('intrusion-detected');
   });
 
-  it('quarantines a device after 20 failed logins in a minute', async () => {
-    const d = await provisionDevice(t, 'guessed-dev');
-    const wrong = newKey();
-    for (let i = 0; i < 20; i++)
-      await expect(
-        connectMqtt(t.platform.mqttUrl, {
+  it('blocks an address after failed logins, never the device it named; the block ends by itself', async () => {
+    // A platform of its own: its loopback address gets blocked, and the block is short.
+    const own = await startTestPlatform(backend, { intrusionAuthFailureThreshold: 5, intrusionBlockS: 3 });
+    try {
+      const d = await provisionDevice(own, 'guessed-dev');
+      const wrong = newKey();
+      const guess = () =>
+        connectMqtt(own.platform.mqttUrl, {
           username: d.id,
           password: signCompactJws({ sub: d.id }, wrong.privateKey, d.kid, 'JWT'),
           protocolVersion: 5,
-        }),
-      ).rejects.toThrow();
-    await expect
-      .poll(async () => (await t.api('GET', `/api/v1/admin/devices/${d.id}`)).body.quarantine?.reason)
-      .toContain('failed-authentication: 20 refusals in 60 s');
-  });
+        });
+      for (let i = 0; i < 5; i++) await expect(guess()).rejects.toThrow();
+      // The device's own, valid token from the same address is refused now too.
+      await expect(d.connect(5)).rejects.toThrow();
+      const events = async () =>
+        (await own.api('GET', '/api/v1/admin/security-events?limit=200')).body.items as {
+          kind: string;
+          source?: string;
+          detail: string;
+        }[];
+      await expect
+        .poll(async () => (await events()).filter((e) => e.kind === 'intrusion-detected'))
+        .toEqual([
+          expect.objectContaining({
+            source: expect.stringContaining('127.0.0.1'),
+            detail: expect.stringMatching(/failed-authentication: 5 refusals in 60 s.*refused until/),
+          }),
+        ]);
+      // Refusals while blocked are not written one by one (the block is on record).
+      expect((await events()).filter((e) => e.kind === 'auth-failed')).toHaveLength(5);
+      expect((await own.api('GET', `/api/v1/admin/devices/${d.id}`)).body.quarantine).toBeUndefined();
+      await new Promise((r) => setTimeout(r, 3_100));
+      const client = await d.connect(5);
+      expect(await publish(client, topicOf(d.id), d.sign(1))).toBe(0);
+      client.end(true);
+    } finally {
+      await own.close();
+    }
+  }, 60_000);
 
   it('quarantines and releases from the command line', async () => {
     const d = await provisionDevice(t, 'cli-quarantine-dev');

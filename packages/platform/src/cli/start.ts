@@ -46,8 +46,9 @@ export function startCommand(program: Command): void {
     )
     .option(
       '--intrusion-auth-failure-threshold <n>',
-      'quarantine a device after n failed logins in the window (default 20; 0 off)',
+      'refuse MQTT connections from an address after n failed device logins in the window (default 20; 0 off)',
     )
+    .option('--intrusion-block-s <seconds>', 'how long such an address is refused (default 900)')
     .option('--intrusion-replay-threshold <n>', 'after n replayed messages in the window (default 0: off)')
     .option('--intrusion-malformed-threshold <n>', 'after n malformed packets in the window (default 0: off)')
     .option('--config <file>', 'JSON file of settings (flags and environment override it)')

@@ -44,12 +44,14 @@ export interface PlatformConfig {
   readonly keyOverlapS: number;
   /**
    * Intrusion detection (ingest/intrusion.ts): a device is quarantined when, within intrusionWindowS, it
-   * sends this many forged (bad-signature) messages or ACL violations, fails this many logins, replays or
-   * sends malformed packets this many times. 0 turns a rule off.
+   * sends this many forged (bad-signature) messages or ACL violations, replays or sends malformed packets
+   * this many times; a network address that fails this many device logins is refused MQTT connections for
+   * intrusionBlockS. 0 turns a rule off.
    */
   readonly intrusionWindowS: number;
   readonly intrusionForgeryThreshold: number;
   readonly intrusionAuthFailureThreshold: number;
+  readonly intrusionBlockS: number;
   readonly intrusionReplayThreshold: number;
   readonly intrusionMalformedThreshold: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
@@ -71,6 +73,7 @@ export const DEFAULTS: PlatformConfig = {
   intrusionWindowS: 60,
   intrusionForgeryThreshold: 5,
   intrusionAuthFailureThreshold: 20,
+  intrusionBlockS: 900,
   intrusionReplayThreshold: 0,
   intrusionMalformedThreshold: 0,
   logLevel: 'info',
@@ -105,6 +108,7 @@ const SETTINGS: Record<
   intrusionWindowS: { env: 'OPENIOMT_INTRUSION_WINDOW_S', type: 'int' },
   intrusionForgeryThreshold: { env: 'OPENIOMT_INTRUSION_FORGERY_THRESHOLD', type: 'int' },
   intrusionAuthFailureThreshold: { env: 'OPENIOMT_INTRUSION_AUTH_FAILURE_THRESHOLD', type: 'int' },
+  intrusionBlockS: { env: 'OPENIOMT_INTRUSION_BLOCK_S', type: 'int' },
   intrusionReplayThreshold: { env: 'OPENIOMT_INTRUSION_REPLAY_THRESHOLD', type: 'int' },
   intrusionMalformedThreshold: { env: 'OPENIOMT_INTRUSION_MALFORMED_THRESHOLD', type: 'int' },
   logLevel: { env: 'OPENIOMT_LOG_LEVEL', type: 'string' },

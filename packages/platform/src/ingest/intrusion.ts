@@ -1,7 +1,8 @@
 /**
  * Intrusion detection on device traffic: the security events ingest records (forged signatures, ACL
- * violations, failed logins, replays, malformed packets) feed core's sliding-window detector; a device that
- * crosses a threshold is quarantined at once, with a reason naming the rule and the counts.
+ * violations, replays, malformed packets) feed core's sliding-window detector; a device that crosses a
+ * threshold is quarantined at once, with a reason naming the rule and the counts. Failed logins are not
+ * counted against the device they name (anyone can name any device): source-blocks.ts blocks the address.
  *
  * Webhooks are not told: the outbox only carries patient events (each delivery is filtered by patient).
  */
@@ -73,8 +74,7 @@ export class IntrusionWatch {
   }
 
   private async quarantine(v: IntrusionVerdict): Promise<void> {
-    // Failed logins may name any device id: only a registered device that is not revoked or already
-    // quarantined is acted on.
+    // Only a registered device that is not revoked or already quarantined is acted on.
     const device = await this.deps.store.devices.get(v.deviceId);
     if (!device || device.status === 'revoked' || device.quarantine) return;
     await this.deps.store.securityEvents.add({

@@ -9,8 +9,9 @@ import {
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/types.ts';
 import type { DeviceRegistry } from './device-registry.ts';
-import type { MqttGatewayHooks } from './mqtt/index.ts';
+import type { MqttAuthRequest, MqttAuthResult, MqttGatewayHooks } from './mqtt/index.ts';
 import type { IngestPipeline } from './pipeline.ts';
+import type { FailedLoginGuard } from './source-blocks.ts';
 
 /** MQTT 5 reason codes for a refused reading (PUBACK). */
 const NOT_AUTHORIZED = 0x87;
@@ -26,27 +27,36 @@ export function mqttHooks(deps: {
   registry: DeviceRegistry;
   pipeline: IngestPipeline;
   log: Logger;
+  /** Counts failed logins per address; a blocked address is refused before its credentials are read. */
+  logins?: FailedLoginGuard;
   clock?: () => number;
 }): MqttGatewayHooks {
   const clock = deps.clock ?? Date.now;
+  /** The device token check: the device's own key signed it, for this device, and it is current. */
+  const checkLogin = async (req: MqttAuthRequest): Promise<MqttAuthResult> => {
+    const deviceId = req.username;
+    if (!deviceId || !DEVICE_ID_PATTERN.test(deviceId) || !req.password)
+      return { ok: false, reason: 'missing credentials' };
+    const parsed = parseCompactJws(req.password.toString('latin1'));
+    if (!parsed.ok) return { ok: false, reason: `token: ${parsed.rejection.detail}` };
+    const key = await deps.registry.key(parsed.value.header.kid);
+    if (!key || key.deviceId !== deviceId) return { ok: false, reason: 'unknown key for this device' };
+    const device = await deps.registry.device(deviceId);
+    if (device?.status !== 'active' || key.revoked) return { ok: false, reason: 'device not active' };
+    const now = clock();
+    if (key.notAfterMs !== undefined && now > key.notAfterMs) return { ok: false, reason: 'key rotated out' };
+    if (!verifyJws(parsed.value, key.key)) return { ok: false, reason: 'token signature does not verify' };
+    const claims = checkDeviceToken(parsed.value, deviceId, now);
+    if (!claims.ok) return { ok: false, reason: claims.rejection.detail };
+    return { ok: true, deviceId };
+  };
   return {
     async authenticate(req) {
-      const deviceId = req.username;
-      if (!deviceId || !DEVICE_ID_PATTERN.test(deviceId) || !req.password)
-        return { ok: false, reason: 'missing credentials' };
-      const parsed = parseCompactJws(req.password.toString('latin1'));
-      if (!parsed.ok) return { ok: false, reason: `token: ${parsed.rejection.detail}` };
-      const key = await deps.registry.key(parsed.value.header.kid);
-      if (!key || key.deviceId !== deviceId) return { ok: false, reason: 'unknown key for this device' };
-      const device = await deps.registry.device(deviceId);
-      if (device?.status !== 'active' || key.revoked) return { ok: false, reason: 'device not active' };
-      const now = clock();
-      if (key.notAfterMs !== undefined && now > key.notAfterMs)
-        return { ok: false, reason: 'key rotated out' };
-      if (!verifyJws(parsed.value, key.key)) return { ok: false, reason: 'token signature does not verify' };
-      const claims = checkDeviceToken(parsed.value, deviceId, now);
-      if (!claims.ok) return { ok: false, reason: claims.rejection.detail };
-      return { ok: true, deviceId };
+      if (deps.logins?.blocked(req.remoteAddress, clock()))
+        return { ok: false, reason: 'address blocked after repeated failed logins', unrecorded: true };
+      const result = await checkLogin(req);
+      if (!result.ok) deps.logins?.failed(req.remoteAddress, clock());
+      return result;
     },
 
     async onReading(r) {

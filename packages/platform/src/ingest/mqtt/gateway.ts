@@ -15,7 +15,10 @@ export interface MqttAuthRequest {
   protocolVersion: 4 | 5;
   remoteAddress: string;
 }
-export type MqttAuthResult = { ok: true; deviceId: string } | { ok: false; reason: string };
+/** `unrecorded`: refused without a security event (an address already blocked: the block is on record). */
+export type MqttAuthResult =
+  | { ok: true; deviceId: string }
+  | { ok: false; reason: string; unrecorded?: true };
 export interface MqttReading {
   deviceId: string;
   topic: string;

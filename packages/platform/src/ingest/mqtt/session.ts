@@ -265,6 +265,10 @@ export class DeviceSession {
             this.refuse(RC4.serverUnavailable, RC5.serverUnavailable);
             return;
           }
+          if (!result.ok && result.unrecorded) {
+            this.refuse(RC4.notAuthorized, RC5.notAuthorized);
+            return;
+          }
           if (!result.ok) {
             // The refusal waits for the attempt to be on record, so what the client sees is already audited.
             void this.emit({
