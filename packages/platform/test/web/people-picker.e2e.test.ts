@@ -219,4 +219,115 @@ describe('web app: choosing people by name', () => {
     expect(problems).toEqual([]);
     await close();
   }, 90_000);
+
+  it('lets an administrator add a patient to a care team found by identifier', async () => {
+    const { t, browser } = suite;
+    const register = async (body: Record<string, string>): Promise<string> => {
+      const made = await t.api('POST', '/api/v1/admin/patients', body);
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+      return made.body.id;
+    };
+    // Two registrations of one hospital number (told apart by birth date), and a team that already has a
+    // named patient and an erased one.
+    const maria = await register({
+      displayName: 'Maria Santos',
+      identifier: 'H-20931',
+      birthDate: '1948-05-02',
+    });
+    const mario = await register({
+      displayName: 'Mário Santos',
+      identifier: 'H-20931',
+      birthDate: '1971-11-30',
+    });
+    const joao = await register({ displayName: 'João Pires', identifier: 'H-11', birthDate: '1950-01-09' });
+    const erased = await register({ displayName: 'Gone Patient', identifier: 'H-12' });
+    expect((await t.api('POST', `/api/v1/admin/patients/${erased}/erase`, { reason: 'test' })).status).toBe(
+      200,
+    );
+    const team = await t.api('POST', '/api/v1/admin/care-teams', { name: 'Cardiology at home' });
+    for (const p of [joao, erased])
+      expect((await t.api('PUT', `/api/v1/admin/care-teams/${team.body.id}/patients/${p}`)).status).toBe(200);
+    const admin = await namedPerson(t, {
+      username: 'ward.admin',
+      displayName: 'Ward Admin',
+      roles: ['administrator'],
+    });
+    const { page, problems, close } = await openPage(browser, t.platform.httpUrl);
+    const urls: string[] = [];
+    page.on('request', (r) => urls.push(r.url()));
+    await signInThroughPage(page, admin);
+    await page.goto('/#/admin/care-teams');
+    const section = page.locator(`[data-testid="care-team"][data-team-id="${team.body.id}"]`);
+    const row = (id: string) => section.locator(`[data-testid="team-patient"][data-patient-id="${id}"]`);
+    // The team's patients by name; the erased one by record id, saying so.
+    await expect.poll(() => row(joao).textContent()).toContain('João Pires (identifier H-11)');
+    await expect.poll(() => row(erased).textContent()).toContain(`${erased} (erased)`);
+    expect(
+      await section.getByRole('button', { name: 'Remove João Pires from Cardiology at home' }).count(),
+    ).toBe(1);
+
+    const find = section.getByRole('textbox', { name: 'Find patient by identifier' });
+    const status = section.getByTestId('find-patient-status');
+    // Nothing typed: said on the field, nothing asked.
+    await section.getByRole('button', { name: 'Find patient' }).click();
+    await expect
+      .poll(() => section.getByText("Type the patient's identifier (hospital number).").count())
+      .toBe(1);
+    expect(await find.getAttribute('aria-invalid')).toBe('true');
+    // Searched on Enter, exactly: a part of the number finds no one.
+    await find.fill('H-2093');
+    await find.press('Enter');
+    await expect.poll(() => status.textContent()).toBe('No patient with this identifier.');
+    await find.fill(' H-20931 ');
+    await find.press('Enter');
+    await expect.poll(() => status.textContent()).toBe('2 patients found.');
+    const found = section
+      .getByRole('list', { name: 'Patients with identifier H-20931' })
+      .getByRole('listitem');
+    expect(await found.allTextContents()).toEqual([
+      expect.stringContaining(
+        `Maria Santos born 1948-05-02 · identifier H-20931 · record ${maria}Add to team`,
+      ),
+      expect.stringContaining(
+        `Mário Santos born 1971-11-30 · identifier H-20931 · record ${mario}Add to team`,
+      ),
+    ]);
+    expect(await accessibilityProblems(page)).toEqual([]);
+
+    // Keyboard: from the identifier, Tab past "Find patient" to Maria's "Add to team", Enter adds her.
+    await find.focus();
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    const addMaria = section.getByRole('button', { name: /^Add to team Cardiology at home: Maria Santos,/ });
+    expect(await addMaria.evaluate((b) => b === document.activeElement)).toBe(true);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => status.textContent()).toBe('Added Maria Santos to Cardiology at home.');
+    await expect.poll(() => row(maria).textContent()).toContain('Maria Santos (identifier H-20931)');
+    expect(await find.evaluate((i) => i === document.activeElement)).toBe(true);
+    await expect
+      .poll(() => section.locator(`[data-testid="found-patient"][data-patient-id="${maria}"]`).textContent())
+      .toContain('In this team');
+    expect(new Set((await t.api('GET', `/api/v1/admin/care-teams/${team.body.id}`)).body.patients)).toEqual(
+      new Set([joao, erased, maria]),
+    );
+    expect(await accessibilityProblems(page)).toEqual([]);
+
+    // After a reload: named again by one read per patient, the identifier never in a URL, and the whole
+    // patient list no longer loaded for this screen.
+    expect(urls.filter((u) => u.includes('H-20931'))).toEqual([]);
+    // Maria was named from the search: not read again.
+    expect(urls.filter((u) => new URL(u).pathname === `/api/v1/admin/patients/${maria}`)).toEqual([]);
+    urls.length = 0;
+    await page.reload();
+    await expect.poll(() => row(maria).textContent()).toContain('Maria Santos (identifier H-20931)');
+    await expect.poll(() => row(joao).textContent()).toContain('João Pires');
+    const reads = urls.filter((u) => new URL(u).pathname.startsWith('/api/v1/admin/patients/'));
+    for (const id of [maria, joao, erased])
+      expect(reads.filter((u) => new URL(u).pathname === `/api/v1/admin/patients/${id}`)).toHaveLength(1);
+    expect(urls.filter((u) => new URL(u).pathname === '/api/v1/admin/patients')).toEqual([]);
+    expect(urls.filter((u) => u.includes('H-20931') || u.includes('H-11'))).toEqual([]);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    expect(problems).toEqual([]);
+    await close();
+  }, 90_000);
 });
