@@ -1,7 +1,8 @@
 /**
  * The clinician's day in a real browser against a running platform fed by the ward simulator: the census
  * shows the streaming patients, and an abnormal reading sent by a real device over MQTT raises an alarm that
- * appears on screen within one second and is acknowledged there.
+ * appears on screen within one second and is acknowledged there. The census holds its order under the
+ * pointer and offers a re-sort instead.
  */
 import type { MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
@@ -37,6 +38,7 @@ describe('web app: clinician', () => {
   let clinician: Person;
   let device: TestDevice;
   let client: MqttClient;
+  let teamId: string;
   const ward = new AbortController();
   let wardRun: Promise<unknown>;
 
@@ -62,6 +64,7 @@ describe('web app: clinician', () => {
     client = await device.connect();
     clinician = await makePerson(t, { username: 'dr.okafor', roles: ['clinician'] });
     const team = await t.api('POST', '/api/v1/admin/care-teams', { name: 'Ward 7' });
+    teamId = team.body.id;
     await t.api('PUT', `/api/v1/admin/care-teams/${team.body.id}/members/${clinician.id}`);
     for (let i = 1; i <= WARD; i++)
       await t.api('PUT', `/api/v1/admin/care-teams/${team.body.id}/patients/ward-patient-${i}`);
@@ -187,5 +190,54 @@ describe('web app: clinician', () => {
     await page.waitForTimeout(3000); // a few seconds of sweep
     await screenshot(page, 'patient-ecg');
     expect(problems).toEqual([]);
+  }, 60_000);
+
+  it('holds the census order under the pointer and offers a re-sort', async () => {
+    // A patient with no reading yet ranks below the streaming (scored) patients without an alarm.
+    const bed = await provisionDevice(t, 'oximeter-8', undefined, 'pulse-oximeter');
+    const bedClient = await bed.connect();
+    try {
+      await t.api('PUT', `/api/v1/admin/care-teams/${teamId}/patients/${bed.patientId}`);
+      const settings = await t.api('PUT', `/api/v1/patients/${bed.patientId}/alarm-settings`, {
+        thresholds: [{ vital: 'spo2', direction: 'low', limit: 90, hysteresis: 2, priority: 'medium' }],
+      });
+      expect(settings.status).toBe(200);
+      await page.goto('/#/census');
+      // A fresh page (the alarm stream takes the care team's patients as they are when it opens), with a
+      // clock the test can move on: the census re-ranks on its own every 10 s when nobody is on it.
+      await page.clock.install();
+      await page.reload();
+      const list = page.getByRole('list', { name: 'Patients, most urgent first' });
+      const row = list.locator(`[data-testid="census-row"][data-patient-id="${bed.patientId}"]`);
+      await row.waitFor({ timeout: 20_000 });
+      // Is a patient without an open alarm shown above the new one?
+      const quietAbove = () =>
+        list.getByTestId('census-row').evaluateAll((rows, id) => {
+          const mine = rows.findIndex((r) => r.getAttribute('data-patient-id') === id);
+          return rows.slice(0, mine).some((r) => r.getAttribute('data-top-priority') === 'none');
+        }, bed.patientId);
+      await expect.poll(quietAbove, { timeout: 20_000 }).toBe(true);
+      await list.hover();
+      // A medium alarm ranks the patient above every patient without one, but the pointer is on the list.
+      expect(
+        await publish(bedClient, topicOf(bed.id), bed.sign(1, { vitals: [{ code: 'spo2', value: 81 }] })),
+      ).toBe(0);
+      // The row's values change in place; its place does not, and a re-sort is offered.
+      await expect.poll(() => row.getAttribute('data-top-priority'), { timeout: 5_000 }).toBe('medium');
+      const resort = page.getByRole('status').getByRole('button', { name: 'Order changed — re-sort' });
+      await resort.waitFor({ timeout: 5_000 });
+      expect(await quietAbove()).toBe(true);
+      // Past the 10 s hold (the page's timers fire as they fall due): still held while the pointer stays.
+      await page.clock.fastForward(11_000);
+      await page.clock.runFor(1_000);
+      expect(await quietAbove()).toBe(true);
+      expect(await resort.isVisible()).toBe(true);
+      expect(await accessibilityProblems(page)).toEqual([]);
+      await resort.click();
+      await expect.poll(quietAbove, { timeout: 5_000 }).toBe(false);
+      expect(problems).toEqual([]);
+    } finally {
+      bedClient.end(true);
+    }
   }, 60_000);
 });

@@ -2,7 +2,9 @@
  * `#/census`: my patients, most urgent first (open alarm priority, then NEWS2), live. One `/api/v1/live`
  * socket carries every listed patient's vitals, NEWS2 and device changes; messages are folded into the
  * rows once per animation frame, and a row is drawn again only when its data changed (or the clock
- * ticked, for ages and stale marks), so hundreds of streaming patients stay smooth.
+ * ticked, for ages and stale marks), so hundreds of streaming patients stay smooth. Values change in place;
+ * the order is held (census-order.ts): re-ranked at most every 10 s and never under the pointer or the
+ * keyboard focus, except that a patient with a new high alarm or a high NEWS2 band moves up at once.
  */
 import { Component } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -13,15 +15,8 @@ import { ErrorNotice, Loading, Page, PriorityBadge, StatusBadge } from '../ui/ki
 import type { alarmFeed } from './alarm-feed.ts';
 import { countByPatient } from './alarms-model.ts';
 import { loadCensus, serverNow } from './census-cache.ts';
-import {
-  applyLive,
-  byUrgency,
-  devicesAt,
-  matchesFilter,
-  NO_ALARMS,
-  patientName,
-  seenDevice,
-} from './census-model.ts';
+import { applyLive, devicesAt, matchesFilter, NO_ALARMS, patientName, seenDevice } from './census-model.ts';
+import { type CensusOrder, nextCensusOrder, nextRankAt } from './census-order.ts';
 import { browserScheduler, frameBatcher } from './frame-batch.ts';
 import { LiveSocket, type StreamStatus, statusText } from './live.ts';
 import type { AlarmCounts, CensusRow, LiveMessage } from './live-types.ts';
@@ -40,6 +35,17 @@ export function CensusScreen({ feed }: { feed: typeof alarmFeed }) {
   const [status, setStatus] = useState<StreamStatus>('connecting');
   const [filter, setFilter] = useState('');
   const [now, setNow] = useState(serverNow);
+  const order = useRef<CensusOrder | undefined>(undefined);
+  const resortAsked = useRef(false);
+  const zone = useRef<HTMLDivElement>(null);
+  const list = useRef<HTMLUListElement>(null);
+  const pointerInside = useRef(false);
+  const redraw = () => setVersion((v) => v + 1);
+  /** Pointer over the list, or keyboard focus inside it (a mouse click leaves no visible focus to hold). */
+  const interacting = () => {
+    const f = document.activeElement;
+    return pointerInside.current || (!!f && !!zone.current?.contains(f) && f.matches(':focus-visible'));
+  };
 
   const load = async () => {
     try {
@@ -105,15 +111,43 @@ export function CensusScreen({ feed }: { feed: typeof alarmFeed }) {
   const alarmsOf = (r: CensusRow): AlarmCounts =>
     liveCounts ? (liveCounts.get(r.patientId) ?? NO_ALARMS) : r.alarms;
   const all = [...rows.current.values()];
-  const shown = all
-    .filter((r) => matchesFilter(r, filter, alarmsOf(r)))
-    .sort((a, b) => byUrgency(a, b, alarmsOf));
+  const matching = new Set(all.filter((r) => matchesFilter(r, filter, alarmsOf(r))).map((r) => r.patientId));
+  const held = nextCensusOrder(order.current, {
+    rows: all,
+    now: Date.now(),
+    interacting: interacting(),
+    resortNow: resortAsked.current,
+    alarmsOf,
+    visible: (r) => matching.has(r.patientId),
+  });
+  order.current = held;
+  resortAsked.current = false;
+  const shown = held.ids.filter((id) => matching.has(id)).map((id) => rows.current.get(id) as CensusRow);
+  const resort = () => {
+    resortAsked.current = true;
+    redraw();
+  };
+
+  // A held change is shown once due and the user has left the list (data renders come often, not always).
+  useEffect(() => {
+    if (!held.resortPending) return;
+    const t = setInterval(() => {
+      if (order.current && Date.now() >= nextRankAt(order.current) && !interacting()) redraw();
+    }, 1000);
+    return () => clearInterval(t);
+  }, [held.resortPending]);
 
   return (
     <Page
       title="Census"
       actions={
-        <button type="button" onClick={() => void load()}>
+        <button
+          type="button"
+          onClick={() => {
+            // Asked for: the fresh census is shown ranked.
+            void load().then(resort);
+          }}
+        >
           Refresh
         </button>
       }
@@ -143,18 +177,46 @@ export function CensusScreen({ feed }: { feed: typeof alarmFeed }) {
       ) : all.length === 0 ? (
         <p class="empty">No patients on your census. An administrator adds you to a care team.</p>
       ) : (
-        <>
-          <p class="result-count">
-            {shown.length === all.length
-              ? `${all.length} patient${all.length === 1 ? '' : 's'}, most urgent first`
-              : `${shown.length} of ${all.length} patients match`}
-          </p>
-          <ul class="census" aria-label="Patients, most urgent first">
+        <div
+          ref={zone}
+          onPointerEnter={() => {
+            pointerInside.current = true;
+          }}
+          onPointerLeave={() => {
+            pointerInside.current = false;
+            redraw();
+          }}
+          onFocusOut={redraw}
+        >
+          <div class="census-head">
+            <p class="result-count">
+              {shown.length === all.length
+                ? `${all.length} patient${all.length === 1 ? '' : 's'}, most urgent first`
+                : `${shown.length} of ${all.length} patients match`}
+            </p>
+            {/* Always in the page, so the notice is announced when it appears; the row keeps its height. */}
+            <div class="census-resort" role="status">
+              {held.resortPending ? (
+                <button
+                  type="button"
+                  class="resort"
+                  onClick={() => {
+                    resort();
+                    // The button goes: focus the list, so the keyboard goes on from there.
+                    list.current?.focus();
+                  }}
+                >
+                  Order changed — re-sort
+                </button>
+              ) : null}
+            </div>
+          </div>
+          <ul ref={list} tabIndex={-1} class="census" aria-label="Patients, most urgent first">
             {shown.map((r) => (
               <CensusRowView key={r.patientId} row={r} alarms={alarmsOf(r)} now={now} />
             ))}
           </ul>
-        </>
+        </div>
       )}
     </Page>
   );
