@@ -133,7 +133,7 @@ describe.each(backends)('alarms end to end ($name)', (backend) => {
     expect(await publish(client, topicOf(d.id), d.sign(1, { vitals }))).toBe(0);
     client.end();
     const news2 = async (ready: (s: any) => boolean) => {
-      for (let i = 0; i < 60; i++) {
+      for (let i = 0; i < 200; i++) {
         const score = (await t.api('GET', `/api/v1/patients/${d.patientId}/news2`)).body.score;
         if (score && ready(score)) return score;
         await new Promise((r) => setTimeout(r, 50));
@@ -171,7 +171,7 @@ describe.each(backends)('alarms end to end ($name)', (backend) => {
     // Voice scores 3 on its own: low-medium band, complete now.
     const score = await news2((s) => s.complete);
     expect(score).toMatchObject({ total: 3, band: 'low-medium', complete: true, issues: [] });
-    const raised = await stream.next(isAlarm('news2'), 2000);
+    const raised = await stream.next(isAlarm('news2'), 5000);
     expect(raised.alarm.patientId).toBe(d.patientId);
     // An entered respiratory rate reaches the live view, marked as entered.
     const rr = await enter('respiratory-rate', {
