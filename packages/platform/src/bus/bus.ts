@@ -73,6 +73,13 @@ export interface AlarmChangedEvent {
 }
 
 export interface BusEvents {
+  /**
+   * A reading passed every check and its sequence number is claimed; its commit is under way. The rules
+   * listen here, so an alarm does not wait for the reading's own batch to commit (the alarm's transaction
+   * may even go first). A commit that fails is retried by the device and seen again.
+   */
+  'reading.verified': StoredReadingEvent;
+  /** The reading is durable and acknowledged to the device. */
   'reading.stored': StoredReadingEvent;
   'device.revoked': { deviceId: string; reason: string };
   /** Quarantined (admin/service.ts): readings refused until released; the live census shows it. */

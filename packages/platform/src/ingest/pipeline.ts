@@ -111,7 +111,10 @@ export class IngestPipeline {
     const highest = await this.registry.highestSeq(device);
     if (seq <= highest) return this.judgeRepeat(m, verified.value);
     this.registry.claimSeq(device, seq);
-    const commit = this.commitNew(m, verified.value, now);
+    const receivedAt = new Date(now).toISOString();
+    const event = readingEvent(verified.value, receivedAt);
+    this.bus.publish('reading.verified', event);
+    const commit = this.commitNew(m, verified.value, receivedAt, event);
     commit.catch(() => undefined); // awaited by the caller; avoid an unhandled rejection meanwhile
     return () => commit;
   }
@@ -121,9 +124,13 @@ export class IngestPipeline {
     return this.refuse(m, rejection, deviceId);
   }
 
-  private async commitNew(m: IncomingMessage, v: VerifiedMessage, now: number): Promise<IngestOutcome> {
+  private async commitNew(
+    m: IncomingMessage,
+    v: VerifiedMessage,
+    receivedAt: string,
+    event: StoredReadingEvent,
+  ): Promise<IngestOutcome> {
     const { reading, compact, kid, patientId, observations } = v;
-    const receivedAt = new Date(now).toISOString();
     const key = `${reading.device}/${reading.seq}`;
     const record: ReadingToStore = {
       deviceId: reading.device,
@@ -151,7 +158,7 @@ export class IngestPipeline {
     }
     if (!outcome.stored) return this.judgeRepeat(m, v, outcome.existingJws);
     this.counts.accepted++;
-    this.bus.publish('reading.stored', storedEvent(v, receivedAt));
+    this.bus.publish('reading.stored', event);
     return { status: 'accepted', deviceId: reading.device, seq: reading.seq };
   }
 
@@ -250,8 +257,8 @@ export class IngestPipeline {
   }
 }
 
-/** The bus event; its message is decoded only if a subscriber reads it. */
-function storedEvent(v: VerifiedMessage, receivedAt: string): StoredReadingEvent {
+/** The bus event (verified, then stored); its message is decoded only if a subscriber reads it. */
+function readingEvent(v: VerifiedMessage, receivedAt: string): StoredReadingEvent {
   return {
     deviceId: v.reading.device,
     seq: v.reading.seq,

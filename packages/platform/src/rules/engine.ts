@@ -1,5 +1,5 @@
 /**
- * The rules stage: feeds every stored reading and every derived measurement to the patient's
+ * The rules stage: feeds every verified reading (in parallel with its commit) and every derived measurement to the patient's
  * PatientMonitor (core, pure) and hands the condition events it returns to the alarm service. It keeps one
  * monitor per patient, loaded on first use with the patient's alarm settings and the latest stored NEWS2
  * parameters, and, at start, the rule state of every alarm still open, so a condition that cleared while
@@ -87,7 +87,7 @@ export class ClinicalRules {
       });
     }
     this.unsubscribe.push(
-      this.bus.subscribe('reading.stored', (e) => this.onReading(e)),
+      this.bus.subscribe('reading.verified', (e) => this.onReading(e)),
       this.bus.subscribe('analysis.derived', (e) => this.onDerived(e)),
       this.bus.subscribe('observation.entered', (e) => this.onEntered(e)),
       this.bus.subscribe('device.revoked', (e) => this.onRevoked(e.deviceId)),

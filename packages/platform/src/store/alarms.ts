@@ -87,6 +87,9 @@ SELECT id, alarm_id, patient_id, at, kind, priority, level, assignee, reason
     AS t(id uuid, alarm_id uuid, patient_id text, at timestamptz, kind text, priority text, level int,
          assignee text, reason text)`;
 
+/** A clinician is waiting for this change: it goes before readings batches queued for the connection. */
+const URGENT = { urgent: true } as const;
+
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 interface AlarmRow {
@@ -217,7 +220,7 @@ export function alarmsRepository(db: Database): AlarmsRepository {
         await Promise.all(inserts);
         if (also) await also(tx);
         return version;
-      });
+      }, URGENT);
     },
 
     async get(id) {

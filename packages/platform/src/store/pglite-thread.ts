@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { WorkerCommand, WorkerResponse } from './pglite-worker.ts';
-import type { Database, Queryable } from './types.ts';
+import type { Database, Queryable, TransactionOptions } from './types.ts';
 
 /** An error raised by PostgreSQL inside the worker, with its SQLSTATE code preserved. */
 export class PgliteError extends Error {
@@ -20,16 +20,35 @@ export class PgliteError extends Error {
   }
 }
 
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  lock(): Promise<() => void> {
-    let release!: () => void;
-    const next = new Promise<void>((r) => {
-      release = r;
+/**
+ * The one connection, handed out in turn. Urgent lockers (an alarm being recorded) go before the others
+ * waiting, never before the holder: behind a readings batch an alarm waits for that batch only, not for
+ * every batch queued after it.
+ */
+export class ConnectionQueue {
+  private held = false;
+  private readonly urgent: (() => void)[] = [];
+  private readonly normal: (() => void)[] = [];
+
+  lock(urgent = false): Promise<() => void> {
+    return new Promise((resolve) => {
+      const grant = () => resolve(this.releaser());
+      if (!this.held) {
+        this.held = true;
+        grant();
+      } else (urgent ? this.urgent : this.normal).push(grant);
     });
-    const ready = this.tail.then(() => release);
-    this.tail = this.tail.then(() => next);
-    return ready;
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.urgent.shift() ?? this.normal.shift();
+      if (next) next();
+      else this.held = false;
+    };
   }
 }
 
@@ -73,7 +92,7 @@ export async function openPgliteThread(dataDir: string | undefined): Promise<Dat
   const raw = async <R>(sql: string, params?: readonly unknown[]) => ({
     rows: (await send({ op: 'query', sql, ...(params ? { params } : {}) })) as R[],
   });
-  const connection = new Mutex();
+  const connection = new ConnectionQueue();
   let closed = false;
 
   return {
@@ -86,8 +105,8 @@ export async function openPgliteThread(dataDir: string | undefined): Promise<Dat
         release();
       }
     },
-    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      const release = await connection.lock();
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T> {
+      const release = await connection.lock(options?.urgent === true);
       try {
         // BEGIN is not waited for: the worker runs messages in order, so fn's first statement follows it
         // without a round trip through this (busy) event loop while the connection is held.

@@ -22,10 +22,18 @@ export interface Queryable {
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[] }>;
 }
 
+export interface TransactionOptions {
+  /**
+   * Goes before other work waiting for a connection (never before work holding one). For what a person is
+   * waiting on at once, such as an alarm; where connections are pooled (PostgreSQL) it changes nothing.
+   */
+  readonly urgent?: boolean;
+}
+
 export interface Database extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   /** Runs fn in one transaction (BEGIN/COMMIT; ROLLBACK on throw). Transactions are serialised per connection. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
 }
 
