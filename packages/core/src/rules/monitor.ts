@@ -259,22 +259,11 @@ export class PatientMonitor {
       spo2Scale2Prescribed: this.scale2,
     });
     this.lastScore = score;
-    const lacking = score.issues.map((i) => i.parameter);
-    const reason = `NEWS2 ${score.total}${score.complete ? '' : ` or more (not scored: ${lacking.join(', ')})`}, ${score.band} clinical risk`;
     const was = this.news2Priority;
     const p = score.priority;
-    const event = (type: ConditionEvent['type'], priority: AlarmPriority): ConditionEvent => ({
-      type,
-      condition: NEWS2_CONDITION,
-      category: 'physiological',
-      priority,
-      at: now,
-      reason,
-      value: score.total,
-    });
     this.news2Priority = p;
-    if (p !== null && p !== was) return [event('onset', p)];
-    if (p === null && was !== null) return [event('clear', was)];
+    if (p !== null && p !== was) return [news2Event(score, 'onset', p, now)];
+    if (p === null && was !== null) return [news2Event(score, 'clear', was, now)];
     return [];
   }
 
@@ -302,6 +291,26 @@ export class PatientMonitor {
     save(r.state);
     return [...r.events];
   }
+}
+
+/** Built only when the priority changes (a module function: no closure per score). */
+function news2Event(
+  score: News2Score,
+  type: ConditionEvent['type'],
+  priority: AlarmPriority,
+  at: number,
+): ConditionEvent {
+  const lacking = score.issues.map((i) => i.parameter);
+  const reason = `NEWS2 ${score.total}${score.complete ? '' : ` or more (not scored: ${lacking.join(', ')})`}, ${score.band} clinical risk`;
+  return {
+    type,
+    condition: NEWS2_CONDITION,
+    category: 'physiological',
+    priority,
+    at,
+    reason,
+    value: score.total,
+  };
 }
 
 const afEvent = (type: ConditionEvent['type'], at: number, reason: string): ConditionEvent => ({

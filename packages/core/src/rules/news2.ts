@@ -143,35 +143,53 @@ function scoreParameter(
   reading: News2Reading,
   ctx: { scale2: boolean; onOxygen: boolean | undefined },
 ): Parsed<News2Points> {
-  const num = (code: VitalCode, f: (n: number) => News2Points): Parsed<News2Points> => {
-    const q = quantity(code, reading.value);
-    return q.ok ? { ok: true, value: f(q.value) } : q;
-  };
+  // No closures here: the runtime's keep-names transform makes each one cost a property definition, and
+  // this runs for every parameter of every score.
   switch (parameter) {
-    case 'respiration-rate':
-      return num('respiratory-rate', (n) => scoreRespirationRate(Math.round(n)));
-    case 'spo2':
-      if (!ctx.scale2) return num('spo2', (n) => scoreSpo2Scale1(Math.round(n)));
-      // Scale 2 above 92 % depends on air or oxygen: without a usable oxygen flag it cannot be scored.
-      return num('spo2', (n) => scoreSpo2Scale2(Math.round(n), ctx.onOxygen === true));
     case 'air-or-oxygen':
       return typeof reading.value === 'boolean'
         ? { ok: true, value: scoreAirOrOxygen(reading.value) }
         : { ok: false, detail: `supplemental-oxygen must be true or false, got ${typeof reading.value}` };
-    case 'systolic-bp':
-      return num('bp-systolic', (n) => scoreSystolicBp(Math.round(n)));
-    case 'pulse':
-      return num(reading.code === 'pulse-rate' ? 'pulse-rate' : 'heart-rate', (n) =>
-        scorePulse(Math.round(n)),
-      );
     case 'consciousness':
       return isAcvpu(reading.value)
         ? { ok: true, value: scoreConsciousness(reading.value) }
         : { ok: false, detail: `consciousness must be one of A, C, V, P, U, got ${describe(reading.value)}` };
+  }
+  const code = QUANTITY_CODE[parameter](reading);
+  const q = quantity(code, reading.value);
+  if (!q.ok) return q;
+  const n = q.value;
+  switch (parameter) {
+    case 'respiration-rate':
+      return { ok: true, value: scoreRespirationRate(Math.round(n)) };
+    case 'spo2':
+      // Scale 2 above 92 % depends on air or oxygen: without a usable oxygen flag it cannot be scored.
+      return {
+        ok: true,
+        value: ctx.scale2
+          ? scoreSpo2Scale2(Math.round(n), ctx.onOxygen === true)
+          : scoreSpo2Scale1(Math.round(n)),
+      };
+    case 'systolic-bp':
+      return { ok: true, value: scoreSystolicBp(Math.round(n)) };
+    case 'pulse':
+      return { ok: true, value: scorePulse(Math.round(n)) };
     case 'temperature':
-      return num('body-temperature', (n) => scoreTemperatureTenths(Math.round(n * 10)));
+      return { ok: true, value: scoreTemperatureTenths(Math.round(n * 10)) };
   }
 }
+
+/** The vital whose plausible range checks a numeric parameter's value. */
+const QUANTITY_CODE: Record<
+  Exclude<News2Parameter, 'air-or-oxygen' | 'consciousness'>,
+  (r: News2Reading) => VitalCode
+> = {
+  'respiration-rate': () => 'respiratory-rate',
+  spo2: () => 'spo2',
+  'systolic-bp': () => 'bp-systolic',
+  pulse: (r) => (r.code === 'pulse-rate' ? 'pulse-rate' : 'heart-rate'),
+  temperature: () => 'body-temperature',
+};
 
 /** A short, safe description of a refused value (objects may lack a prototype). */
 const describe = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v.slice(0, 16)) : typeof v);

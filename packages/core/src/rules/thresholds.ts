@@ -94,18 +94,9 @@ export function evaluateThreshold(
   state: ThresholdState,
   p: SeriesPoint,
 ): RuleStep<ThresholdState> {
-  const bad = validateThresholdRule(rule) ?? checkPoint(p, state.lastAt, rule.vital);
+  const bad = ruleProblem(rule) ?? checkPoint(p, state.lastAt, rule.vital);
   if (bad) return { state, events: [], refused: bad };
   const high = rule.direction === 'high';
-  const event = (type: ConditionEvent['type'], reason: string): ConditionEvent => ({
-    type,
-    condition: thresholdCondition(rule),
-    category: 'physiological',
-    priority: rule.priority,
-    at: p.at,
-    reason,
-    value: p.value,
-  });
   if (!state.active) {
     const breach = high ? p.value > rule.limit : p.value < rule.limit;
     if (!breach) return { state: { ...initialThresholdState, lastAt: p.at }, events: [] };
@@ -117,7 +108,7 @@ export function evaluateThreshold(
     const reason = `${rule.vital} ${p.value} ${high ? '>' : '<'} ${rule.limit} for ${(p.at - since) / 1000} s, ${count} readings`;
     return {
       state: { active: true, lastAt: p.at, breachCount: 0, clearCount: 0 },
-      events: [event('onset', reason)],
+      events: [thresholdEvent(rule, p, 'onset', reason)],
     };
   }
   const back = high ? p.value <= rule.limit - rule.hysteresis : p.value >= rule.limit + rule.hysteresis;
@@ -127,7 +118,40 @@ export function evaluateThreshold(
     return { state: { ...state, lastAt: p.at, clearCount }, events: [] };
   const margin = high ? rule.limit - rule.hysteresis : rule.limit + rule.hysteresis;
   const reason = `${rule.vital} ${p.value} back ${high ? 'at or below' : 'at or above'} ${margin}`;
-  return { state: { ...initialThresholdState, lastAt: p.at }, events: [event('clear', reason)] };
+  return {
+    state: { ...initialThresholdState, lastAt: p.at },
+    events: [thresholdEvent(rule, p, 'clear', reason)],
+  };
+}
+
+// Module-level helpers, not closures per call: the runtime's keep-names transform makes each named closure
+// cost a property definition, and these run for every vital of every reading.
+function thresholdEvent(
+  rule: ThresholdRule,
+  p: SeriesPoint,
+  type: ConditionEvent['type'],
+  reason: string,
+): ConditionEvent {
+  return {
+    type,
+    condition: thresholdCondition(rule),
+    category: 'physiological',
+    priority: rule.priority,
+    at: p.at,
+    reason,
+    value: p.value,
+  };
+}
+
+/** Rules are immutable values: each is validated once, not at every point. */
+const ruleProblems = new WeakMap<ThresholdRule, string | null>();
+function ruleProblem(rule: ThresholdRule): string | undefined {
+  let problem = ruleProblems.get(rule);
+  if (problem === undefined) {
+    problem = validateThresholdRule(rule) ?? null;
+    ruleProblems.set(rule, problem);
+  }
+  return problem ?? undefined;
 }
 
 /** Folds a whole series through a rule (for tests and replays). */

@@ -118,22 +118,35 @@ export function evaluateStaleness(
   const time = input.type === 'data' ? input.at : input.now;
   if (!Number.isFinite(time))
     return { state, events: [], refused: `${input.type}: time must be finite, got ${time}` };
-  const event = (type: ConditionEvent['type'], at: number, reason: string): ConditionEvent => ({
+  if (input.type === 'data') {
+    const next = { active: false, lastSeenAt: Math.max(state.lastSeenAt, time) };
+    return {
+      state: next,
+      events: state.active ? [offlineEvent(deviceId, 'clear', time, 'data received again')] : [],
+    };
+  }
+  const silent = time - state.lastSeenAt;
+  if (state.active || silent < 2 * expectedIntervalMs) return { state, events: [] };
+  const reason = `no data for ${Math.round(silent / 1000)} s (expected every ${expectedIntervalMs / 1000} s)`;
+  return { state: { ...state, active: true }, events: [offlineEvent(deviceId, 'onset', time, reason)] };
+}
+
+// Module-level, not a closure per call: the runtime's keep-names transform makes each named closure
+// cost a property definition, and this runs for every reading.
+function offlineEvent(
+  deviceId: string,
+  type: ConditionEvent['type'],
+  at: number,
+  reason: string,
+): ConditionEvent {
+  return {
     type,
     condition: offlineCondition(deviceId),
     category: 'technical',
     priority: 'medium',
     at,
     reason,
-  });
-  if (input.type === 'data') {
-    const next = { active: false, lastSeenAt: Math.max(state.lastSeenAt, time) };
-    return { state: next, events: state.active ? [event('clear', time, 'data received again')] : [] };
-  }
-  const silent = time - state.lastSeenAt;
-  if (state.active || silent < 2 * expectedIntervalMs) return { state, events: [] };
-  const reason = `no data for ${Math.round(silent / 1000)} s (expected every ${expectedIntervalMs / 1000} s)`;
-  return { state: { ...state, active: true }, events: [event('onset', time, reason)] };
+  };
 }
 
 /** When a tick must come to detect the device offline on time. */

@@ -23,6 +23,8 @@ interface Thread {
 }
 
 const MAX_BATCH = 256;
+/** Batches a thread holds at once: two, so it never idles while its last answer travels back. */
+const BATCHES_IN_FLIGHT = 2;
 /** Consecutive worker failures after which the pool gives up and callers verify in-process. */
 const MAX_FAILURES = 3;
 
@@ -61,22 +63,29 @@ export class VerifyPool {
     await Promise.all(this.threads.splice(0).map((t) => t.worker.terminate()));
   }
 
+  /**
+   * Sends what is queued to threads with room: at most BATCHES_IN_FLIGHT batches per thread. Under load the
+   * rest waits here and goes as one larger batch when a batch comes back: waking a worker thread costs tens
+   * of microseconds of the main thread's time on a busy machine, more than checking a small batch.
+   */
   private flush(): void {
     this.scheduled = false;
     while (this.queue.length > 0) {
-      const requests = this.queue.splice(0, MAX_BATCH);
       if (!this.usable) {
-        for (const r of requests) r.reject(new Error('the verify pool is not available'));
-        continue;
+        for (const r of this.queue.splice(0)) r.reject(new Error('the verify pool is not available'));
+        return;
       }
-      this.send(this.leastLoaded(), requests);
+      const t = this.threadWithRoom();
+      if (!t) return; // sent when a batch comes back
+      this.send(t, this.queue.splice(0, MAX_BATCH));
     }
   }
 
-  private leastLoaded(): Thread {
+  private threadWithRoom(): Thread | undefined {
     let best: Thread | undefined;
-    for (const t of this.threads) if (!best || t.load < best.load) best = t;
-    if (best && (best.load === 0 || this.threads.length >= this.size)) return best;
+    for (const t of this.threads) if (!best || t.pending.size < best.pending.size) best = t;
+    if (best && (best.pending.size === 0 || this.threads.length >= this.size))
+      return best.pending.size < BATCHES_IN_FLIGHT ? best : undefined;
     const t = this.spawn();
     this.threads.push(t);
     return t;
@@ -120,6 +129,7 @@ export class VerifyPool {
       t.load -= requests.length;
       if (t.load === 0) worker.unref();
       for (const [i, r] of requests.entries()) r.resolve(msg.verdicts[i] as WorkVerdict);
+      if (this.queue.length > 0) this.flush();
     });
     const fail = (e: Error) => {
       const i = this.threads.indexOf(t);
@@ -128,6 +138,7 @@ export class VerifyPool {
       this.failures++;
       for (const requests of t.pending.values()) for (const r of requests) r.reject(e);
       t.pending.clear();
+      if (this.queue.length > 0) this.flush(); // another thread, or rejected so callers work in-process
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`a verify worker stopped (exit code ${code})`)));

@@ -61,32 +61,43 @@ export async function verifyMessage(
     if (!parsed.ok) return parsed;
     kid = parsed.value.header.kid;
   }
-  // Only reached off-thread when the header looked fine: the full parse decides what to report first.
-  const refuse = (rejection: Rejection, deviceId?: string): Verification => {
-    const parsed = offThread ? parseCompactJws(compact) : undefined;
-    const r = parsed && !parsed.ok ? parsed.rejection : rejection;
-    return deviceId === undefined ? fail(r) : { ...fail(r), deviceId };
-  };
   const key = registry.cachedKey(kid) ?? (await registry.key(kid));
-  if (!key) return refuse(reject('unknown-key', `no device key with kid ${kid}`));
+  if (!key) return refusal(compact, offThread, reject('unknown-key', `no device key with kid ${kid}`));
   const deviceId = key.deviceId;
   if (authenticatedDevice !== undefined && authenticatedDevice !== deviceId)
-    return refuse(
+    return refusal(
+      compact,
+      offThread,
       reject('device-mismatch', `signed by ${deviceId}'s key but sent by ${authenticatedDevice}`),
       deviceId,
     );
   const device = registry.cachedDevice(deviceId) ?? (await registry.device(deviceId));
-  if (!device) return refuse(reject('unknown-device', `device ${deviceId} is not registered`), deviceId);
+  if (!device)
+    return refusal(
+      compact,
+      offThread,
+      reject('unknown-device', `device ${deviceId} is not registered`),
+      deviceId,
+    );
   if (device.status === 'revoked' || key.revoked)
-    return refuse(reject('device-revoked', `device ${deviceId} or key ${key.kid} is revoked`), deviceId);
+    return refusal(
+      compact,
+      offThread,
+      reject('device-revoked', `device ${deviceId} or key ${key.kid} is revoked`),
+      deviceId,
+    );
   if (key.notAfterMs !== undefined && nowMs > key.notAfterMs)
-    return refuse(
+    return refusal(
+      compact,
+      offThread,
       reject('unknown-key', `key ${key.kid} was rotated out at ${new Date(key.notAfterMs).toISOString()}`),
       deviceId,
     );
   // Before the signature: a quarantined device's messages are kept, not believed, whatever they hold.
   if (device.quarantine)
-    return refuse(
+    return refusal(
+      compact,
+      offThread,
       reject('device-quarantined', `device ${deviceId} is quarantined: ${device.quarantine.reason}`),
       deviceId,
     );
@@ -100,6 +111,16 @@ export async function verifyMessage(
   if (!verdict.ok)
     return verdict.atParse ? fail(verdict.rejection) : { ...fail(verdict.rejection), deviceId };
   return { ...(await judgeReading(checked, key, nowMs, policy, registry)), deviceId };
+}
+
+/**
+ * Only reached off-thread when the header looked fine: the full parse decides what to report first.
+ * (A module function: the per-message closure in verifyMessage stays anonymous and cheap.)
+ */
+function refusal(compact: string, offThread: boolean, rejection: Rejection, deviceId?: string): Verification {
+  const parsed = offThread ? parseCompactJws(compact) : undefined;
+  const r = parsed && !parsed.ok ? parsed.rejection : rejection;
+  return deviceId === undefined ? fail(r) : { ...fail(r), deviceId };
 }
 
 interface Checked {
