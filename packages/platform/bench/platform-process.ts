@@ -32,10 +32,24 @@ export interface ChildOptions {
   readonly nodeArgs?: readonly string[];
 }
 
+/** The V8 options `npm start` and the openiomt command run the platform with (package.json, bin/openiomt.js). */
+const PLATFORM_NODE_ARGS = ['--max-semi-space-size=64'];
+
+/** More node options for the platform process, for experiments: OPENIOMT_BENCH_NODE_ARGS="--flag --other". */
+const extraNodeArgs = (): string[] => process.env.OPENIOMT_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+
 export function startPlatformChild(options: ChildOptions): Promise<PlatformChild> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), '--import', 'tsx', CHILD, JSON.stringify(options.flags)],
+    [
+      ...PLATFORM_NODE_ARGS,
+      ...extraNodeArgs(),
+      ...(options.nodeArgs ?? []),
+      '--import',
+      'tsx',
+      CHILD,
+      JSON.stringify(options.flags),
+    ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let stderr = '';
