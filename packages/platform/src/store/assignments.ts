@@ -38,13 +38,15 @@ export function assignmentsRepository(db: Database): Store['assignments'] {
       const from = a.from === undefined ? nowIso() : requireInstant(a.from, 'from');
       const to = a.to === undefined ? null : requireInstant(a.to, 'to');
       return db.transaction(async (tx) => {
-        const { rows: found } = await tx.query<{ device: boolean; patient: boolean }>(
-          `SELECT EXISTS (SELECT 1 FROM devices WHERE id = $1) AS device,
-                  EXISTS (SELECT 1 FROM patients WHERE id = $2) AS patient`,
-          [a.deviceId, a.patientId],
-        );
-        if (!found[0]?.device) throw new StoreError('not-found', `no device ${a.deviceId}`, 'deviceId');
-        if (!found[0]?.patient) throw new StoreError('not-found', `no patient ${a.patientId}`, 'patientId');
+        // The device's row is locked first, so assignments of one device queue here. Left to the exclusion
+        // constraint alone, concurrent overlapping inserts can deadlock on PostgreSQL (40P01) instead of
+        // one winning and the others getting a conflict.
+        const { rows: device } = await tx.query('SELECT 1 FROM devices WHERE id = $1 FOR UPDATE', [
+          a.deviceId,
+        ]);
+        if (device.length === 0) throw new StoreError('not-found', `no device ${a.deviceId}`, 'deviceId');
+        const { rows: patient } = await tx.query('SELECT 1 FROM patients WHERE id = $1', [a.patientId]);
+        if (patient.length === 0) throw new StoreError('not-found', `no patient ${a.patientId}`, 'patientId');
         try {
           const { rows } = await tx.query<AssignmentRow>(
             `INSERT INTO device_assignments (id, device_id, patient_id, from_at, to_at, created_at)

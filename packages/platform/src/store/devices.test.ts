@@ -271,7 +271,7 @@ describe.each(storeBackends())('patients, devices and assignments on $name', ({ 
 
     it('refuses concurrent overlapping assignments: exactly one wins', async () => {
       const { id } = await activeDevice();
-      const patients = await Promise.all([1, 2, 3, 4].map(() => store.patients.create({})));
+      const patients = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map(() => store.patients.create({})));
       const results = await Promise.allSettled(
         patients.map((p) => store.assignments.assign({ deviceId: id, patientId: p.id, from: t(0) })),
       );
