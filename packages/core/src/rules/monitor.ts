@@ -71,6 +71,9 @@ const NEWS2_CODES = new Set<string>(Object.values(NEWS2_SOURCES).flat());
 export class PatientMonitor {
   private thresholds: ThresholdRule[] = [];
   private trends: readonly TrendRule[] = [];
+  /** The rules of each vital with their condition keys, built once per configuration (hot path). */
+  private thresholdsByVital = new Map<string, Keyed<ThresholdRule>[]>();
+  private trendsByVital = new Map<string, Keyed<TrendRule>[]>();
   private readonly thresholdStates = new Map<string, ThresholdState>();
   private readonly trendStates = new Map<string, TrendState>();
   private readonly technical = new Map<string, TechnicalState>();
@@ -89,6 +92,8 @@ export class PatientMonitor {
   configure(settings: MonitorSettings): void {
     this.thresholds = patientThresholds(settings.thresholds ?? []);
     this.trends = settings.trends ?? [DEFAULT_HEART_RATE_TREND];
+    this.thresholdsByVital = byVital(this.thresholds, thresholdCondition);
+    this.trendsByVital = byVital(this.trends, trendCondition);
     this.scale2 = settings.spo2Scale2Prescribed === true;
     const keep = new Set(this.thresholds.map(thresholdCondition));
     for (const k of this.thresholdStates.keys()) if (!keep.has(k)) this.thresholdStates.delete(k);
@@ -100,7 +105,7 @@ export class PatientMonitor {
       const [kind, name, device] = o.condition.split(':');
       if (kind === 'threshold')
         this.thresholdStates.set(o.condition, { ...initialThresholdState, active: true });
-      else if (kind === 'trend') this.trendStates.set(o.condition, { active: true, points: [] });
+      else if (kind === 'trend') this.trendStates.set(o.condition, { ...initialTrendState, active: true });
       else if (o.condition === NEWS2_CONDITION) this.news2Priority = o.priority;
       else if (o.condition === AF_CONDITION) this.afActive = true;
       else if (kind === 'technical' && device !== undefined) this.restoreTechnical(name, device);
@@ -234,20 +239,16 @@ export class PatientMonitor {
 
   private numeric(code: VitalCode, value: number, at: number): ConditionEvent[] {
     const events: ConditionEvent[] = [];
-    for (const rule of this.thresholds) {
-      if (rule.vital !== code) continue;
-      const key = thresholdCondition(rule);
-      const r = evaluateThreshold(rule, this.thresholdStates.get(key) ?? initialThresholdState, {
-        at,
-        value,
-      });
-      events.push(...this.keep(r, (s) => this.thresholdStates.set(key, s)));
+    const point = { at, value };
+    for (const { rule, key } of this.thresholdsByVital.get(code) ?? NONE) {
+      const r = evaluateThreshold(rule, this.thresholdStates.get(key) ?? initialThresholdState, point);
+      this.thresholdStates.set(key, r.state);
+      for (const e of r.events) events.push(e);
     }
-    for (const rule of this.trends) {
-      if (rule.vital !== code) continue;
-      const key = trendCondition(rule);
-      const r = evaluateTrend(rule, this.trendStates.get(key) ?? initialTrendState, { at, value });
-      events.push(...this.keep(r, (s) => this.trendStates.set(key, s)));
+    for (const { rule, key } of this.trendsByVital.get(code) ?? NONE) {
+      const r = evaluateTrend(rule, this.trendStates.get(key) ?? initialTrendState, point);
+      this.trendStates.set(key, r.state);
+      for (const e of r.events) events.push(e);
     }
     return events;
   }
@@ -311,6 +312,25 @@ function news2Event(
     reason,
     value: score.total,
   };
+}
+
+interface Keyed<R> {
+  readonly rule: R;
+  readonly key: string;
+}
+const NONE: readonly never[] = [];
+
+function byVital<R extends { readonly vital: string }>(
+  rules: readonly R[],
+  key: (rule: R) => string,
+): Map<string, Keyed<R>[]> {
+  const map = new Map<string, Keyed<R>[]>();
+  for (const rule of rules) {
+    const list = map.get(rule.vital) ?? [];
+    list.push({ rule, key: key(rule) });
+    map.set(rule.vital, list);
+  }
+  return map;
 }
 
 const afEvent = (type: ConditionEvent['type'], at: number, reason: string): ConditionEvent => ({
