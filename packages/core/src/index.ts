@@ -17,6 +17,7 @@ export * from './message/reading.ts';
 export * from './message/rejection.ts';
 export * from './message/time.ts';
 export * from './message/topics.ts';
+export * from './security/event-kinds.ts';
 export * from './rules/condition.ts';
 export * from './rules/monitor.ts';
 export * from './rules/news2.ts';

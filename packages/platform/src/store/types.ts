@@ -2,7 +2,7 @@
  * The storage port: what the rest of the platform asks of the database. Two adapters implement the
  * same SQL (PGlite embedded, PostgreSQL server); there is one schema and one set of queries.
  */
-import type { Ed25519PublicJwk, RejectionCode } from '@openiomt/core';
+import type { Ed25519PublicJwk, RejectionCode, SecurityEventKind } from '@openiomt/core';
 import type { AuditRepository } from '../audit/audit-log.ts';
 import type { KeyService } from '../security/keys/key-service.ts';
 import type { AccessRepository } from './access.ts';
@@ -150,28 +150,7 @@ export interface DeadLetter {
   readonly payloadBase64: string;
 }
 
-/** Security events other than refused messages (whose kinds are the rejection codes). */
-export const SECURITY_EVENT_KINDS = [
-  'auth-failed',
-  'acl-denied',
-  'device-revoked',
-  'device-released',
-  'intrusion-detected',
-  'key-enrolled',
-  'key-rotated',
-  'admin-auth-failed',
-  'login-failed',
-  'account-locked',
-  'passkey-added',
-  'passkey-removed',
-  'access-denied',
-  'break-glass',
-  'erasure-requested',
-  'erasure-completed',
-  'erasure-rejected',
-] as const;
-
-export type SecurityEventKind = RejectionCode | (typeof SECURITY_EVENT_KINDS)[number];
+export { SECURITY_EVENT_KINDS, type SecurityEventKind } from '@openiomt/core';
 
 export interface SecurityEvent {
   readonly id: string;

@@ -1,0 +1,36 @@
+/**
+ * What the security-event log and the dead-letter store record, named once for the platform and for the
+ * admin console's filters (which import this file alone: it has no dependencies beyond the rejection codes).
+ */
+import { REJECTION_CODES, type RejectionCode } from '../message/rejection.ts';
+
+/** Security events other than refused messages (whose kinds are the rejection codes). */
+export const SECURITY_EVENT_KINDS = [
+  'auth-failed',
+  'acl-denied',
+  'device-revoked',
+  'device-released',
+  'intrusion-detected',
+  'key-enrolled',
+  'key-rotated',
+  'admin-auth-failed',
+  'login-failed',
+  'account-locked',
+  'passkey-added',
+  'passkey-removed',
+  'access-denied',
+  'break-glass',
+  'erasure-requested',
+  'erasure-completed',
+  'erasure-rejected',
+] as const;
+
+export type SecurityEventKind = RejectionCode | (typeof SECURITY_EVENT_KINDS)[number];
+
+/** Every reason a device message can be refused. */
+export const REJECTION_CODE_LIST = Object.keys(REJECTION_CODES) as RejectionCode[];
+
+/** Every kind of security event: the refusals and the events above, each once. */
+export const SECURITY_KINDS: readonly SecurityEventKind[] = [
+  ...new Set<SecurityEventKind>([...REJECTION_CODE_LIST, ...SECURITY_EVENT_KINDS]),
+];
