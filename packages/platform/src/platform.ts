@@ -79,7 +79,12 @@ export class ListenError extends Error {
 /** Starts the whole platform in one process: store, ingest (MQTT and HTTPS), admin API. */
 export async function startPlatform(
   config: PlatformConfig,
-  options: { logger?: Logger; store?: Store } = {},
+  options: {
+    logger?: Logger;
+    store?: Store;
+    /** How often open alarm and live streams re-check who may see what (default 15 s; tests shorten it). */
+    streamRescopeMs?: number;
+  } = {},
 ): Promise<RunningPlatform> {
   checkTransportSecurity(config);
   const log = options.logger ?? createLogger(config.logLevel);
@@ -247,9 +252,18 @@ export async function startPlatform(
       const team = await store.access.careTeam(id);
       return team ? new Set(team.patients) : undefined;
     },
+    ...(options.streamRescopeMs ? { rescopeMs: options.streamRescopeMs } : {}),
   });
   registerWebhooks(http, { store, deliverer: webhooks, resolve: authenticate });
-  liveRoutes(http, { store, bus, guard, alarms, rules, trends });
+  liveRoutes(http, {
+    store,
+    bus,
+    guard,
+    alarms,
+    rules,
+    trends,
+    ...(options.streamRescopeMs ? { rescopeMs: options.streamRescopeMs } : {}),
+  });
   webAppRoutes(http);
 
   const mqtt = await listenOrExplain(

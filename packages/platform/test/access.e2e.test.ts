@@ -20,6 +20,7 @@ describe.each(backends)('access to patient data ($name)', (backend) => {
   let patientA = '';
   let patientB = '';
   let teamId = '';
+  let deviceB: Awaited<ReturnType<typeof provisionDevice>>;
   const as: Record<string, { id: string; browser: Browser }> = {};
 
   /** A reading with a heart rate (vital signs) and one second of ECG (waveforms). */
@@ -38,9 +39,11 @@ describe.each(backends)('access to patient data ($name)', (backend) => {
   });
 
   beforeAll(async () => {
-    t = await startTestPlatform(backend);
+    // Open alarm and live streams re-check access every 300 ms here (15 s by default).
+    t = await startTestPlatform(backend, {}, { streamRescopeMs: 300 });
     const a = await provisionDevice(t, 'acc-dev-a');
     const b = await provisionDevice(t, 'acc-dev-b');
+    deviceB = b;
     patientA = a.patientId;
     patientB = b.patientId;
     for (const d of [a, b]) {
@@ -231,5 +234,89 @@ describe.each(backends)('access to patient data ($name)', (backend) => {
     );
     expect(byClinician.status).toBe(200);
     expect(byClinician.json.updatedBy).toBe(as['dr.in']!.id);
+  });
+  it('re-checks an open alarm stream: a patient added to the team arrives, a patient removed leaves', async () => {
+    // Patient B gets an open alarm that dr.in may not see yet.
+    const limit = { vital: 'spo2', direction: 'low', limit: 92, hysteresis: 2, priority: 'high' };
+    expect(
+      (await t.api('PUT', `/api/v1/patients/${patientB}/alarm-settings`, { thresholds: [limit] })).status,
+    ).toBe(200);
+    const client = await deviceB.connect(5);
+    expect(
+      await publish(client, topicOf(deviceB.id), deviceB.sign(3, { vitals: [{ code: 'spo2', value: 85 }] })),
+    ).toBe(0);
+    client.end();
+    const spo2Low = (items: any[]) => items.some((a) => a.condition === 'threshold:spo2:low');
+    let open: any[] = [];
+    for (let i = 0; i < 100 && !spo2Low(open); i++) {
+      open = (await t.api('GET', `/api/v1/alarms?patient=${patientB}&state=open`)).body.items;
+      if (!spo2Low(open)) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(spo2Low(open)).toBe(true);
+
+    const snapshots: any[][] = [];
+    const ws = new WebSocket(`${t.platform.httpUrl.replace('http', 'ws')}/api/v1/alarms/stream`, {
+      headers: { cookie: `openiomt_session=${as['dr.in']!.browser.cookie}` },
+    });
+    ws.on('message', (m) => {
+      const msg = JSON.parse(String(m));
+      if (msg.type === 'snapshot') snapshots.push(msg.alarms);
+    });
+    const seesB = (alarms: any[]) => alarms.some((a) => a.patientId === patientB);
+    const snapshotWhere = async (want: (alarms: any[]) => boolean) => {
+      for (let i = 0; i < 100; i++) {
+        const last = snapshots.at(-1);
+        if (last && want(last)) return last;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no such snapshot; got ${JSON.stringify(snapshots.map((a) => a.length))}`);
+    };
+    try {
+      await snapshotWhere((alarms) => !seesB(alarms));
+      const first = snapshots.length;
+      const path = `/api/v1/admin/care-teams/${teamId}/patients/${patientB}`;
+      expect((await t.api('PUT', path)).status).toBe(200);
+      await snapshotWhere(seesB);
+      expect(snapshots.length).toBe(first + 1);
+      expect((await t.api('DELETE', path)).status).toBe(200);
+      await snapshotWhere((alarms) => !seesB(alarms));
+      expect(snapshots.length).toBe(first + 2);
+    } finally {
+      ws.close();
+    }
+  });
+  it('stops sending a patient on an open live stream once the caller may no longer see them', async () => {
+    const path = `/api/v1/admin/care-teams/${teamId}/patients/${patientB}`;
+    expect((await t.api('PUT', path)).status).toBe(200);
+    const live = new WebSocket(
+      `${t.platform.httpUrl.replace('http', 'ws')}/api/v1/live?patients=${patientB}`,
+      {
+        headers: { cookie: `openiomt_session=${as['dr.in']!.browser.cookie}` },
+      },
+    );
+    const vitals: any[] = [];
+    live.on('message', (m) => {
+      const msg = JSON.parse(String(m));
+      if (msg.type === 'vitals' && msg.patientId === patientB) vitals.push(msg);
+    });
+    const send = async (seq: number) => {
+      const client = await deviceB.connect(5);
+      expect(await publish(client, topicOf(deviceB.id), deviceB.sign(seq, reading(seq)))).toBe(0);
+      client.end();
+    };
+    try {
+      await new Promise((r, j) => live.once('open', r).once('error', j));
+      await send(4);
+      for (let i = 0; i < 100 && vitals.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(vitals).toHaveLength(1);
+      expect((await t.api('DELETE', path)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 1000)); // a few re-checks (every 300 ms here)
+      await send(5);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(vitals).toHaveLength(1);
+      expect(live.readyState).toBe(WebSocket.OPEN);
+    } finally {
+      live.close();
+    }
   });
 });

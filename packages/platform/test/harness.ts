@@ -36,6 +36,7 @@ export const backends = storeBackends();
 export async function startTestPlatform(
   backend: (typeof backends)[number],
   flags: Record<string, unknown> = {},
+  timing: { streamRescopeMs?: number } = {},
 ): Promise<TestPlatform> {
   const store = await backend.open();
   // The platform keeps files beside its database (the audit log's signing key and tree heads): a temp folder.
@@ -44,7 +45,7 @@ export async function startTestPlatform(
     flags: { httpPort: 0, mqttPort: 0, logLevel: 'silent', dataDir, ...flags },
     env: {},
   });
-  const platform = await startPlatform(config, { store, logger: createLogger('silent') });
+  const platform = await startPlatform(config, { store, logger: createLogger('silent'), ...timing });
   const adminToken = platform.firstAdminToken as string;
   return {
     platform,

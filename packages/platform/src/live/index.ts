@@ -25,6 +25,8 @@ export function liveRoutes(
     alarms: AlarmService;
     rules: ClinicalRules;
     trends: TrendRecorder;
+    /** How often open live streams re-check access (default 15 s; tests shorten it). */
+    rescopeMs?: number;
   },
 ): void {
   censusRoute(app, deps);

@@ -8,6 +8,9 @@
  * watched (device status only) and listed in `hello.withheld`. Each waveform patient must allow waveforms.
  * What is disclosed is recorded in the audit log, one event per patient, before the upgrade. A client that
  * cannot keep up (4 MiB unsent) is closed with 1013; it reconnects and reloads the census.
+ * Access is checked again every `rescopeMs` (15 s) while the stream is open: a patient the caller may no
+ * longer see (removed from the care team, consent withdrawn) stops being sent at once, and a stream whose
+ * session ended is closed (1008). Access is only ever narrowed here; more patients need a new stream.
  */
 import type { Subject } from '@openiomt/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -21,6 +24,7 @@ import { devicesOfPatients, type PatientDevice } from './patient-devices.ts';
 import { parseLiveQuery } from './query.ts';
 
 const PING_MS = 30_000;
+const RESCOPE_MS = 15_000;
 
 interface Admitted {
   readonly patients: readonly string[];
@@ -31,7 +35,7 @@ interface Admitted {
 
 export function liveStreamRoute(
   app: FastifyInstance,
-  deps: { bus: InProcessBus; store: Store; guard: AccessGuard; now?: () => number },
+  deps: { bus: InProcessBus; store: Store; guard: AccessGuard; now?: () => number; rescopeMs?: number },
 ): void {
   const now = deps.now ?? Date.now;
   const hub = new LiveHub(deps.bus, deps.store, now);
@@ -48,16 +52,18 @@ export function liveStreamRoute(
         socket.close(1008, 'not admitted');
         return;
       }
-      const client = {
-        socket,
-        patients: new Set(a.patients),
-        vitals: a.vitals,
-        waveforms: new Set(a.waveforms),
-      };
+      const vitals = new Set(a.vitals);
+      const waveforms = new Set(a.waveforms);
+      const client = { socket, patients: new Set(a.patients), vitals, waveforms };
       const ping = setInterval(() => socket.ping(), PING_MS);
       ping.unref();
+      const rescope = setInterval(() => {
+        narrow(req, deps.guard, vitals, waveforms).catch(() => socket.close(1008, 'access ended: reconnect'));
+      }, deps.rescopeMs ?? RESCOPE_MS);
+      rescope.unref();
       socket.on('close', () => {
         clearInterval(ping);
+        clearInterval(rescope);
         hub.detach(client);
       });
       socket.on('error', () => socket.terminate());
@@ -71,6 +77,33 @@ export function liveStreamRoute(
   });
 }
 
+const vitalsAsk = (patientId: string, category: 'vital-signs' | 'waveforms' = 'vital-signs') => ({
+  action: 'read' as const,
+  resourceType: 'Observation' as const,
+  patientId,
+  category,
+});
+
+/** Drops the patients whose vital signs or waveforms the caller may no longer see (throws: session over). */
+async function narrow(
+  req: FastifyRequest,
+  guard: AccessGuard,
+  vitals: Set<string>,
+  waveforms: Set<string>,
+): Promise<void> {
+  const subject = await guard.subject(req);
+  for (const [set, category] of [
+    [vitals, 'vital-signs'],
+    [waveforms, 'waveforms'],
+  ] as const) {
+    const ids = [...set];
+    const decisions = await mapLimit(ids, 8, (p) => guard.decide(subject, vitalsAsk(p, category)));
+    ids.forEach((p, i) => {
+      if (!decisions[i]?.allow) set.delete(p);
+    });
+  }
+}
+
 /** Who may watch what: 401 without credentials, 400 for bad parameters, 403 for a patient not theirs. */
 async function admit(
   req: FastifyRequest,
@@ -80,12 +113,6 @@ async function admit(
   const { guard, store } = deps;
   const subject = await guard.subject(req);
   const q = parseLiveQuery(req.query as Record<string, unknown>);
-  const vitalsAsk = (patientId: string) => ({
-    action: 'read' as const,
-    resourceType: 'Observation' as const,
-    patientId,
-    category: 'vital-signs' as const,
-  });
   const decisions = await mapLimit(q.patients, 8, (p) => guard.decide(subject, vitalsAsk(p)));
   const vitals = new Set(q.patients.filter((_, i) => decisions[i]?.allow));
   const refused = q.patients.filter((p) => !vitals.has(p));
