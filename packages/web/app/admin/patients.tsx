@@ -8,17 +8,9 @@ import { post } from '../api.ts';
 import { useAction } from '../ui/async.ts';
 import { ConfirmDialog, TextArea, TextField } from '../ui/fields.tsx';
 import { ErrorNotice, Page, Time } from '../ui/kit.tsx';
+import type { PatientRecord } from './care-team-patients.ts';
 import { forgetPatientSuggestions, PageFooter, SubNav, Table, usePaged } from './paged.tsx';
 import { PEOPLE_TABS } from './users.tsx';
-
-interface PatientRecord {
-  readonly id: string;
-  readonly displayName?: string;
-  readonly identifier?: string;
-  readonly birthDate?: string;
-  readonly createdAt: string;
-  readonly erasedAt?: string;
-}
 
 export function Patients() {
   const list = usePaged<PatientRecord>('/api/v1/admin/patients', {}, 200);
