@@ -255,12 +255,15 @@ describe.each(backends)('access to patient data ($name)', (backend) => {
     expect(spo2Low(open)).toBe(true);
 
     const snapshots: any[][] = [];
+    const reasons: (string | undefined)[] = [];
     const ws = new WebSocket(`${t.platform.httpUrl.replace('http', 'ws')}/api/v1/alarms/stream`, {
       headers: { cookie: `openiomt_session=${as['dr.in']!.browser.cookie}` },
     });
     ws.on('message', (m) => {
       const msg = JSON.parse(String(m));
-      if (msg.type === 'snapshot') snapshots.push(msg.alarms);
+      if (msg.type !== 'snapshot') return;
+      snapshots.push(msg.alarms);
+      reasons.push(msg.reason);
     });
     const seesB = (alarms: any[]) => alarms.some((a) => a.patientId === patientB);
     const snapshotWhere = async (want: (alarms: any[]) => boolean) => {
@@ -281,8 +284,35 @@ describe.each(backends)('access to patient data ($name)', (backend) => {
       expect((await t.api('DELETE', path)).status).toBe(200);
       await snapshotWhere((alarms) => !seesB(alarms));
       expect(snapshots.length).toBe(first + 2);
+      // The first snapshot is the stream's start; each later one says the caller's patients changed.
+      expect(reasons).toEqual([undefined, 'patients-changed', 'patients-changed']);
     } finally {
       ws.close();
+    }
+  });
+  it("assigns an alarm only to someone who may act on that patient's alarms", async () => {
+    const teamPath = `/api/v1/admin/care-teams/${teamId}/patients/${patientB}`;
+    expect((await t.api('PUT', teamPath)).status).toBe(200);
+    try {
+      const open = await t.api('GET', `/api/v1/alarms?patient=${patientB}&state=open`);
+      const alarm = open.body.items.find((a: any) => a.condition === 'threshold:spo2:low');
+      expect(alarm).toBeDefined();
+      const assign = (assignee: string) =>
+        as['dr.in']!.browser.post(`/api/v1/alarms/${alarm.id}/assign`, { assignee });
+      // Nobody by that id, a clinician outside the care team, a caregiver: each refused, naming the field.
+      for (const who of ['no-such-user', as['dr.out']!.id, as['carer.a']!.id]) {
+        const refused = await assign(who);
+        expect(refused.status).toBe(400);
+        expect(refused.json.field).toBe('/assignee');
+      }
+      const unchanged = await t.api('GET', `/api/v1/alarms/${alarm.id}`);
+      expect(unchanged.body.assignee).toBeUndefined();
+      // A nurse on the care team may take it.
+      const done = await assign(as['nurse.in']!.id);
+      expect(done.status).toBe(200);
+      expect(done.json.assignee).toBe(as['nurse.in']!.id);
+    } finally {
+      await t.api('DELETE', teamPath);
     }
   });
   it('stops sending a patient on an open live stream once the caller may no longer see them', async () => {

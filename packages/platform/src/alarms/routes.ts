@@ -78,6 +78,7 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
       patientId: found.alarm.patientId,
     });
     const event = actionEvent(action as Action, req.body ?? {}, subject.userId);
+    if (event.type === 'assign') await checkAssignee(deps, event.assignee, found.alarm.patientId);
     const r = await alarms.act(req.params.id, event);
     await store.audit.record({
       action: 'act',
@@ -142,6 +143,33 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
     await rules.settingsChanged(req.params.id);
     return saved;
   });
+}
+
+/**
+ * An alarm goes only to someone who can answer it: an enabled account that the access policy lets act on
+ * this patient's alarms once signed in (care team, consent, break-glass). The refusal does not say which
+ * rule failed: a patient's consent choices are not the assigner's to learn.
+ */
+async function checkAssignee(deps: AlarmRouteDeps, assignee: string, patientId: string): Promise<void> {
+  const user = await deps.store.users.get(assignee);
+  if (!user || user.disabledAt !== undefined)
+    throw badRequest(`no active account has the id ${JSON.stringify(assignee.slice(0, 64))}`, '/assignee');
+  const name = user.displayName ?? user.username;
+  const decision = await deps.guard.decide(
+    {
+      kind: 'user',
+      userId: user.id,
+      roles: user.roles,
+      mfa: true,
+      ...(user.patientId === undefined ? {} : { patientId: user.patientId }),
+    },
+    { action: 'act', resourceType: 'Flag', patientId },
+  );
+  if (!decision.allow)
+    throw badRequest(
+      `${name} may not act on this patient's alarms (not in their care, or not allowed)`,
+      '/assignee',
+    );
 }
 
 function actionEvent(action: Action, body: unknown, by: string): Exclude<AlarmEvent, { type: 'tick' }> {

@@ -40,7 +40,11 @@ export function alarmCommands(program: Command): void {
       .option('--reason <text>', 'why (kept in the audit trail)')
       .action(async (id, o) => print(await act(o, id, action, { reason: o.reason })));
   }
-  connectionOptions(alarm.command('assign <id> <assignee>').description('assign an alarm to someone'))
+  connectionOptions(
+    alarm
+      .command('assign <id> <assignee>')
+      .description("assign an alarm to a clinician or nurse on the patient's care team (their user id)"),
+  )
     .option('--reason <text>', 'why (kept in the audit trail)')
     .action(async (id, assignee, o) => print(await act(o, id, 'assign', { assignee, reason: o.reason })));
   connectionOptions(

@@ -53,10 +53,12 @@ export function alarmStreamRoute(
     const s = await deps.guard.searchScope(req, { resourceType: 'Flag' }, undefined);
     return s.patientIds ? new Set(s.patientIds) : undefined;
   };
-  const snapshot = (patients: Set<string> | undefined) =>
+  /** `rescoped`: sent because the caller's patients changed (a client may then reload what it lists). */
+  const snapshot = (patients: Set<string> | undefined, rescoped = false) =>
     JSON.stringify({
       type: 'snapshot',
       alarms: deps.alarms.openAlarms().filter((a) => !patients || patients.has(a.patientId)),
+      ...(rescoped ? { reason: 'patients-changed' } : {}),
     });
   const unsubscribe = deps.bus.subscribe('alarm.changed', (e) => {
     if (clients.size === 0) return;
@@ -96,7 +98,7 @@ export function alarmStreamRoute(
         if (sameScope(now, client.patients)) return;
         if (now) client.patients = now;
         else delete client.patients;
-        send(socket, snapshot(now));
+        send(socket, snapshot(now, true));
       };
       socket.on('close', () => {
         clients.delete(client);
