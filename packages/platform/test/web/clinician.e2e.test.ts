@@ -4,6 +4,7 @@
  * appears on screen within one second and is acknowledged there. The census holds its order under the
  * pointer and offers a re-sort instead.
  */
+import { VITALS } from '@openiomt/core';
 import type { MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +37,7 @@ describe('web app: clinician', () => {
   let problems: string[];
   let closePage: () => Promise<void>;
   let clinician: Person;
+  let nurse: Person;
   let device: TestDevice;
   let client: MqttClient;
   let teamId: string;
@@ -43,7 +45,8 @@ describe('web app: clinician', () => {
   let wardRun: Promise<unknown>;
 
   beforeAll(async () => {
-    t = await startTestPlatform(backends[0] as (typeof backends)[number]);
+    // Open streams re-check who may see what every 500 ms here (15 s by default).
+    t = await startTestPlatform(backends[0] as (typeof backends)[number], {}, { streamRescopeMs: 500 });
     let streaming: () => void = () => undefined;
     const firstSecond = new Promise<void>((r) => {
       streaming = r;
@@ -63,9 +66,11 @@ describe('web app: clinician', () => {
     device = await provisionDevice(t, 'oximeter-7', undefined, 'pulse-oximeter');
     client = await device.connect();
     clinician = await makePerson(t, { username: 'dr.okafor', roles: ['clinician'] });
+    nurse = await makePerson(t, { username: 'nurse.adeyemi', roles: ['nurse'] });
     const team = await t.api('POST', '/api/v1/admin/care-teams', { name: 'Ward 7' });
     teamId = team.body.id;
     await t.api('PUT', `/api/v1/admin/care-teams/${team.body.id}/members/${clinician.id}`);
+    await t.api('PUT', `/api/v1/admin/care-teams/${team.body.id}/members/${nurse.id}`);
     for (let i = 1; i <= WARD; i++)
       await t.api('PUT', `/api/v1/admin/care-teams/${team.body.id}/patients/ward-patient-${i}`);
     await t.api('PUT', `/api/v1/admin/care-teams/${team.body.id}/patients/${device.patientId}`);
@@ -132,6 +137,80 @@ describe('web app: clinician', () => {
     const stored = await t.api('GET', `/api/v1/alarms?patient=${device.patientId}`);
     const mine = stored.body.items.find((a: { condition: string }) => a.condition === 'threshold:spo2:low');
     expect(mine.state).toBe('acknowledged');
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it('assigns an alarm to a colleague chosen by name, and names who has it', async () => {
+    await page.goto('/#/alarms');
+    const alarm = page.locator(
+      `[data-testid="alarm-row"][data-condition="threshold:spo2:low"][data-patient-id="${device.patientId}"]`,
+    );
+    await alarm.waitFor({ timeout: 5_000 });
+    const picker = alarm.getByRole('combobox', { name: 'Assign to a colleague' });
+    await picker.fill('adeyemi');
+    const option = alarm.locator(`[data-testid="person-option"][data-user-id="${nurse.id}"]`);
+    await option.waitFor({ timeout: 5_000 });
+    // I am not offered to myself here ("Assign to me" is its own button).
+    expect(await alarm.locator(`[data-testid="person-option"][data-user-id="${clinician.id}"]`).count()).toBe(
+      0,
+    );
+    await option.click();
+    await alarm.getByRole('button', { name: 'Assign', exact: true }).click();
+    await expect
+      .poll(async () => (await alarm.textContent()) ?? '', { timeout: 5_000 })
+      .toContain('Assigned to nurse.adeyemi (nurse.adeyemi)');
+    // Who acknowledged it is named too: me.
+    expect(await alarm.textContent()).toContain('Acknowledged by you');
+    const stored = await t.api('GET', `/api/v1/alarms?patient=${device.patientId}`);
+    const mine = stored.body.items.find((a: { condition: string }) => a.condition === 'threshold:spo2:low');
+    expect(mine.assignee).toBe(nurse.id);
+    await screenshot(page, 'alarm-assigned');
+    expect(await accessibilityProblems(page)).toEqual([]);
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it('shows a patient added to my care team, by name, without a reload', async () => {
+    const addPatient = async (displayName: string) => {
+      const patient = await t.api('POST', '/api/v1/admin/patients', { displayName });
+      expect(patient.status).toBe(201);
+      expect(
+        (await t.api('PUT', `/api/v1/admin/care-teams/${teamId}/patients/${patient.body.id}`)).status,
+      ).toBe(200);
+      return patient.body.id as string;
+    };
+    await page.goto('/#/census');
+    await expect.poll(() => page.getByTestId('census-row').count(), { timeout: 20_000 }).toBeGreaterThan(0);
+    const amara = await addPatient('Amara Nwosu');
+    const row = page.locator(`[data-testid="census-row"][data-patient-id="${amara}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    expect(await row.textContent()).toContain('Amara Nwosu');
+
+    // On the inbox, opened before the patient joins my care: their first alarm names them.
+    await page.goto('/#/alarms');
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    await page.waitForTimeout(500); // the inbox's stream is open
+    const bello = await addPatient('Kemi Bello');
+    const set = await t.api('PUT', `/api/v1/patients/${bello}/alarm-settings`, {
+      thresholds: [{ vital: 'spo2', direction: 'low', limit: 90, hysteresis: 2, priority: 'medium' }],
+    });
+    expect(set.status).toBe(200);
+    // A nurse's spot check, entered as a FHIR Observation (the patient has no device yet).
+    const entry = await t.api('POST', '/fhir/R4/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [VITALS.spo2.codings[0]] },
+      subject: { reference: `Patient/${bello}` },
+      effectiveDateTime: new Date().toISOString(),
+      valueQuantity: { value: 84, unit: '%', system: 'http://unitsofmeasure.org', code: '%' },
+    });
+    expect(entry.status, JSON.stringify(entry.body)).toBe(201);
+    const alarm = page.locator(
+      `[data-testid="alarm-row"][data-patient-id="${bello}"][data-condition="threshold:spo2:low"]`,
+    );
+    await alarm.waitFor({ timeout: 5_000 });
+    await expect
+      .poll(async () => (await alarm.getByRole('link').textContent()) ?? '', { timeout: 5_000 })
+      .toBe('Kemi Bello');
     expect(problems).toEqual([]);
   }, 60_000);
 

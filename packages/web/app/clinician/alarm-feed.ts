@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { type Alarm, type AlarmNews, type AlarmStreamMessage, foldAlarmMessage } from './alarms-model.ts';
+import { loadCensus, nameAll } from './census-cache.ts';
 import { browserScheduler, frameBatcher } from './frame-batch.ts';
 import { LiveSocket, type StreamStatus } from './live.ts';
 
@@ -20,6 +21,7 @@ class AlarmFeed {
   private users = 0;
   private readonly listeners = new Set<() => void>();
   private readonly newsListeners = new Set<NewsListener>();
+  private readonly patientsListeners = new Set<() => void>();
   private readonly batch = frameBatcher<AlarmStreamMessage>((ms) => this.apply(ms), browserScheduler());
 
   /** Starts the stream for a user of it; the returned function stops it when the last one leaves. */
@@ -61,18 +63,46 @@ class AlarmFeed {
     return () => this.newsListeners.delete(l);
   }
 
+  /** Called when the patients I may see changed (the stream re-sent its snapshot for it). */
+  onPatientsChanged(l: () => void): () => void {
+    this.patientsListeners.add(l);
+    return () => this.patientsListeners.delete(l);
+  }
+
   private apply(messages: readonly AlarmStreamMessage[]): void {
     const news: { alarm: Alarm; news: AlarmNews }[] = [];
     let open = this.open;
+    let patientsChanged = false;
     for (const m of messages) {
       const r = foldAlarmMessage(open, m);
       open = r.open;
       if (m.type === 'snapshot') this.loaded = true;
+      if (m.type === 'snapshot' && m.reason === 'patients-changed') patientsChanged = true;
       news.push(...r.news);
     }
     this.open = open;
     this.changed();
     if (news.length > 0) for (const l of this.newsListeners) l(news);
+    if (patientsChanged) {
+      // The census names my patients: a new one's alarms are shown with their name once it is fetched.
+      void loadCensus(0).then(
+        () => this.changed(),
+        () => undefined,
+      );
+      for (const l of this.patientsListeners) l();
+    } else this.nameTheirPatients(open.values());
+  }
+
+  /** Alarms of a patient the census does not name yet (added to my care since): fetch it again. */
+  private nameTheirPatients(alarms: Iterable<Alarm>): void {
+    const ids = new Set<string>();
+    for (const a of alarms) ids.add(a.patientId);
+    void nameAll(ids).then(
+      (renamed) => {
+        if (renamed) this.changed();
+      },
+      () => undefined,
+    );
   }
 
   private changed(): void {

@@ -1,13 +1,18 @@
 /**
- * One open alarm with what can be done about it: acknowledge, snooze, assign (to me or someone), escalate,
- * resolve, with an optional reason recorded on the transition; and its history on demand. An action that
- * no longer applies (someone else was quicker) comes back as 409 and is shown as the platform says it.
+ * One open alarm with what can be done about it: acknowledge, snooze, assign (to me, or to a colleague
+ * chosen by name), escalate, resolve, with an optional reason recorded on the transition; and its history
+ * on demand. People are named, not shown by user id. An action that no longer applies (someone else was
+ * quicker) comes back as 409, and a colleague who may not take the alarm as 400; both are shown as the
+ * platform says them.
  */
 import { useId, useState } from 'preact/hooks';
 import { get, type Me, post } from '../api.ts';
 import { href } from '../router.ts';
 import { useAction, useLoad } from '../ui/async.ts';
 import { ErrorNotice, Loading, PriorityBadge, StatusBadge, Time } from '../ui/kit.tsx';
+import { usePeopleNames } from '../ui/person-names.tsx';
+import { type Person, PersonPicker } from '../ui/person-picker.tsx';
+import { nameOrId, type PeopleNames } from '../ui/person-search.ts';
 import { alarmFeed } from './alarm-feed.ts';
 import { type Alarm, type AlarmTransition, conditionText, snoozeChoices } from './alarms-model.ts';
 import { nameOf } from './census-cache.ts';
@@ -19,29 +24,38 @@ export function AlarmItem({
   me,
   now,
   showPatient,
+  names,
 }: {
   alarm: Alarm;
   me: Me;
   now: number;
   showPatient: boolean;
+  /** The people the alarms name (assignees, who acknowledged), as the list looked them up. */
+  names?: PeopleNames | undefined;
 }) {
   const id = useId();
   const [reason, setReason] = useState('');
   const choices = snoozeChoices(alarm);
   const [snoozeMin, setSnoozeMin] = useState(String(choices[choices.length - 1]));
-  const [assignee, setAssignee] = useState('');
+  const [assignee, setAssignee] = useState<Person | undefined>(undefined);
+  /** A new picker (empty) after each assignment. */
+  const [round, setRound] = useState(0);
   const [showHistory, setShowHistory] = useState(false);
   const act = useAction(async (action: Action, extra: Record<string, unknown> = {}) => {
     const body = { ...extra, ...(reason.trim() ? { reason: reason.trim() } : {}) };
     const updated = await post<Alarm>(`/api/v1/alarms/${encodeURIComponent(alarm.id)}/${action}`, body);
     setReason('');
-    if (action === 'assign') setAssignee('');
+    if (action === 'assign') {
+      setAssignee(undefined);
+      setRound((r) => r + 1);
+    }
     alarmFeed.applyLocal(updated);
   });
   const condition = conditionText(alarm.condition);
   const active = alarm.state === 'active';
   const snoozed = alarm.snoozedUntil !== undefined && alarm.snoozedUntil > now;
-  const assignedTo = alarm.assignee === me.userId ? 'you' : alarm.assignee;
+  const person = (userId: string) => (userId === me.userId ? 'you' : nameOrId(userId, names));
+  const assignedTo = alarm.assignee === undefined ? undefined : person(alarm.assignee);
 
   return (
     <li
@@ -88,7 +102,7 @@ export function AlarmItem({
         {alarm.escalationLevel > 0 ? <span>Escalation level {alarm.escalationLevel}</span> : null}
         {assignedTo ? <span>Assigned to {assignedTo}</span> : <span>Not assigned</span>}
         {alarm.acknowledgedBy && alarm.state === 'acknowledged' ? (
-          <span>Acknowledged by {alarm.acknowledgedBy === me.userId ? 'you' : alarm.acknowledgedBy}</span>
+          <span>Acknowledged by {person(alarm.acknowledgedBy)}</span>
         ) : null}
       </p>
       <fieldset class="alarm-actions">
@@ -154,19 +168,25 @@ export function AlarmItem({
         </div>
         <form
           class="assign-other"
+          aria-label={`Assign ${condition} to a colleague`}
           onSubmit={(e) => {
             e.preventDefault();
-            if (assignee.trim()) void act.run('assign', { assignee: assignee.trim() });
+            if (assignee) void act.run('assign', { assignee: assignee.id });
           }}
         >
-          <label for={`${id}-assignee`}>Assign to user id</label>
-          <input
-            id={`${id}-assignee`}
-            value={assignee}
-            autoComplete="off"
-            onInput={(e) => setAssignee((e.target as HTMLInputElement).value)}
+          <PersonPicker
+            key={round}
+            label="Assign to a colleague"
+            name="assignee"
+            roles={['clinician', 'nurse']}
+            exclude={[me.userId, ...(alarm.assignee === undefined ? [] : [alarm.assignee])]}
+            chosen={assignee}
+            onChoose={setAssignee}
+            hint="Type part of their name or username."
+            error={act.error}
+            testId="assignee-picker"
           />
-          <button type="submit" disabled={act.busy || !assignee.trim()}>
+          <button type="submit" disabled={act.busy || !assignee}>
             Assign
           </button>
         </form>
@@ -193,6 +213,7 @@ function History({ alarmId, version, me }: { alarmId: string; version: number; m
     () => get<Alarm & { transitions: AlarmTransition[] }>(`/api/v1/alarms/${encodeURIComponent(alarmId)}`),
     [alarmId, version],
   );
+  const names = usePeopleNames(h.data ? peopleNamedBy(h.data.transitions.map((t) => t.by)) : undefined);
   if (h.error) return <ErrorNotice error={h.error} />;
   if (!h.data) return <Loading what="the history" />;
   return (
@@ -200,7 +221,7 @@ function History({ alarmId, version, me }: { alarmId: string; version: number; m
       {h.data.transitions.map((t, i) => (
         <li key={i}>
           <Time at={t.at} /> <strong>{t.event.replace(/-/g, ' ')}</strong> by{' '}
-          {t.by === me.userId ? 'you' : t.by === 'system' ? 'the platform' : t.by}
+          {t.by === me.userId ? 'you' : t.by === 'system' ? 'the platform' : nameOrId(t.by, names)}
           {t.from && t.from !== t.to ? ` (${t.from} → ${t.to})` : ''}
           {t.reason ? `: ${t.reason}` : ''}
         </li>
@@ -208,3 +229,9 @@ function History({ alarmId, version, me }: { alarmId: string; version: number; m
     </ol>
   );
 }
+
+const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The user ids among actors and assignees (the platform and service credentials are not people). */
+export const peopleNamedBy = (ids: Iterable<string | undefined>): string[] =>
+  [...new Set(ids)].filter((id): id is string => id !== undefined && USER_ID.test(id));

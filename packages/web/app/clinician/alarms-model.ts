@@ -44,7 +44,12 @@ export interface AlarmTransition {
 
 /** `/api/v1/alarms/stream` messages. */
 export type AlarmStreamMessage =
-  | { readonly type: 'snapshot'; readonly alarms: readonly Alarm[] }
+  | {
+      readonly type: 'snapshot';
+      readonly alarms: readonly Alarm[];
+      /** Present when re-sent because the patients I may see changed (added to or removed from my care). */
+      readonly reason?: 'patients-changed';
+    }
   | {
       readonly type: 'alarm';
       readonly alarm: Alarm;

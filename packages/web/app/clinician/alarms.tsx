@@ -5,8 +5,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Me } from '../api.ts';
 import { Page } from '../ui/kit.tsx';
+import { usePeopleNames } from '../ui/person-names.tsx';
 import type { alarmFeed } from './alarm-feed.ts';
-import { AlarmItem } from './alarm-item.tsx';
+import { AlarmItem, peopleNamedBy } from './alarm-item.tsx';
 import { byInboxOrder, conditionText, needsResponse } from './alarms-model.ts';
 import { loadCensus, nameOf, serverNow } from './census-cache.ts';
 import { statusText } from './live.ts';
@@ -42,6 +43,10 @@ export function AlarmInbox({ me, feed }: { me: Me; feed: typeof alarmFeed }) {
       return words.every((w) => hay.includes(w));
     })
     .sort(byInboxOrder(now));
+  // One lookup names everyone the open alarms name (asked again only when that set changes).
+  const names = usePeopleNames(
+    feed.loaded ? peopleNamedBy(all.flatMap((a) => [a.assignee, a.acknowledgedBy])) : undefined,
+  );
 
   return (
     <Page title="Alarms">
@@ -88,7 +93,7 @@ export function AlarmInbox({ me, feed }: { me: Me; feed: typeof alarmFeed }) {
       ) : (
         <ul class="alarm-list" aria-label="Open alarms">
           {shown.map((a) => (
-            <AlarmItem key={a.id} alarm={a} me={me} now={now} showPatient />
+            <AlarmItem key={a.id} alarm={a} me={me} now={now} showPatient names={names} />
           ))}
         </ul>
       )}

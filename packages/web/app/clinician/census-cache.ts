@@ -47,3 +47,20 @@ export function cachedRow(patientId: string): CensusRow | undefined {
 export function nameOf(patientId: string): string {
   return cachedRow(patientId)?.displayName ?? patientId;
 }
+
+/** A census younger than this is not asked again for a patient it does not name (they may be hidden). */
+const UNNAMED_RELOAD_MS = 10_000;
+
+/**
+ * Asks for the census again when it names none of some of these patients (an alarm of a patient added to my
+ * care since it was fetched). Resolves true when a new census came, so the caller shows the names.
+ */
+export async function nameAll(patientIds: Iterable<string>): Promise<boolean> {
+  for (const id of patientIds)
+    if (!last?.byId.has(id)) {
+      const before = last;
+      await loadCensus(UNNAMED_RELOAD_MS);
+      return last !== before;
+    }
+  return false;
+}

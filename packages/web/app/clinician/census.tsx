@@ -5,6 +5,7 @@
  * ticked, for ages and stale marks), so hundreds of streaming patients stay smooth. Values change in place;
  * the order is held (census-order.ts): re-ranked at most every 10 s and never under the pointer or the
  * keyboard focus, except that a patient with a new high alarm or a high NEWS2 band moves up at once.
+ * When the patients in my care change, the alarm stream says so and the census is fetched again.
  */
 import { Component } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -70,7 +71,12 @@ export function CensusScreen({ feed }: { feed: typeof alarmFeed }) {
   useEffect(() => {
     void load();
     const t = setInterval(() => setNow(serverNow()), TICK_MS);
-    return () => clearInterval(t);
+    // A patient added to (or removed from) my care shows (or goes) without a reload.
+    const unsubscribe = feed.onPatientsChanged(() => void load());
+    return () => {
+      clearInterval(t);
+      unsubscribe();
+    };
   }, []);
 
   useEffect(() => {

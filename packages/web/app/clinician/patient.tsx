@@ -10,8 +10,9 @@ import { get, type Me, query } from '../api.ts';
 import { href } from '../router.ts';
 import { useLoad } from '../ui/async.ts';
 import { Loading, Page } from '../ui/kit.tsx';
+import { usePeopleNames } from '../ui/person-names.tsx';
 import type { alarmFeed } from './alarm-feed.ts';
-import { AlarmItem } from './alarm-item.tsx';
+import { AlarmItem, peopleNamedBy } from './alarm-item.tsx';
 import { byInboxOrder } from './alarms-model.ts';
 import { cachedRow, loadCensus, serverNow } from './census-cache.ts';
 import { applyLive, NO_ALARMS, patientName, seenDevice } from './census-model.ts';
@@ -127,6 +128,9 @@ export function PatientScreen({
   const r = row.current;
   const name = patientName(r);
   const alarms = [...feed.open.values()].filter((a) => a.patientId === patientId).sort(byInboxOrder(now));
+  const names = usePeopleNames(
+    feed.loaded ? peopleNamedBy(alarms.flatMap((a) => [a.assignee, a.acknowledgedBy])) : undefined,
+  );
 
   return (
     <Page
@@ -179,7 +183,7 @@ export function PatientScreen({
         ) : (
           <ul class="alarm-list" aria-label={`Open alarms of ${name}`}>
             {alarms.map((a) => (
-              <AlarmItem key={a.id} alarm={a} me={me} now={now} showPatient={false} />
+              <AlarmItem key={a.id} alarm={a} me={me} now={now} showPatient={false} names={names} />
             ))}
           </ul>
         )}
