@@ -12,6 +12,7 @@ import {
   peoplePaths,
   personDetail,
   personLabel,
+  personShort,
   searchStatus,
 } from './person-search.ts';
 
@@ -130,6 +131,8 @@ describe('the person picker, without a page', () => {
     expect(nameId('7', names)).toEqual({ kind: 'not-asked' });
     expect(nameId('1', undefined)).toEqual({ kind: 'not-asked' });
     expect(nameOrId('1', names, 'user 1')).toBe('Ana Silva (ana.silva)');
+    // An account without a display name is answered with its username as the name: said once.
+    expect(personShort({ id: '3', displayName: 'leo', username: 'leo', roles: [] })).toBe('leo');
     expect(nameOrId('2', names, 'user 2', personLabel)).toBe('Joana Silva (joana, nurse)');
     expect(nameOrId('9', names, 'caregiver 9')).toBe('caregiver 9 (not found)');
     expect(nameOrId('9', names)).toBe('9 (not found)');

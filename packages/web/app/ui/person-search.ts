@@ -120,8 +120,9 @@ export function nameOrId(
   return n.kind === 'person' ? format(n.person) : n.kind === 'not-found' ? `${shownAs} (not found)` : shownAs;
 }
 
-/** "Ana Silveira (a.silveira)": a person named in a sentence. */
-export const personShort = (p: Person): string => `${p.displayName} (${p.username})`;
+/** "Ana Silveira (a.silveira)": a person named in a sentence; an account without a name: its username. */
+export const personShort = (p: Person): string =>
+  p.displayName === p.username ? p.username : `${p.displayName} (${p.username})`;
 
 /** "ana.silva · clinician, nurse": who this is, besides the name. */
 export const personDetail = (p: Person): string =>
