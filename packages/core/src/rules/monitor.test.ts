@@ -249,3 +249,112 @@ describe('PatientMonitor.vitals', () => {
     expect(batch.filter((e) => e.condition === NEWS2_CONDITION).map((e) => e.priority)).toEqual(['high']);
   });
 });
+
+describe('PatientMonitor.nextTickDue', () => {
+  it('says when a tick can next matter: a device going silent, a NEWS2 parameter going stale', () => {
+    const m = new PatientMonitor();
+    expect(m.nextTickDue()).toBe(Number.POSITIVE_INFINITY);
+    m.deviceSeen('d1', 30 * S, T0);
+    expect(m.nextTickDue()).toBe(T0 + 60 * S);
+    m.vital('spo2', 97, T0, T0);
+    expect(m.nextTickDue()).toBe(T0 + 60 * S);
+    m.deviceSeen('d1', 30 * S, T0 + 20 * 60 * S);
+    // SpO2 is fresh for 10 minutes.
+    expect(m.nextTickDue()).toBe(T0 + 10 * 60 * S);
+    // A value remembered after a restart is scored by the next tick, whenever it comes.
+    m.remember('body-temperature', 37, T0);
+    expect(m.nextTickDue()).toBe(Number.NEGATIVE_INFINITY);
+    m.tick(T0 + S);
+    expect(m.nextTickDue()).toBe(T0 + 10 * 60 * S);
+  });
+
+  it('ticking only when due gives what ticking every second gives (property)', () => {
+    const NEWS2_VITALS = [
+      'respiratory-rate',
+      'spo2',
+      'supplemental-oxygen',
+      'bp-systolic',
+      'heart-rate',
+      'pulse-rate',
+      'consciousness',
+      'body-temperature',
+    ] as const;
+    const value = (code: (typeof NEWS2_VITALS)[number], n: number) =>
+      code === 'supplemental-oxygen' ? n % 2 === 0 : code === 'consciousness' ? (n % 3 === 0 ? 'V' : 'A') : n;
+    const step = fc.oneof(
+      fc.record({
+        kind: fc.constant('vital' as const),
+        code: fc.constantFrom(...NEWS2_VITALS),
+        n: fc.integer({ min: 20, max: 200 }),
+        // Measured up to 13 h ago, or stamped up to 9 s ahead (a device clock running fast).
+        age: fc.oneof(
+          fc.integer({ min: -9, max: 0 }),
+          fc.integer({ min: 0, max: 700 }),
+          fc.integer({ min: 0, max: 13 * 3600 }),
+        ),
+      }),
+      fc.record({
+        kind: fc.constant('seen' as const),
+        device: fc.constantFrom('d1', 'd2'),
+        intervalS: fc.integer({ min: 1, max: 120 }),
+      }),
+      fc.record({
+        kind: fc.constant('remember' as const),
+        code: fc.constantFrom(...NEWS2_VITALS),
+        age: fc.nat(900),
+      }),
+      fc.record({ kind: fc.constant('scale2' as const), on: fc.boolean() }),
+      fc.record({ kind: fc.constant('unwatch' as const), device: fc.constantFrom('d1', 'd2') }),
+      // The clock moves on by whole seconds: mostly a few, sometimes past a freshness window.
+      fc.record({
+        kind: fc.constant('wait' as const),
+        s: fc.oneof(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 590, max: 700 })),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 25 }), (steps) => {
+        const every = new PatientMonitor();
+        const due = new PatientMonitor();
+        let now = T0;
+        const both = (f: (m: PatientMonitor) => readonly ConditionEvent[]) => {
+          const a = f(every);
+          const b = f(due);
+          expect(b.map((e) => [e.type, e.condition, e.priority, e.at])).toEqual(
+            a.map((e) => [e.type, e.condition, e.priority, e.at]),
+          );
+        };
+        const score = (m: PatientMonitor) => {
+          const s = m.news2;
+          return s && { total: s.total, band: s.band, complete: s.complete, scores: s.scores };
+        };
+        for (const st of steps) {
+          if (st.kind === 'wait') {
+            for (let i = 0; i < st.s; i++) {
+              now += S;
+              const a = every.tick(now);
+              const b = now >= due.nextTickDue() ? due.tick(now) : [];
+              expect(b.map((e) => [e.type, e.condition, e.priority])).toEqual(
+                a.map((e) => [e.type, e.condition, e.priority]),
+              );
+            }
+          } else if (st.kind === 'vital')
+            both((m) => m.vital(st.code, value(st.code, st.n), now - st.age * S, now));
+          else if (st.kind === 'seen') both((m) => m.deviceSeen(st.device, st.intervalS * S, now));
+          else if (st.kind === 'remember')
+            both((m) => {
+              m.remember(st.code, value(st.code, 90), now - st.age * S);
+              return [];
+            });
+          else if (st.kind === 'scale2')
+            both((m) => {
+              m.configure({ spo2Scale2Prescribed: st.on });
+              return [];
+            });
+          else both((m) => m.unwatchDevice(st.device, now, 'unassigned'));
+          expect(score(due)).toEqual(score(every));
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});

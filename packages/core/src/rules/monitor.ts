@@ -8,7 +8,13 @@
 import type { AlarmPriority } from '../alarms/vocabulary.ts';
 import type { VitalCode } from '../codes/vitals.ts';
 import type { ConditionEvent, RuleStep } from './condition.ts';
-import { computeNews2, NEWS2_SOURCES, type News2Reading, type News2Score } from './news2.ts';
+import {
+  computeNews2,
+  NEWS2_SOURCES,
+  type News2Reading,
+  type News2Score,
+  news2ChangesAfter,
+} from './news2.ts';
 import {
   evaluateThreshold,
   initialThresholdState,
@@ -83,6 +89,9 @@ export class PatientMonitor {
   private afActive = false;
   private scale2 = false;
   private lastScore: News2Score | undefined;
+  /** When NEWS2 was last scored; and whether something it depends on changed since without a score. */
+  private scoredAt = Number.NEGATIVE_INFINITY;
+  private news2Unscored = false;
 
   constructor(settings: MonitorSettings = {}) {
     this.configure(settings);
@@ -95,6 +104,7 @@ export class PatientMonitor {
     this.thresholdsByVital = byVital(this.thresholds, thresholdCondition);
     this.trendsByVital = byVital(this.trends, trendCondition);
     this.scale2 = settings.spo2Scale2Prescribed === true;
+    this.news2Unscored = true;
     const keep = new Set(this.thresholds.map(thresholdCondition));
     for (const k of this.thresholdStates.keys()) if (!keep.has(k)) this.thresholdStates.delete(k);
   }
@@ -106,8 +116,10 @@ export class PatientMonitor {
       if (kind === 'threshold')
         this.thresholdStates.set(o.condition, { ...initialThresholdState, active: true });
       else if (kind === 'trend') this.trendStates.set(o.condition, { ...initialTrendState, active: true });
-      else if (o.condition === NEWS2_CONDITION) this.news2Priority = o.priority;
-      else if (o.condition === AF_CONDITION) this.afActive = true;
+      else if (o.condition === NEWS2_CONDITION) {
+        this.news2Priority = o.priority;
+        this.news2Unscored = true;
+      } else if (o.condition === AF_CONDITION) this.afActive = true;
       else if (kind === 'technical' && device !== undefined) this.restoreTechnical(name, device);
     }
   }
@@ -117,6 +129,25 @@ export class PatientMonitor {
     if (!NEWS2_CODES.has(code)) return;
     const previous = this.latest.get(code);
     if (!previous || previous.at <= at) this.latest.set(code, { code, value, at });
+    this.news2Unscored = true;
+  }
+
+  /**
+   * The earliest time at which a tick may change anything: a watched device due to be called offline, a
+   * NEWS2 parameter going stale or coming into range, a NEWS2 not yet scored since its inputs or settings
+   * changed (-Infinity: now). Infinity when nothing waits on the clock. A tick before it returns no events
+   * and changes nothing but the wording of ages in the score's issues, so a caller may skip it: a ward of
+   * patients whose data keeps arriving then costs nothing on the clock.
+   */
+  nextTickDue(): number {
+    if (this.news2Unscored && this.latest.size > 0) return Number.NEGATIVE_INFINITY;
+    let due = Number.POSITIVE_INFINITY;
+    for (const { intervalMs, state } of this.staleness.values()) {
+      const offlineAt = state.lastSeenAt + 2 * intervalMs;
+      if (!state.active && offlineAt < due) due = offlineAt;
+    }
+    if (this.latest.size === 0) return due;
+    return Math.min(due, news2ChangesAfter(this.latest.values(), this.scoredAt));
   }
 
   /** The last NEWS2 computed (after a NEWS2 parameter arrived or a tick). */
@@ -260,6 +291,8 @@ export class PatientMonitor {
       spo2Scale2Prescribed: this.scale2,
     });
     this.lastScore = score;
+    this.scoredAt = now;
+    this.news2Unscored = false;
     const was = this.news2Priority;
     const p = score.priority;
     this.news2Priority = p;

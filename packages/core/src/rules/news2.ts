@@ -279,5 +279,39 @@ export function computeNews2(input: News2Input): News2Score {
   };
 }
 
+/** The NEWS2 parameters each source code feeds (a reading of it may be the one scored for them). */
+const PARAMETERS_OF: ReadonlyMap<string, readonly News2Parameter[]> = (() => {
+  const m = new Map<string, News2Parameter[]>();
+  for (const p of NEWS2_PARAMETERS)
+    for (const code of NEWS2_SOURCES[p]) m.set(code, [...(m.get(code) ?? []), p]);
+  return m;
+})();
+
+/**
+ * The earliest time from which a score of these readings may differ from the score made at `scoredAt`:
+ * a parameter's latest reading going stale (older than its freshness window), or a reading stamped too far
+ * in the future coming into range. Until then only the clock moves, and the score stays what it was (its
+ * issues' wording of an age aside). Infinity when no reading can change that way. Conservative: every
+ * reading counts, not only the latest of its parameter, so it may name a time at which nothing changes.
+ */
+export function news2ChangesAfter(
+  readings: Iterable<News2Reading>,
+  scoredAt: number,
+  options: { readonly freshnessMs?: News2Input['freshnessMs']; readonly maxFutureSkewMs?: number } = {},
+): number {
+  const skew = options.maxFutureSkewMs ?? 5000;
+  let due = Number.POSITIVE_INFINITY;
+  for (const r of readings) {
+    if (!Number.isFinite(r.at)) continue;
+    for (const parameter of PARAMETERS_OF.get(r.code) ?? []) {
+      const staleFrom = r.at + (options.freshnessMs?.[parameter] ?? DEFAULT_NEWS2_FRESHNESS_MS[parameter]);
+      if (staleFrom >= scoredAt && staleFrom < due) due = staleFrom;
+    }
+    const validFrom = r.at - skew;
+    if (validFrom > scoredAt && validFrom < due) due = validFrom;
+  }
+  return due;
+}
+
 const sortIssues = (issues: News2Issue[]): News2Issue[] =>
   issues.sort((a, b) => NEWS2_PARAMETERS.indexOf(a.parameter) - NEWS2_PARAMETERS.indexOf(b.parameter));

@@ -41,6 +41,8 @@ interface Watched {
   readonly monitor: Promise<PatientMonitor>;
   /** Work for this patient, in arrival order. */
   tail: Promise<void>;
+  /** When the clock next matters to the monitor (its nextTickDue after the last step); ticks before are skipped. */
+  tickDue: number;
 }
 
 export class ClinicalRules {
@@ -127,14 +129,18 @@ export class ClinicalRules {
   }
 
   /**
-   * Every watched patient's monitor sees the clock, a slice of patients per event-loop turn: a ward of
-   * 2,000 in one go held the event loop for tens of milliseconds each second, and database answers and
-   * device messages waited behind it.
+   * The clock, for the monitors waiting on it: a device due to go silent, a NEWS2 parameter going stale
+   * (nextTickDue). A patient whose data keeps arriving waits on nothing, and is skipped: scoring NEWS2
+   * every second for every patient cost as much as a second reading per patient. A slice of patients per
+   * event-loop turn: a ward of 2,000 in one go held the event loop for tens of milliseconds each second,
+   * and database answers and device messages waited behind it.
    */
   tick(): void {
     if (this.sweeping || this.closed) return;
     this.sweeping = true;
-    const ids = [...this.patients.keys()];
+    const now = this.now();
+    const ids: string[] = [];
+    for (const [id, w] of this.patients) if (w.tickDue <= now) ids.push(id);
     const sweep = (from: number) => {
       if (this.closed) {
         this.sweeping = false;
@@ -232,6 +238,7 @@ export class ClinicalRules {
       .then(async () => {
         const monitor = await w.monitor;
         const events = (await step(monitor)) ?? [];
+        w.tickDue = monitor.nextTickDue();
         this.announceNews2(patientId, monitor.news2);
         for (const e of events) await this.alarms.onCondition(patientId, e);
       })
@@ -251,7 +258,7 @@ export class ClinicalRules {
   private watch(patientId: string): Watched {
     let w = this.patients.get(patientId);
     if (!w) {
-      w = { monitor: this.load(patientId), tail: Promise.resolve() };
+      w = { monitor: this.load(patientId), tail: Promise.resolve(), tickDue: Number.NEGATIVE_INFINITY };
       this.patients.set(patientId, w);
     }
     return w;
