@@ -27,13 +27,6 @@ const MAX_BATCH = 256;
 const BATCHES_IN_FLIGHT = 2;
 /** Consecutive worker failures after which the pool gives up and callers verify in-process. */
 const MAX_FAILURES = 3;
-/**
- * How long requests gather before they go to a worker. Waking a sleeping worker thread (and being woken by
- * its answer) costs the main thread 50-80 µs on a virtual machine, about as much as verifying a message:
- * sent one by one as they arrive (one per event-loop turn at 1,000 msg/s), that was an eighth of the main
- * thread. Gathering for 2 ms sends them a few at a time, for 2 ms of latency.
- */
-const DEFAULT_GATHER_MS = 2;
 
 export class VerifyPool {
   private readonly threads: Thread[] = [];
@@ -43,10 +36,7 @@ export class VerifyPool {
   private failures = 0;
   private closed = false;
 
-  constructor(
-    private readonly size: number,
-    private readonly gatherMs = DEFAULT_GATHER_MS,
-  ) {}
+  constructor(private readonly size: number) {}
 
   /** False once workers have failed repeatedly: callers then do the work on their own thread. */
   get usable(): boolean {
@@ -63,8 +53,7 @@ export class VerifyPool {
       this.queue.push({ compact, key, maxBytes, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        if (this.gatherMs > 0) setTimeout(() => this.flush(), this.gatherMs);
-        else setImmediate(() => this.flush());
+        setImmediate(() => this.flush());
       }
     });
   }
@@ -165,7 +154,6 @@ let shared: VerifyPool | undefined;
  */
 export function sharedVerifyPool(): VerifyPool | undefined {
   const configured = process.env.OPENIOMT_VERIFY_WORKERS;
-  const gather = process.env.OPENIOMT_VERIFY_GATHER_MS;
   const size =
     configured !== undefined && /^\d+$/.test(configured)
       ? Number(configured)
@@ -173,10 +161,6 @@ export function sharedVerifyPool(): VerifyPool | undefined {
         ? 2
         : 1;
   if (size === 0) return undefined;
-  if (!shared?.usable)
-    shared = new VerifyPool(
-      size,
-      gather !== undefined && /^\d+$/.test(gather) ? Number(gather) : DEFAULT_GATHER_MS,
-    );
+  if (!shared?.usable) shared = new VerifyPool(size);
   return shared;
 }
