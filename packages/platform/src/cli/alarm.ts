@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { connectionOptions, listAll, print, printTable } from './admin.ts';
 import { adminConnection, adminRequest } from './admin-client.ts';
+import { userIdOf } from './people.ts';
 
 const ACTIONS = {
   ack: { action: 'acknowledge', about: 'acknowledge an active alarm (stops reminders and escalation)' },
@@ -42,11 +43,16 @@ export function alarmCommands(program: Command): void {
   }
   connectionOptions(
     alarm
-      .command('assign <id> <assignee>')
-      .description("assign an alarm to a clinician or nurse on the patient's care team (their user id)"),
+      .command('assign <id> <person>')
+      .description(
+        "assign an alarm to a clinician or nurse on the patient's care team (their username or user id)",
+      ),
   )
     .option('--reason <text>', 'why (kept in the audit trail)')
-    .action(async (id, assignee, o) => print(await act(o, id, 'assign', { assignee, reason: o.reason })));
+    .action(async (id, person, o) => {
+      const assignee = await userIdOf(adminConnection(o), person);
+      print(await act(o, id, 'assign', { assignee, reason: o.reason }));
+    });
   connectionOptions(
     alarm.command('snooze <id> <seconds>').description('silence reminders and escalation for a while'),
   )
