@@ -59,10 +59,11 @@ export class IngestPipeline {
     private readonly clock: () => number = Date.now,
     private readonly pool: VerifyPool | undefined = sharedVerifyPool(),
   ) {
-    // PostgreSQL has a pool of connections: two flushes overlap (device rows are locked in id order, so
-    // they cannot deadlock). PGlite has one connection, where a second flush would only queue.
-    const flushes = store.db.kind === 'postgres' ? 2 : 1;
-    this.readings = new GroupCommitter((batch) => this.commitReadings(batch), 500, flushes);
+    // One flush at a time, on PostgreSQL too: a transaction's cost is mostly per commit, not per reading
+    // (commit.bench: 0.42 ms per reading in batches of 13, 0.28 in batches of 50), so fewer, larger batches
+    // spend less CPU. Two overlapping flushes halved the batches and cost the server 15-20 % more CPU per
+    // reading, with no better latency (docs/benchmarks.md, stop 12).
+    this.readings = new GroupCommitter((batch) => this.commitReadings(batch), 500);
     this.refusals = new GroupCommitter((batch) => this.commitRefusals(batch));
   }
 
