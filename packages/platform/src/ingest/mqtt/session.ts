@@ -18,6 +18,7 @@ import { acceptedConnack, negotiateKeepalive, refusedConnack, type ServerLimits 
 import { MqttFramer } from './framer.ts';
 import type { MqttGatewayHooks, MqttReadingOutcome, MqttSecurityEvent } from './gateway.ts';
 import { KeepaliveWatch } from './keepalive.ts';
+import { successPuback } from './puback.ts';
 import { RC4, RC5 } from './reason-codes.ts';
 
 export interface SessionHost {
@@ -367,13 +368,15 @@ export class DeviceSession {
 
   private sendPuback(ack: Ack): void {
     if (ack.messageId === undefined || this.state === 'closed') return;
-    if (this.version === 4) {
-      this.send({ cmd: 'puback', messageId: ack.messageId });
+    const reasonCode = this.version === 4 ? 0 : pubackReasonCode(ack.outcome);
+    // The common case, built by hand: one per reading, and identical in 3.1.1 and 5 (MQTT 5 omits a success
+    // reason code without properties, 3.4.2.1).
+    if (reasonCode === 0) {
+      this.write(successPuback(ack.messageId));
       return;
     }
-    const reasonCode = pubackReasonCode(ack.outcome);
     const reasonString = ack.outcome.reasonString;
-    const withReason = reasonCode !== 0 && reasonString !== undefined && this.requestProblemInformation;
+    const withReason = reasonString !== undefined && this.requestProblemInformation;
     this.send({
       cmd: 'puback',
       messageId: ack.messageId,
@@ -405,6 +408,11 @@ export class DeviceSession {
       this.socket.destroy();
       return false;
     }
+    return this.write(bytes);
+  }
+
+  private write(bytes: Buffer): boolean {
+    if (this.socket.destroyed || !this.socket.writable) return false;
     this.socket.write(bytes);
     if (this.socket.writableLength >= WRITE_HIGH_WATER) this.updateReading();
     return true;
