@@ -10,8 +10,10 @@
  * analysis counters), `profile-start`, `profile-stop <file>` (a V8 CPU profile of just the measured part),
  * `close`.
  */
+import { appendFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import { monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../src/config/config.ts';
 import { createLogger } from '../src/log.ts';
@@ -31,6 +33,43 @@ reply({
 });
 
 let profiler: Session | undefined;
+
+/**
+ * With OPENIOMT_BENCH_STALLS=<file>: once a second, a JSON line with the event loop's longest delay, the
+ * garbage collector's pauses by kind and the heap, to find where latency tails come from.
+ */
+function recordStalls(file: string): void {
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const gc: Record<string, { n: number; ms: number; maxMs: number }> = {};
+  const kinds: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind =
+        kinds[(e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
+      const g = gc[kind] ?? { n: 0, ms: 0, maxMs: 0 };
+      gc[kind] = g;
+      g.n++;
+      g.ms += e.duration;
+      g.maxMs = Math.max(g.maxMs, e.duration);
+    }
+  }).observe({ entryTypes: ['gc'] });
+  setInterval(() => {
+    const line = {
+      at: Date.now(),
+      loopDelayMaxMs: Math.round(delay.max / 1e6),
+      loopDelayP99Ms: Math.round(delay.percentile(99) / 1e6),
+      gc: Object.fromEntries(
+        Object.entries(gc).map(([k, g]) => [k, { n: g.n, ms: Math.round(g.ms), maxMs: Math.round(g.maxMs) }]),
+      ),
+      heapMb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
+    };
+    appendFileSync(file, `${JSON.stringify(line)}\n`);
+    delay.reset();
+    for (const k of Object.keys(gc)) delete gc[k];
+  }, 1000).unref();
+}
+if (process.env.OPENIOMT_BENCH_STALLS) recordStalls(process.env.OPENIOMT_BENCH_STALLS);
 
 const commands: Record<string, (arg: string) => Promise<unknown>> = {
   'profile-start': async () => {
