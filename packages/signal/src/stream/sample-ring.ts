@@ -14,6 +14,12 @@ export class SampleRing {
     this.missingUpTo = new Float64Array(capacity);
   }
 
+  /** Empties the ring for a new stream, keeping its memory. */
+  clear(): void {
+    this.total = 0;
+    this.missingTotal = 0;
+  }
+
   /** Absolute index of the next sample to be appended (= number appended so far). */
   get length(): number {
     return this.total;

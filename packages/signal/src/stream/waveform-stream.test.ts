@@ -205,6 +205,33 @@ describe('WaveformStream on ECG', () => {
   });
 });
 
+describe('WaveformStream restarts', () => {
+  it('analyses a restarted stream exactly as a new one, though it reuses the old buffers', async () => {
+    const { x, fs } = await record100s();
+    const segment = fc.record({
+      from: fc.integer({ min: 0, max: 40 }),
+      seconds: fc.integer({ min: 1, max: 20 }),
+      // How the previous stream ends: a long gap, unusable input (a reset), or a change of rate and back.
+      cut: fc.constantFrom('gap', 'bad-input', 'rate-change'),
+    });
+    fc.assert(
+      fc.property(fc.array(segment, { minLength: 1, maxLength: 5 }), (segments) => {
+        const reused = new WaveformStream('ecg', { maxGapMs: 2000 });
+        let t0 = T0;
+        for (const { from, seconds, cut } of segments) {
+          const part = x.subarray(from * fs, (from + seconds) * fs);
+          if (cut === 'bad-input') reused.push({ startMs: t0, rateHz: Number.NaN, samples: [1] });
+          if (cut === 'rate-change') reused.push({ startMs: t0, rateHz: fs / 2, samples: [0, 0, 0] });
+          const fresh = feed(new WaveformStream('ecg', { maxGapMs: 2000 }), part, fs, [fs], t0);
+          expect(feed(reused, part, fs, [fs], t0)).toEqual(fresh);
+          t0 += (seconds + 60) * 1000;
+        }
+      }),
+      { numRuns: 15 },
+    );
+  });
+});
+
 describe('WaveformStream on PPG and respiration', () => {
   it('reports a pulse rate that agrees with the ECG heart rate of the same record (a103l)', async () => {
     const rec = await readRecord(join(FIXTURES, 'challenge-2015', 'a103l-e'));

@@ -152,6 +152,8 @@ function sanitize(v: unknown): number {
 export class WaveformStream {
   private readonly options: ResolvedOptions;
   private state: StreamState | undefined;
+  /** The state a reset let go of: its buffers serve the next stream of the same shape. */
+  private retired: StreamState | undefined;
 
   constructor(
     readonly kind: WaveformKind,
@@ -163,6 +165,7 @@ export class WaveformStream {
   }
 
   reset(): void {
+    this.retired = this.state ?? this.retired;
     this.state = undefined;
   }
 
@@ -216,6 +219,11 @@ export class WaveformStream {
     for (let i = skip; i < n; i++) this.appendSample(st, sanitize(samples[i]), out);
   }
 
+  /**
+   * A fresh stream state. The buffers of the state it replaces are reused when they have the right size: a
+   * device that drops out and comes back restarts its stream, and a ward's worth of ~70 KB allocations at once
+   * (every patch back after a network outage) would land on the garbage collector together.
+   */
   private createState(rateHz: number, t0Ms: number): StreamState {
     const { windowS, hrvWindowS, afWindowS } = this.options;
     const windowN = Math.max(1, Math.round(windowS * rateHz));
@@ -225,12 +233,19 @@ export class WaveformStream {
     const segmentN = this.kind === 'resp' ? respSpanN + lookN : windowN + lookN + contextN;
     // Up to 5 beats/s (300 /min) over the longest look-back, plus slack.
     const beatCapacity = Math.ceil(5 * Math.max(hrvWindowS, afWindowS)) + 16;
+    const old = this.state ?? this.retired;
+    this.retired = undefined;
+    const reuse = old?.ring.capacity === segmentN + 1 && old.beats.capacity === beatCapacity;
+    if (reuse) {
+      old.ring.clear();
+      old.beats.clear();
+    }
     return {
       rateHz,
       t0Ms,
-      ring: new SampleRing(segmentN + 1),
-      beats: new BeatHistory(beatCapacity),
-      scratch: new Float64Array(segmentN + 1),
+      ring: reuse ? old.ring : new SampleRing(segmentN + 1),
+      beats: reuse ? old.beats : new BeatHistory(beatCapacity),
+      scratch: reuse ? old.scratch : new Float64Array(segmentN + 1),
       windowN,
       lookN,
       contextN,
