@@ -15,6 +15,7 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { loadConfig } from '../src/config/config.ts';
 import { createLogger } from '../src/log.ts';
 import { startPlatform } from '../src/platform.ts';
@@ -36,7 +37,7 @@ let profiler: Session | undefined;
 
 /**
  * With OPENIOMT_BENCH_STALLS=<file>: once a second, a JSON line with the event loop's longest delay, the
- * garbage collector's pauses by kind and the heap, to find where latency tails come from.
+ * garbage collector's pauses by kind and the heap by space, to find where latency tails come from.
  */
 function recordStalls(file: string): void {
   const delay = monitorEventLoopDelay({ resolution: 5 });
@@ -63,6 +64,9 @@ function recordStalls(file: string): void {
         Object.entries(gc).map(([k, g]) => [k, { n: g.n, ms: Math.round(g.ms), maxMs: Math.round(g.maxMs) }]),
       ),
       heapMb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
+      spacesMb: Object.fromEntries(
+        getHeapSpaceStatistics().map((sp) => [sp.space_name, Math.round(sp.space_used_size / 2 ** 20)]),
+      ),
     };
     appendFileSync(file, `${JSON.stringify(line)}\n`);
     delay.reset();
