@@ -106,4 +106,45 @@ describe.each(storeBackends())('latest vitals on $name', ({ open }) => {
     const later = await store.vitals.latest(patient.id, codes, iso(T0 + 900_000));
     expect(later.map((v) => v.code).sort()).toEqual(['respiratory-rate']);
   });
+
+  it('takes the newest measurement, not the last one stored, and never a derived value as entered', async () => {
+    const deviceId = `dev-${randomUUID().slice(0, 8)}`;
+    const patient = await store.patients.create({});
+    await store.devices.register({ id: deviceId, kind: 'monitor' });
+    await store.assignments.assign({ deviceId, patientId: patient.id, from: '2020-01-01T00:00:00Z' });
+    const key = sampleKey();
+    // A store-and-forward upload: sequence numbers do not follow measurement times.
+    const minutes = [7, 2, 9, 4, 1];
+    await store.readings.commit(
+      minutes.map((m, i) =>
+        sampleReading({ deviceId, patientId: patient.id, seq: i + 1, key, ts: iso(T0 + m * 60_000) }),
+      ),
+    );
+    // A heart rate waveform analysis derived later than all of them: a device's, not a person's.
+    await store.derivedObservations.addMany(
+      [
+        {
+          patientId: patient.id,
+          deviceId,
+          observations: [
+            {
+              id: randomUUID(),
+              code: 'heart-rate',
+              effective: iso(T0 + 20 * 60_000),
+              resource: { resourceType: 'Observation', valueQuantity: { value: 140 } },
+            },
+          ],
+          provenance: {},
+        },
+      ].map((w) => ({ ...w, provenance: { id: w.observations[0]!.id } })),
+    );
+    const codes = ['heart-rate', 'spo2', 'heart-rate'];
+    const newest = await store.vitals.latest(patient.id, codes, iso(T0));
+    expect(newest.map((v) => [v.code, v.value, v.at]).sort()).toEqual([
+      ['heart-rate', 72, T0 + 9 * 60_000],
+      ['spo2', 97, T0 + 9 * 60_000],
+    ]);
+    // Nothing at or after the look-back's start: nothing remembered.
+    expect(await store.vitals.latest(patient.id, codes, iso(T0 + 10 * 60_000))).toEqual([]);
+  });
 });
