@@ -9,8 +9,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { sampleKey, sampleReading } from '../src/store/sample-readings.ts';
-import { openPgliteTempDir, openPostgresStore, POSTGRES_URL_ENV } from '../src/store/testing.ts';
 import type { ReadingToStore, Store } from '../src/store/types.ts';
+import { onEachStore } from './stores.ts';
 
 const TOTAL = Number(process.argv[2] ?? 20_000);
 const BATCH = Number(process.argv[3] ?? 200);
@@ -89,21 +89,4 @@ async function run(name: string, store: Store): Promise<void> {
   );
 }
 
-const pglite = await openPgliteTempDir();
-const pgliteStore = await pglite.open();
-try {
-  await run('pglite (data dir)', pgliteStore);
-} finally {
-  await pgliteStore.close();
-  await pglite.remove();
-}
-
-const url = process.env[POSTGRES_URL_ENV];
-if (url) {
-  const store = await openPostgresStore(url);
-  try {
-    await run('postgres', store);
-  } finally {
-    await store.dispose();
-  }
-}
+await onEachStore(run);

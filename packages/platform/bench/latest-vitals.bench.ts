@@ -9,8 +9,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { NEWS2_SOURCES } from '@openiomt/core';
 import { sampleKey, sampleReading } from '../src/store/sample-readings.ts';
-import { openPgliteTempDir, openPostgresStore, POSTGRES_URL_ENV } from '../src/store/testing.ts';
 import type { ReadingToStore, Store } from '../src/store/types.ts';
+import { onEachStore } from './stores.ts';
 
 const HOURS = Number(process.argv[2] ?? 6);
 const CALLS = Number(process.argv[3] ?? 50);
@@ -64,24 +64,7 @@ async function run(name: string, store: Store) {
   return result;
 }
 
-const results = [];
-const pglite = await openPgliteTempDir();
-const pgliteStore = await pglite.open();
-try {
-  results.push(await run('pglite', pgliteStore));
-} finally {
-  await pgliteStore.close();
-  await pglite.remove();
-}
-const url = process.env[POSTGRES_URL_ENV];
-if (url) {
-  const store = await openPostgresStore(url);
-  try {
-    results.push(await run('postgres', store));
-  } finally {
-    await store.dispose();
-  }
-}
+const results = await onEachStore(run);
 await mkdir('.bench', { recursive: true });
 await writeFile(
   '.bench/bench-latest-vitals.json',
