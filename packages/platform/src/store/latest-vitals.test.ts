@@ -121,30 +121,29 @@ describe.each(storeBackends())('latest vitals on $name', ({ open }) => {
       ),
     );
     // A heart rate waveform analysis derived later than all of them: a device's, not a person's.
-    await store.derivedObservations.addMany(
-      [
-        {
-          patientId: patient.id,
-          deviceId,
-          observations: [
-            {
-              id: randomUUID(),
-              code: 'heart-rate',
-              effective: iso(T0 + 20 * 60_000),
-              resource: { resourceType: 'Observation', valueQuantity: { value: 140 } },
-            },
-          ],
-          provenance: {},
-        },
-      ].map((w) => ({ ...w, provenance: { id: w.observations[0]!.id } })),
-    );
+    const derivedId = randomUUID();
+    await store.derivedObservations.addMany([
+      {
+        patientId: patient.id,
+        deviceId,
+        observations: [
+          {
+            id: derivedId,
+            code: 'heart-rate',
+            effective: iso(T0 + 20 * 60_000),
+            resource: { resourceType: 'Observation', valueQuantity: { value: 140 } },
+          },
+        ],
+        provenance: { id: derivedId },
+      },
+    ]);
     const codes = ['heart-rate', 'spo2', 'heart-rate'];
     const newest = await store.vitals.latest(patient.id, codes, iso(T0));
     expect(newest.map((v) => [v.code, v.value, v.at]).sort()).toEqual([
       ['heart-rate', 72, T0 + 9 * 60_000],
       ['spo2', 97, T0 + 9 * 60_000],
     ]);
-    // Nothing at or after the look-back's start: nothing remembered.
+    // No reading since the look-back's start: nothing is remembered.
     expect(await store.vitals.latest(patient.id, codes, iso(T0 + 10 * 60_000))).toEqual([]);
   });
 });

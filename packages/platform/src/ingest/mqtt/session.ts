@@ -400,7 +400,6 @@ export class DeviceSession {
   }
 
   private send(packet: Packet): boolean {
-    if (this.socket.destroyed || !this.socket.writable) return false;
     let bytes: Buffer;
     try {
       bytes = generate(packet, { protocolVersion: this.version });
