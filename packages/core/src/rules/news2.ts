@@ -53,6 +53,9 @@ const HOUR = 60 * MINUTE;
  * parameters must be recent (10 min), non-invasive BP cycles are slower (1 h), and manually charted
  * ones (temperature, ACVPU, oxygen) follow the chart's minimum 12-hourly observation frequency.
  */
+/** How far ahead of now a reading may be stamped before it is refused (device clock ahead). */
+const DEFAULT_MAX_FUTURE_SKEW_MS = 5000;
+
 export const DEFAULT_NEWS2_FRESHNESS_MS: Readonly<Record<News2Parameter, number>> = {
   'respiration-rate': 10 * MINUTE,
   spo2: 10 * MINUTE,
@@ -221,7 +224,7 @@ function pickFresh(parameter: News2Parameter, input: News2Input): Pick {
     const detail = `latest ${parameter} is ${Math.round(age / 1000)} s old (window ${window / 1000} s)`;
     return { ok: false, issue: { parameter, problem: 'stale', detail } };
   }
-  if (-age > (input.maxFutureSkewMs ?? 5000)) {
+  if (-age > (input.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS)) {
     const detail = `${parameter} is stamped ${Math.round(-age / 1000)} s in the future`;
     return { ok: false, issue: { parameter, problem: 'invalid', detail } };
   }
@@ -299,7 +302,7 @@ export function news2ChangesAfter(
   scoredAt: number,
   options: { readonly freshnessMs?: News2Input['freshnessMs']; readonly maxFutureSkewMs?: number } = {},
 ): number {
-  const skew = options.maxFutureSkewMs ?? 5000;
+  const skew = options.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS;
   let due = Number.POSITIVE_INFINITY;
   for (const r of readings) {
     if (!Number.isFinite(r.at)) continue;
