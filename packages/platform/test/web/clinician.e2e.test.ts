@@ -4,7 +4,7 @@
  * appears on screen within one second and is acknowledged there. The census holds its order under the
  * pointer and offers a re-sort instead.
  */
-import { VITALS } from '@openiomt/core';
+import { VITALS, type VitalCode } from '@openiomt/core';
 import type { MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +29,23 @@ import {
 } from './browser.ts';
 
 const WARD = 3;
+
+const quantity = (value: number, unit: string) => ({
+  valueQuantity: { value, unit, system: 'http://unitsofmeasure.org', code: unit },
+});
+/** A nurse's set of normal observations: every NEWS2 parameter, each scoring 0. */
+const normalObservations: { code: VitalCode; entered: Record<string, unknown> }[] = [
+  { code: 'respiratory-rate', entered: quantity(16, '/min') },
+  { code: 'spo2', entered: quantity(97, '%') },
+  { code: 'supplemental-oxygen', entered: { valueBoolean: false } },
+  { code: 'bp-systolic', entered: quantity(120, 'mm[Hg]') },
+  { code: 'heart-rate', entered: quantity(72, '/min') },
+  {
+    code: 'consciousness',
+    entered: { valueCodeableConcept: { coding: [VITALS.consciousness.answerCodings?.A] } },
+  },
+  { code: 'body-temperature', entered: quantity(37, 'Cel') },
+];
 
 describe('web app: clinician', () => {
   let t: TestPlatform;
@@ -272,7 +289,23 @@ describe('web app: clinician', () => {
   }, 60_000);
 
   it('holds the census order under the pointer and offers a re-sort', async () => {
-    // A patient with no reading yet ranks below the streaming (scored) patients without an alarm.
+    // A patient with no reading yet ranks below a scored patient without an alarm. The ward's recordings
+    // may raise alarms of their own by now, so the quiet patient is made here: a nurse's full set of normal
+    // observations (NEWS2 0, no alarm) and no device that could fall silent.
+    const quiet = await t.api('POST', '/api/v1/admin/patients', {});
+    expect(quiet.status).toBe(201);
+    for (const value of normalObservations) {
+      const entry = await t.api('POST', '/fhir/R4/Observation', {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { coding: [VITALS[value.code].codings[0]] },
+        subject: { reference: `Patient/${quiet.body.id}` },
+        effectiveDateTime: new Date().toISOString(),
+        ...value.entered,
+      });
+      expect(entry.status, JSON.stringify(entry.body)).toBe(201);
+    }
+    await t.api('PUT', `/api/v1/admin/care-teams/${teamId}/patients/${quiet.body.id}`);
     const bed = await provisionDevice(t, 'oximeter-8', undefined, 'pulse-oximeter');
     const bedClient = await bed.connect();
     try {
@@ -289,12 +322,15 @@ describe('web app: clinician', () => {
       const list = page.getByRole('list', { name: 'Patients, most urgent first' });
       const row = list.locator(`[data-testid="census-row"][data-patient-id="${bed.patientId}"]`);
       await row.waitFor({ timeout: 20_000 });
-      // Is a patient without an open alarm shown above the new one?
+      // Is the quiet patient shown above the new one?
       const quietAbove = () =>
-        list.getByTestId('census-row').evaluateAll((rows, id) => {
-          const mine = rows.findIndex((r) => r.getAttribute('data-patient-id') === id);
-          return rows.slice(0, mine).some((r) => r.getAttribute('data-top-priority') === 'none');
-        }, bed.patientId);
+        list.getByTestId('census-row').evaluateAll(
+          (rows, [bedId, quietId]) => {
+            const at = (id: string) => rows.findIndex((r) => r.getAttribute('data-patient-id') === id);
+            return at(quietId as string) < at(bedId as string);
+          },
+          [bed.patientId, quiet.body.id as string],
+        );
       await expect.poll(quietAbove, { timeout: 20_000 }).toBe(true);
       await list.hover();
       // A medium alarm ranks the patient above every patient without one, but the pointer is on the list.
