@@ -7,15 +7,15 @@
  *
  * It prints one JSON line {httpUrl, mqttUrl, adminToken, pid} when ready, then answers one-line commands on
  * stdin with one JSON line each: `count` (stored readings), `stats` (pipeline, gateway and waveform
- * analysis counters), `profile-start`, `profile-stop <file>` (a V8 CPU profile of just the measured part),
- * `close`.
+ * analysis counters), `profile-start`, `profile-stop <file>` (a V8 CPU profile of just the measured part;
+ * with OPENIOMT_BENCH_HEAPPROF also a heap profile of what was promoted), `close`.
  */
 import { appendFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { GCProfiler, getHeapSpaceStatistics } from 'node:v8';
 import { loadConfig } from '../src/config/config.ts';
 import { createLogger } from '../src/log.ts';
 import { startPlatform } from '../src/platform.ts';
@@ -37,7 +37,9 @@ let profiler: Session | undefined;
 
 /**
  * With OPENIOMT_BENCH_STALLS=<file>: once a second, a JSON line with the event loop's longest delay, the
- * garbage collector's pauses by kind and the heap by space, to find where latency tails come from.
+ * garbage collector's pauses by kind, the heap by space and what the young-generation collections of that
+ * second promoted to the old generation (and left in the young one), to find where latency tails come
+ * from: promoted garbage is what makes full collections frequent.
  */
 function recordStalls(file: string): void {
   const delay = monitorEventLoopDelay({ resolution: 5 });
@@ -55,7 +57,12 @@ function recordStalls(file: string): void {
       g.maxMs = Math.max(g.maxMs, e.duration);
     }
   }).observe({ entryTypes: ['gc'] });
+  let scavenges = new GCProfiler();
+  scavenges.start();
   setInterval(() => {
+    const young = youngCollections(scavenges.stop());
+    scavenges = new GCProfiler();
+    scavenges.start();
     const line = {
       at: Date.now(),
       loopDelayMaxMs: Math.round(delay.max / 1e6),
@@ -63,6 +70,7 @@ function recordStalls(file: string): void {
       gc: Object.fromEntries(
         Object.entries(gc).map(([k, g]) => [k, { n: g.n, ms: Math.round(g.ms), maxMs: Math.round(g.maxMs) }]),
       ),
+      ...young,
       heapMb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
       spacesMb: Object.fromEntries(
         getHeapSpaceStatistics().map((sp) => [sp.space_name, Math.round(sp.space_used_size / 2 ** 20)]),
@@ -73,7 +81,42 @@ function recordStalls(file: string): void {
     for (const k of Object.keys(gc)) delete gc[k];
   }, 1000).unref();
 }
+
+type GcStats = NonNullable<ReturnType<GCProfiler['stop']>>['statistics'][number];
+const spaceUsed = (heap: GcStats['beforeGC'], name: string) =>
+  heap.heapSpaceStatistics.find((sp) => sp.spaceName === name)?.spaceUsedSize ?? 0;
+
+/** Of the young-generation collections in a profile: megabytes promoted to old space, and left young. */
+function youngCollections(profile: ReturnType<GCProfiler['stop']>) {
+  let promoted = 0;
+  let survived = 0;
+  let n = 0;
+  for (const g of profile?.statistics ?? []) {
+    if (g.gcType !== 'Scavenge') continue;
+    n++;
+    promoted += spaceUsed(g.afterGC, 'old_space') - spaceUsed(g.beforeGC, 'old_space');
+    survived += spaceUsed(g.afterGC, 'new_space');
+  }
+  const mb = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
+  return { promotedMb: mb(promoted), survivedMbPerScavenge: n ? mb(survived / n) : 0 };
+}
 if (process.env.OPENIOMT_BENCH_STALLS) recordStalls(process.env.OPENIOMT_BENCH_STALLS);
+
+/**
+ * With OPENIOMT_BENCH_HEAPPROF=<file>, between profile-start and profile-stop: a sampling heap profile of
+ * what lived long enough to be promoted to the old generation, whether or not a full GC freed it later
+ * (objects the young-generation GC freed are left out). Such objects are what makes full GCs, and their
+ * pauses, frequent. Open the file in Chrome DevTools (Memory, load profile).
+ */
+const heapProfile = process.env.OPENIOMT_BENCH_HEAPPROF;
+async function startPromotedSampling(session: Session): Promise<void> {
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: false,
+  });
+}
 
 const commands: Record<string, (arg: string) => Promise<unknown>> = {
   'profile-start': async () => {
@@ -82,11 +125,16 @@ const commands: Record<string, (arg: string) => Promise<unknown>> = {
     await profiler.post('Profiler.enable');
     await profiler.post('Profiler.setSamplingInterval', { interval: 500 });
     await profiler.post('Profiler.start');
+    if (heapProfile) await startPromotedSampling(profiler);
     return { profiling: true };
   },
   'profile-stop': async (file) => {
     if (!profiler) throw new Error('profile-stop: no profile-start before');
     const { profile } = await profiler.post('Profiler.stop');
+    if (heapProfile) {
+      const { profile: heap } = await profiler.post('HeapProfiler.stopSampling');
+      await writeFile(heapProfile, JSON.stringify(heap));
+    }
     profiler.disconnect();
     profiler = undefined;
     await writeFile(file, JSON.stringify(profile));
