@@ -67,8 +67,8 @@ export function toStreamChunk(chunk: WaveformChunk): (StreamChunk & { endMs: num
  * rather than hundreds of one-second chunks each.
  */
 export class SourceLog {
-  private chunks: DerivedSource[] = [];
-  private windows: DerivedSource[] = [];
+  private readonly chunks: DerivedSource[] = [];
+  private readonly windows: DerivedSource[] = [];
 
   constructor(
     private readonly chunkRetentionMs: number,
@@ -90,7 +90,18 @@ export class SourceLog {
   }
 
   private prune(latestMs: number): void {
-    this.chunks = this.chunks.filter((c) => c.endMs > latestMs - this.chunkRetentionMs);
-    this.windows = this.windows.filter((w) => w.endMs > latestMs - this.windowRetentionMs);
+    keepEndingAfter(this.chunks, latestMs - this.chunkRetentionMs);
+    keepEndingAfter(this.windows, latestMs - this.windowRetentionMs);
   }
+}
+
+/**
+ * Drops, in place, the sources that end at or before `cutoff`. Not a new array per chunk: each would live
+ * until the stream's next chunk, long enough to be promoted to the old generation and collected only by a
+ * full GC (docs/benchmarks.md, stop 13).
+ */
+function keepEndingAfter(list: DerivedSource[], cutoff: number): void {
+  let kept = 0;
+  for (const s of list) if (s.endMs > cutoff) list[kept++] = s;
+  list.length = kept;
 }

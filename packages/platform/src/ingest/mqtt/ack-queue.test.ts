@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AckQueue } from './ack-queue.ts';
@@ -56,5 +58,37 @@ describe('AckQueue', () => {
     expect(released).toEqual([1]);
     expect(failures).toHaveLength(1);
     expect(queue.hasFailed).toBe(true);
+  });
+
+  it('keeps nothing of a released reading, whether or not others are still in flight', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const queue = new AckQueue<object>({ release: () => {}, fail: () => {}, drained: () => {} });
+    const stuck = deferred<object>();
+    // Weak references made in a function of their own, so no strong one stays on this frame.
+    const watch = () => {
+      const released: WeakRef<object>[] = [];
+      for (let i = 0; i < 3; i++) {
+        const value = { reading: i };
+        released.push(new WeakRef(value));
+        queue.pushDone(value);
+      }
+      queue.push(stuck.promise); // in flight: the queue is not empty
+      const value = { reading: 3 };
+      released.push(new WeakRef(value));
+      queue.pushDone(value); // waits behind the stuck one
+      return released;
+    };
+    const refs = watch();
+    await new Promise((r) => setImmediate(r));
+    gc();
+    expect(refs.slice(0, 3).map((r) => r.deref())).toEqual([undefined, undefined, undefined]);
+    expect(refs[3]?.deref()).toEqual({ reading: 3 }); // not yet released: still held
+    expect(queue.inFlight).toBe(2);
+    stuck.resolve({ reading: 'late' });
+    await queue.whenSettled();
+    await new Promise((r) => setImmediate(r));
+    gc();
+    expect(refs[3]?.deref()).toBeUndefined();
   });
 });

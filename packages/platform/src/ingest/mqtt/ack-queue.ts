@@ -21,7 +21,8 @@ export interface AckQueueEvents<T> {
 }
 
 export class AckQueue<T> {
-  private readonly entries: AckEntry<T>[] = [];
+  /** Released entries are cleared at once: a connection lives for days, its readings must not. */
+  private readonly entries: (AckEntry<T> | undefined)[] = [];
   private head = 0;
   private failed = false;
   private idleWaiters: (() => void)[] = [];
@@ -67,7 +68,7 @@ export class AckQueue<T> {
   }
 
   private settled(): boolean {
-    if (this.failed) return this.entries.slice(this.head).every((e) => e.state !== 'pending');
+    if (this.failed) return this.entries.slice(this.head).every((e) => e?.state !== 'pending');
     return this.inFlight === 0;
   }
 
@@ -81,7 +82,7 @@ export class AckQueue<T> {
         this.events.fail(entry.error);
         break;
       }
-      this.head++;
+      this.entries[this.head++] = undefined;
       this.events.release(entry.value as T);
     }
     this.compact();
@@ -93,9 +94,15 @@ export class AckQueue<T> {
     }
   }
 
-  /** Keeps the array from growing without bound on a long-lived connection. */
+  /**
+   * Keeps the array from growing without bound on a long-lived connection: emptied whenever nothing is in
+   * flight (the usual case between readings), else cut once mostly released.
+   */
   private compact(): void {
-    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+    if (this.head === this.entries.length) {
+      this.entries.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries.splice(0, this.head);
       this.head = 0;
     }
