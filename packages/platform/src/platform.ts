@@ -189,7 +189,7 @@ export async function startPlatform(
     afterNotify: () => webhooks.wake(),
   });
   await alarms.start();
-  const rules = new ClinicalRules(store, bus, alarms, { log });
+  const rules = new ClinicalRules(store, bus, alarms, { log, devices: registry });
   await rules.start();
 
   const http = await createHttpApp({ logger: log, ...(tls ? { tls } : {}) });

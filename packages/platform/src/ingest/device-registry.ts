@@ -51,6 +51,9 @@ export class DeviceRegistry {
     if (d === undefined) {
       d = (await this.store.devices.get(id)) ?? null;
       this.devices.set(id, d);
+      // The row's high_seq moves in the same statement that stores readings, so it is the highest stored
+      // sequence number as of this read: no second query for it. Claims made since are kept.
+      if (d && !this.highSeq.has(id)) this.highSeq.set(id, d.highSeq);
     }
     return d ?? undefined;
   }

@@ -21,7 +21,7 @@ import type {
   StoredReadingEvent,
 } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import type { Store } from '../store/types.ts';
+import type { Device, Store } from '../store/types.ts';
 
 export interface RulesOptions {
   readonly tickMs?: number;
@@ -29,6 +29,8 @@ export interface RulesOptions {
   /** A vital measured longer ago than this when it arrives is late: NEWS2 only, no limit alarms. */
   readonly lateAfterMs?: number;
   readonly log?: Logger;
+  /** Where a device's expected reporting interval is read (ingest's cached registry); the store if not given. */
+  readonly devices?: { device(id: string): Promise<Device | undefined> };
 }
 
 /** Patients whose monitors see the clock in one event-loop turn. */
@@ -224,7 +226,8 @@ export class ClinicalRules {
   }
 
   private async intervalOf(deviceId: string): Promise<number> {
-    const d = await this.store.devices.get(deviceId);
+    const { devices } = this.options;
+    const d = devices ? await devices.device(deviceId) : await this.store.devices.get(deviceId);
     return (d?.expectedIntervalS ?? 60) * 1000;
   }
 
