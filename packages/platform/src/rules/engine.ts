@@ -21,6 +21,7 @@ import type {
   StoredReadingEvent,
 } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
+import { LookupBatch } from '../store/lookup-batch.ts';
 import type { Device, Store } from '../store/types.ts';
 
 export interface RulesOptions {
@@ -58,6 +59,8 @@ export class ClinicalRules {
   private sweeping = false;
   private closed = false;
   private readonly now: () => number;
+
+  private readonly monitorLoads = new LookupBatch<string, PatientMonitor>((ids) => this.loadMany(ids));
 
   constructor(
     private readonly store: Store,
@@ -268,17 +271,27 @@ export class ClinicalRules {
   }
 
   private async load(patientId: string): Promise<PatientMonitor> {
-    const settings = await this.store.alarmSettings.get(patientId);
-    const m = new PatientMonitor({
-      thresholds: settings?.thresholds ?? [],
-      spo2Scale2Prescribed: settings?.spo2Scale2 ?? false,
-    });
-    const now = this.now();
-    const since = new Date(now - NEWS2_LOOKBACK_MS).toISOString();
-    for (const v of await this.store.vitals.latest(patientId, NEWS2_INDEX_CODES, since)) {
+    return (await this.monitorLoads.load(patientId)) as PatientMonitor;
+  }
+
+  /** Monitors for patients seen for the first time, made together (a ward's first readings come at once). */
+  private async loadMany(patientIds: string[]): Promise<Map<string, PatientMonitor>> {
+    const since = new Date(this.now() - NEWS2_LOOKBACK_MS).toISOString();
+    const [settings, latest] = await Promise.all([
+      this.store.alarmSettings.getMany(patientIds),
+      this.store.vitals.latestMany(patientIds, NEWS2_INDEX_CODES, since),
+    ]);
+    const monitors = new Map<string, PatientMonitor>();
+    for (const id of patientIds) {
+      const s = settings.get(id);
+      const m = new PatientMonitor({
+        thresholds: s?.thresholds ?? [],
+        spo2Scale2Prescribed: s?.spo2Scale2 ?? false,
+      });
       // A past value only informs NEWS2; the next tick scores it.
-      if (isVitalCode(v.code)) m.remember(v.code, v.value, v.at);
+      for (const v of latest.get(id) ?? []) if (isVitalCode(v.code)) m.remember(v.code, v.value, v.at);
+      monitors.set(id, m);
     }
-    return m;
+    return monitors;
   }
 }

@@ -16,6 +16,8 @@ export interface AlarmSettings {
 
 export interface AlarmSettingsRepository {
   get(patientId: string): Promise<AlarmSettings | undefined>;
+  /** The settings of each patient that has any (one query for many patients). */
+  getMany(patientIds: readonly string[]): Promise<Map<string, AlarmSettings>>;
   put(s: Omit<AlarmSettings, 'updatedAt'>): Promise<AlarmSettings>;
 }
 
@@ -42,6 +44,13 @@ export function alarmSettingsRepository(db: Database): AlarmSettingsRepository {
         patientId,
       ]);
       return rows[0] ? toSettings(rows[0]) : undefined;
+    },
+    async getMany(patientIds) {
+      const { rows } = await db.query<Row>(
+        'SELECT * FROM patient_alarm_settings WHERE patient_id = ANY($1::text[])',
+        [[...patientIds]],
+      );
+      return new Map(rows.map((r) => [r.patient_id, toSettings(r)]));
     },
     async put(s) {
       try {

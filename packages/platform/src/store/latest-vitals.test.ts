@@ -146,4 +146,50 @@ describe.each(storeBackends())('latest vitals on $name', ({ open }) => {
     // No reading since the look-back's start: nothing is remembered.
     expect(await store.vitals.latest(patient.id, codes, iso(T0 + 10 * 60_000))).toEqual([]);
   });
+
+  it('answers many patients at once exactly as one at a time, each with their own values', async () => {
+    const key = sampleKey();
+    const patients: string[] = [];
+    for (let p = 0; p < 3; p++) {
+      const deviceId = `dev-${randomUUID().slice(0, 8)}`;
+      const patient = await store.patients.create({});
+      patients.push(patient.id);
+      await store.devices.register({ id: deviceId, kind: 'monitor' });
+      await store.assignments.assign({ deviceId, patientId: patient.id, from: '2020-01-01T00:00:00Z' });
+      // Patient p has p readings, one a minute: the last has the newest values.
+      for (let i = 1; i <= p; i++) {
+        const reading = sampleReading({
+          deviceId,
+          patientId: patient.id,
+          seq: i,
+          key,
+          ts: iso(T0 + i * 60_000),
+        });
+        await store.readings.commit([reading]);
+      }
+      await store.db.transaction((tx) =>
+        insertEntered(tx, [
+          entered(patient.id, 'respiratory-rate', T0 + p * 600_000, {
+            valueQuantity: { value: 12 + p, system: UCUM, code: '/min' },
+          }),
+        ]),
+      );
+    }
+    const codes = ['heart-rate', 'respiratory-rate', 'spo2'];
+    const unknown = `nobody-${randomUUID()}`;
+    const many = await store.vitals.latestMany([...patients, unknown, patients[1]!], codes, iso(T0));
+    expect([...many.keys()].sort()).toEqual([...patients, unknown].sort());
+    expect(many.get(unknown)).toEqual([]);
+    const sorted = <T extends { code: string }>(v: readonly T[] = []) =>
+      [...v].sort((a, b) => a.code.localeCompare(b.code));
+    for (const id of patients)
+      expect(sorted(many.get(id))).toEqual(sorted(await store.vitals.latest(id, codes, iso(T0))));
+    // The patient without readings has only the value a person entered; the others also their device's.
+    expect(many.get(patients[0]!)?.map((v) => v.code)).toEqual(['respiratory-rate']);
+    expect(sorted(many.get(patients[2]!)).map((v) => [v.code, v.value])).toEqual([
+      ['heart-rate', 72],
+      ['respiratory-rate', 14],
+      ['spo2', 97],
+    ]);
+  });
 });

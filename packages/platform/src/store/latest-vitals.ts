@@ -25,61 +25,94 @@ export interface LatestVital {
 export interface LatestVitalsRepository {
   /** For each index code, the newest reading since `since` that carries it; its matching vitals. */
   latest(patientId: string, indexCodes: readonly string[], since: string): Promise<LatestVital[]>;
+  /** The same for many patients in two queries; every patient asked for has an entry. */
+  latestMany(
+    patientIds: readonly string[],
+    indexCodes: readonly string[],
+    since: string,
+  ): Promise<Map<string, LatestVital[]>>;
 }
 
 export function latestVitalsRepository(db: Database): LatestVitalsRepository {
+  const latestMany: LatestVitalsRepository['latestMany'] = async (patientIds, indexCodes, since) => {
+    requireInstant(since, 'since');
+    const patients = [...new Set(patientIds)];
+    const codes = [...new Set(indexCodes)];
+    // One index probe per patient and code, newest first. DISTINCT ON read (and joined to its reading) every
+    // row of the look-back before keeping one per code: ~0.5 s for a patient with 12 h of one-per-second
+    // readings, paid by every patient the rules load after a restart (bench/latest-vitals.bench.ts).
+    const { rows } = await db.query<{ patient_id: string; code: string; jws: string }>(
+      `SELECT p.patient_id, o.code, r.jws
+         FROM unnest($1::text[]) AS p(patient_id)
+         CROSS JOIN unnest($2::text[]) AS c(code)
+         CROSS JOIN LATERAL (SELECT code, device_id, seq FROM observations
+                              WHERE patient_id = p.patient_id AND code = c.code AND effective >= $3
+                              ORDER BY effective DESC LIMIT 1) o
+         JOIN readings r ON r.device_id = o.device_id AND r.seq = o.seq`,
+      [patients, codes, since],
+    );
+    const found = await enteredLatest(db, patients, codes, since);
+    const wanted = new Set(indexCodes);
+    for (const row of rows) {
+      const out = found.get(row.patient_id) ?? [];
+      found.set(row.patient_id, out);
+      out.push(...readingVitals(row.code, row.jws, wanted));
+    }
+    return new Map(patients.map((id) => [id, newestPerCode(found.get(id) ?? [])]));
+  };
   return {
     async latest(patientId, indexCodes, since) {
-      requireInstant(since, 'since');
-      // One index probe per code, newest first. DISTINCT ON read (and joined to its reading) every row of the
-      // look-back before keeping one per code: ~0.5 s for a patient with 12 h of one-per-second readings,
-      // paid by every patient the rules load after a restart (bench/latest-vitals.bench.ts).
-      const { rows } = await db.query<{ code: string; jws: string }>(
-        `SELECT o.code, r.jws
-           FROM unnest($2::text[]) AS c(code)
-           CROSS JOIN LATERAL (SELECT code, device_id, seq FROM observations
-                                WHERE patient_id = $1 AND code = c.code AND effective >= $3
-                                ORDER BY effective DESC LIMIT 1) o
-           JOIN readings r ON r.device_id = o.device_id AND r.seq = o.seq`,
-        [patientId, [...new Set(indexCodes)], since],
-      );
-      const wanted = new Set(indexCodes);
-      const out: LatestVital[] = await enteredLatest(db, patientId, indexCodes, since);
-      for (const row of rows) {
-        const jws = parseCompactJws(row.jws);
-        if (!jws.ok) continue;
-        const message = decodeReading(jws.value.payload);
-        if (!message.ok) continue;
-        for (const v of message.value.vitals) {
-          const inPanel = row.code === 'blood-pressure' && v.code.startsWith('bp-');
-          if (v.code !== row.code && !inPanel) continue;
-          if (!wanted.has(v.code) && !inPanel) continue;
-          out.push({ code: v.code, value: v.value, at: Date.parse(v.at ?? message.value.ts) });
-        }
-      }
-      return newestPerCode(out);
+      return (await latestMany([patientId], indexCodes, since)).get(patientId) ?? [];
     },
+    latestMany,
   };
 }
 
-/** The newest entered Observation of each index code (device_id '' in derived_observations), as vitals. */
+/** The vitals of a stored signed reading that the index code found it by stands for. */
+function readingVitals(indexCode: string, compact: string, wanted: ReadonlySet<string>): LatestVital[] {
+  const jws = parseCompactJws(compact);
+  if (!jws.ok) return [];
+  const message = decodeReading(jws.value.payload);
+  if (!message.ok) return [];
+  const out: LatestVital[] = [];
+  for (const v of message.value.vitals) {
+    const inPanel = indexCode === 'blood-pressure' && v.code.startsWith('bp-');
+    if (v.code !== indexCode && !inPanel) continue;
+    if (!wanted.has(v.code) && !inPanel) continue;
+    out.push({ code: v.code, value: v.value, at: Date.parse(v.at ?? message.value.ts) });
+  }
+  return out;
+}
+
+/** The newest entered Observation of each index code (device_id '' in derived_observations), by patient. */
 async function enteredLatest(
   db: Database,
-  patientId: string,
+  patientIds: readonly string[],
   indexCodes: readonly string[],
   since: string,
-): Promise<LatestVital[]> {
-  const { rows } = await db.query<{ code: string; resource: Record<string, unknown> | string }>(
-    `SELECT d.code, d.resource
-       FROM unnest($2::text[]) AS c(code)
+): Promise<Map<string, LatestVital[]>> {
+  const { rows } = await db.query<{
+    patient_id: string;
+    code: string;
+    resource: Record<string, unknown> | string;
+  }>(
+    `SELECT p.patient_id, d.code, d.resource
+       FROM unnest($1::text[]) AS p(patient_id)
+       CROSS JOIN unnest($2::text[]) AS c(code)
        CROSS JOIN LATERAL (SELECT code, resource FROM derived_observations
-                            WHERE patient_id = $1 AND device_id = '' AND code = c.code AND effective >= $3
+                            WHERE patient_id = p.patient_id AND device_id = '' AND code = c.code
+                              AND effective >= $3
                             ORDER BY effective DESC LIMIT 1) d`,
-    [patientId, [...new Set(indexCodes)], since],
+    [patientIds, indexCodes, since],
   );
-  return rows.flatMap((row) =>
-    enteredVitals(row.code, typeof row.resource === 'string' ? JSON.parse(row.resource) : row.resource),
-  );
+  const found = new Map<string, LatestVital[]>();
+  for (const row of rows) {
+    const resource = typeof row.resource === 'string' ? JSON.parse(row.resource) : row.resource;
+    const out = found.get(row.patient_id) ?? [];
+    found.set(row.patient_id, out);
+    out.push(...enteredVitals(row.code, resource));
+  }
+  return found;
 }
 
 type Json = Record<string, unknown>;
