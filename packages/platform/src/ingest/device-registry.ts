@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { importEd25519 } from '@openiomt/core';
+import { LookupBatch } from '../store/lookup-batch.ts';
 import type { Assignment, Device, DeviceKey, Store } from '../store/types.ts';
 
 export interface LiveKey {
@@ -24,7 +25,17 @@ export class DeviceRegistry {
   private readonly assignments = new Map<string, Assignment[]>();
   private readonly highSeq = new Map<string, number>();
 
-  constructor(private readonly store: Store) {}
+  // A burst of devices seen for the first time (a ward reconnecting, a fleet provisioned at once) is looked
+  // up in one query per kind, not three per device.
+  private readonly keyLookups: LookupBatch<string, DeviceKey>;
+  private readonly deviceLookups: LookupBatch<string, Device>;
+  private readonly historyLookups: LookupBatch<string, Assignment[]>;
+
+  constructor(private readonly store: Store) {
+    this.keyLookups = new LookupBatch((kids) => store.devices.keysByKids(kids));
+    this.deviceLookups = new LookupBatch((ids) => store.devices.getMany(ids));
+    this.historyLookups = new LookupBatch((ids) => store.assignments.historyMany(ids));
+  }
 
   /** The key if it is cached (the hot path skips a promise then); otherwise use key(). */
   cachedKey(kid: string): LiveKey | undefined {
@@ -39,7 +50,7 @@ export class DeviceRegistry {
   async key(kid: string): Promise<LiveKey | undefined> {
     const cached = this.keys.get(kid);
     if (cached) return cached;
-    const row = await this.store.devices.keyByKid(kid);
+    const row = await this.keyLookups.load(kid);
     if (!row) return undefined;
     const k = toLiveKey(row);
     this.keys.set(kid, k);
@@ -49,7 +60,7 @@ export class DeviceRegistry {
   async device(id: string): Promise<Device | undefined> {
     let d = this.devices.get(id);
     if (d === undefined) {
-      d = (await this.store.devices.get(id)) ?? null;
+      d = (await this.deviceLookups.load(id)) ?? null;
       this.devices.set(id, d);
       // The row's high_seq moves in the same statement that stores readings, so it is the highest stored
       // sequence number as of this read: no second query for it. Claims made since are kept.
@@ -62,7 +73,7 @@ export class DeviceRegistry {
   async patientAt(deviceId: string, atMs: number): Promise<string | undefined> {
     let history = this.assignments.get(deviceId);
     if (history === undefined) {
-      history = await this.store.assignments.history(deviceId);
+      history = (await this.historyLookups.load(deviceId)) ?? [];
       this.assignments.set(deviceId, history);
     }
     for (const a of history) {

@@ -83,6 +83,17 @@ export function assignmentsRepository(db: Database): Store['assignments'] {
       return rows.map(toAssignment);
     },
 
+    async historyMany(deviceIds) {
+      const { rows } = await db.query<AssignmentRow>(
+        `SELECT ${COLUMNS} FROM device_assignments WHERE device_id = ANY($1::text[])
+          ORDER BY device_id, from_at, id`,
+        [[...deviceIds]],
+      );
+      const histories = new Map<string, Assignment[]>(deviceIds.map((id) => [id, []]));
+      for (const r of rows) histories.get(r.device_id)?.push(toAssignment(r));
+      return histories;
+    },
+
     async patientAt(deviceId, at) {
       requireInstant(at, 'at');
       // Same range expression as the exclusion constraint, so its GiST index serves this lookup.

@@ -271,6 +271,22 @@ export function devicesRepository(db: Database): Store['devices'] {
       return rows[0] === undefined ? undefined : toKey(rows[0]);
     },
 
+    async keysByKids(kids) {
+      const { rows } = await db.query<KeyRow>(
+        `SELECT ${KEY_COLUMNS} FROM device_keys WHERE kid = ANY($1::text[])`,
+        [[...kids]],
+      );
+      return new Map(rows.map((r) => [r.kid, toKey(r)]));
+    },
+
+    async getMany(ids) {
+      const { rows } = await db.query<DeviceRow>(
+        `SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = ANY($1::text[])`,
+        [[...ids]],
+      );
+      return new Map(rows.map((r) => [r.id, toDevice(r)]));
+    },
+
     async revoke(id, reason) {
       return db.transaction(async (tx) => {
         const at = nowIso();

@@ -208,6 +208,8 @@ export interface Store {
       enrolmentTtlS?: number;
     }): Promise<{ device: Device; enrolmentCode: string; enrolmentExpiresAt: string }>;
     get(id: string): Promise<Device | undefined>;
+    /** The devices that exist among `ids` (one query for many). */
+    getMany(ids: readonly string[]): Promise<Map<string, Device>>;
     /** status 'quarantined': quarantined devices that are not revoked (their status stays as it was). */
     list(q?: ListQuery & { status?: DeviceStatus | 'quarantined' }): Promise<Page<Device>>;
     /** Issues a fresh enrolment code (re-enrolment after loss of key). */
@@ -224,6 +226,8 @@ export interface Store {
     rotateKey(id: string, jwk: Ed25519PublicJwk, overlapUntil: string): Promise<DeviceKey>;
     keys(id: string): Promise<DeviceKey[]>;
     keyByKid(kid: string): Promise<DeviceKey | undefined>;
+    /** The keys that exist among `kids` (one query for many). */
+    keysByKids(kids: readonly string[]): Promise<Map<string, DeviceKey>>;
     revoke(id: string, reason: string): Promise<Device>;
     /** Throws not-found, or conflict when the device is revoked or already quarantined. */
     quarantine(id: string, q: { reason: string; by: string }): Promise<Device>;
@@ -237,6 +241,8 @@ export interface Store {
     /** Ends the device's current assignment at `at` (default now). */
     end(deviceId: string, at?: string): Promise<Assignment | undefined>;
     history(deviceId: string): Promise<Assignment[]>;
+    /** Each device's history as history() gives it, for many devices in one query (empty when none). */
+    historyMany(deviceIds: readonly string[]): Promise<Map<string, Assignment[]>>;
     /** The patient the device was assigned to at instant `at`, if any. */
     patientAt(deviceId: string, at: string): Promise<string | undefined>;
     /** Active devices assigned to a patient at `at`: what the stale-data rules watch. */
