@@ -142,6 +142,13 @@ async function insertKey(
 }
 
 export function devicesRepository(db: Database): Store['devices'] {
+  const keysByKids = async (kids: readonly string[]) => {
+    const { rows } = await db.query<KeyRow>(
+      `SELECT ${KEY_COLUMNS} FROM device_keys WHERE kid = ANY($1::text[])`,
+      [[...kids]],
+    );
+    return new Map(rows.map((r) => [r.kid, toKey(r)]));
+  };
   const get = async (id: string) => {
     const { rows } = await db.query<DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = $1`, [id]);
     return rows[0] === undefined ? undefined : toDevice(rows[0]);
@@ -266,18 +273,8 @@ export function devicesRepository(db: Database): Store['devices'] {
       return rows.map(toKey);
     },
 
-    async keyByKid(kid) {
-      const { rows } = await db.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM device_keys WHERE kid = $1`, [kid]);
-      return rows[0] === undefined ? undefined : toKey(rows[0]);
-    },
-
-    async keysByKids(kids) {
-      const { rows } = await db.query<KeyRow>(
-        `SELECT ${KEY_COLUMNS} FROM device_keys WHERE kid = ANY($1::text[])`,
-        [[...kids]],
-      );
-      return new Map(rows.map((r) => [r.kid, toKey(r)]));
-    },
+    keyByKid: async (kid) => (await keysByKids([kid])).get(kid),
+    keysByKids,
 
     async getMany(ids) {
       const { rows } = await db.query<DeviceRow>(
