@@ -10,6 +10,10 @@
 //      rhythm, RR irregularity alone vs the full screen. The P-wave thresholds (ecg/atrial.ts) were chosen on
 //      the first lead (highest and 90th percentile of the P-wave consistency of its AF windows); the second
 //      lead and (a) are checks. Both (a) and (c) also report a sweep of the two thresholds.
+//  (d) mitdb, live: each lead streamed through WaveformStream in 1-s chunks, as a device sends it; every AF
+//      call the stream makes (one per 10-s window, over the last 60 s) is scored against the reference rhythm
+//      of those 60 s (AF throughout or no AF at all; mixed stretches are not scored), with the false AF
+//      onsets (each would raise an AF alarm) during rhythm without AF. RR alone vs the full screen.
 // Usage: npx tsx packages/signal/scripts/eval-af.ts --data /work/shared/data [--out .bench/eval-af.json]
 //        [--window-beats 32] [--mitdb-windows 20,30]
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,6 +32,7 @@ import {
   rhythmOfBeats,
   singleRhythmWindows,
 } from '../src/eval/afdb.ts';
+import { type LiveAfCall, liveAfCalls, scoreLiveAf } from '../src/eval/live-af.ts';
 import { readAnnotations, readRecord } from '../src/wfdb/loader.ts';
 import { toPhysical } from '../src/wfdb/signal.ts';
 
@@ -196,10 +201,35 @@ async function evalMitdb(dir: string, windowS: number) {
   });
 }
 
+async function evalMitdbLive(dir: string) {
+  const records = readFileSync(join(dir, 'RECORDS'), 'latin1').trim().split(/\s+/);
+  const leads = [0, 1].map(() => [] as LiveAfCall[][]);
+  for (const record of records) {
+    const rec = await readRecord(join(dir, record));
+    const changes = rhythmChanges((await readAnnotations(join(dir, record), 'atr')).annotations);
+    for (const [li, out] of leads.entries()) {
+      const sig = rec.signals[li];
+      if (!sig) continue;
+      out.push(liveAfCalls(toPhysical(sig), sig.samplingFrequency, changes));
+    }
+  }
+  return leads.map((calls, li) => {
+    // Each scored call stands for the 10 s of monitoring since the one before.
+    const notAfHours = calls.flat().filter((c) => c.label === 'not-af').length / 360;
+    return {
+      lead: li + 1,
+      notAfHours,
+      rrOnly: scoreLiveAf(calls, (c) => c.rrOnly),
+      screen: scoreLiveAf(calls, (c) => c.af),
+    };
+  });
+}
+
 const challenge = await evalChallenge(join(dataDir, 'challenge-2017'));
 const afdb = evalAfdb(join(dataDir, 'afdb-derived'));
 const mitdb = [];
 for (const w of mitdbWindows) mitdb.push(...(await evalMitdb(join(dataDir, 'mitdb'), w)));
+const live = await evalMitdbLive(join(dataDir, 'mitdb'));
 
 const pct = (x: number) => (Number.isNaN(x) ? '    -' : (100 * x).toFixed(1).padStart(5));
 const num = (x: number | undefined, d: number) =>
@@ -243,10 +273,19 @@ for (const m of mitdb) {
   );
   for (const w of m.pWaveThresholdSweep) console.log(`        ${sweepName(w).padEnd(36)} ${s(w)}`);
 }
+console.log('\n(d) mitdb streamed live (1-s chunks), AF calls over the last 60 s, every 10 s, per lead');
+for (const m of live) {
+  const s = (c: ReturnType<typeof scoreLiveAf>) =>
+    `Se ${pct(c.sensitivity)} % of ${c.afCalls}, Sp ${pct(c.specificity)} % of ${c.notAfCalls}, ` +
+    `false AF onsets ${c.falseOnsets} (${(c.falseOnsets / (m.notAfHours / 24)).toFixed(1)} per 24 h without AF)`;
+  console.log(`    lead ${m.lead}, ${m.notAfHours.toFixed(1)} h without AF scored`);
+  console.log(`      RR irregularity alone: ${s(m.rrOnly)}`);
+  console.log(`      RR + P waves:          ${s(m.screen)}`);
+}
 
 mkdirSync(dirname(values.out!), { recursive: true });
 const json = JSON.stringify(
-  { data: dataDir, challenge, afdb, mitdb },
+  { data: dataDir, challenge, afdb, mitdb, live },
   (k, v) => (k === 'sweep' ? undefined : v),
   2,
 );

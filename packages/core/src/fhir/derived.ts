@@ -300,7 +300,7 @@ function rhythmBody(rhythm: 'af-suspected' | 'not-af'): Partial<Observation> {
     ],
     note: [
       {
-        text: 'Automated screening of RR-interval irregularity; not a diagnosis. Confirm on a reviewed ECG.',
+        text: 'Automated screening of RR-interval irregularity and P waves; not a diagnosis. Confirm on a reviewed ECG.',
       },
     ],
   };

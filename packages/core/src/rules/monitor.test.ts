@@ -121,6 +121,24 @@ describe('PatientMonitor', () => {
     expect(conditions(d(T0 + 40 * S, 0.9, 'not-af'))).toEqual([`clear:${AF_CONDITION}`]);
   });
 
+  it('says what an AF alarm rests on: irregular RR without P waves, or variable RR without P waves', () => {
+    const onset = (rhythmBasis?: 'irregular-rr' | 'variable-rr-without-p-waves') =>
+      new PatientMonitor().derived(
+        {
+          deviceId: 'd1',
+          code: 'heart-rate',
+          at: T0,
+          signalQuality: 0.9,
+          rhythm: 'af-suspected',
+          ...(rhythmBasis ? { rhythmBasis } : {}),
+        },
+        T0,
+      )[0]?.reason;
+    expect(onset('irregular-rr')).toContain('irregularly irregular RR intervals without distinct P waves');
+    expect(onset('variable-rr-without-p-waves')).toContain('no P waves before a narrow QRS');
+    expect(onset()).toBe('the rhythm suggests atrial fibrillation (screening)');
+  });
+
   it('detects a silent device within twice its interval and clears when it speaks', () => {
     const m = new PatientMonitor();
     m.deviceSeen('d1', 10 * S, T0);

@@ -57,6 +57,27 @@ export interface DerivedMeasurementInput {
   readonly signalQuality: number;
   readonly leadOff?: boolean;
   readonly rhythm?: 'af-suspected' | 'not-af';
+  /** What the rhythm call rests on (the signal package's AF screen). */
+  readonly rhythmBasis?: AfScreenBasis;
+}
+
+/**
+ * Why an AF screen called AF or not (the signal package's AfBasis): irregular RR without distinct P waves,
+ * irregular RR with them (not AF), variable but patterned RR without P waves before a narrow QRS, or neither.
+ */
+export type AfScreenBasis =
+  | 'irregular-rr'
+  | 'irregular-rr-with-p-waves'
+  | 'variable-rr-without-p-waves'
+  | 'rr-not-af-like';
+
+/** The AF alarm's reason, in words, from what the screen saw. */
+function afOnsetReason(basis: AfScreenBasis | undefined): string {
+  if (basis === 'irregular-rr')
+    return 'irregularly irregular RR intervals without distinct P waves suggest atrial fibrillation (screening)';
+  if (basis === 'variable-rr-without-p-waves')
+    return 'variable RR intervals with no P waves before a narrow QRS suggest atrial fibrillation (screening)';
+  return 'the rhythm suggests atrial fibrillation (screening)';
 }
 
 export interface DeviceStatusInput {
@@ -207,7 +228,7 @@ export class PatientMonitor {
     if (d.value !== undefined && trustworthy) events.push(...this.vital(d.code, d.value, d.at, now));
     if (d.rhythm === 'af-suspected' && !this.afActive) {
       this.afActive = true;
-      events.push(afEvent('onset', d.at, 'irregular RR intervals suggest atrial fibrillation (screening)'));
+      events.push(afEvent('onset', d.at, afOnsetReason(d.rhythmBasis)));
     } else if (d.rhythm === 'not-af' && this.afActive) {
       this.afActive = false;
       events.push(afEvent('clear', d.at, 'rhythm no longer suggests atrial fibrillation'));

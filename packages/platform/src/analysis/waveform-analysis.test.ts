@@ -138,6 +138,8 @@ describe.each(storeBackends())('waveform analysis on $name', ({ open }) => {
     // the ECG's HRV and rhythm call come once enough beats are in (from the third window here)
     const last = byCode('heart-rate').at(-1) as DerivedMeasurementEvent;
     expect(last.rhythm).toBe('not-af');
+    // and what it rests on (mitdb 101 is sinus rhythm with a steady RR: RR irregularity says no AF)
+    expect(last.rhythmBasis).toBe('rr-not-af-like');
     expect(last.observationIds).toHaveLength(4);
 
     // every announced Observation is stored, its sources exist, and its Provenance names the algorithm

@@ -250,6 +250,7 @@ function measurementEvent(
     signalQuality: result.quality,
     leadOff: result.leadOff,
     ...(result.kind === 'ecg' && result.rhythm ? { rhythm: result.rhythm } : {}),
+    ...(result.kind === 'ecg' && result.rhythmBasis ? { rhythmBasis: result.rhythmBasis } : {}),
     observationIds: mapped.observations.map((o) => o.id),
   };
 }

@@ -1,4 +1,5 @@
 import type {
+  AfScreenBasis,
   Alarm,
   AlarmNotice,
   AlarmTransition,
@@ -45,6 +46,8 @@ export interface DerivedMeasurementEvent {
   readonly leadOff?: boolean;
   /** ECG only, when enough beats were seen to call the rhythm. */
   readonly rhythm?: 'af-suspected' | 'not-af';
+  /** What the rhythm call rests on (RR irregularity and P waves; the signal package's AfBasis). */
+  readonly rhythmBasis?: AfScreenBasis;
   readonly observationIds: readonly string[];
 }
 

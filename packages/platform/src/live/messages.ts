@@ -131,6 +131,7 @@ export function derivedMessage(d: DerivedMeasurementEvent) {
     at: iso(d.at),
     signalQuality: d.signalQuality,
     ...(d.rhythm === undefined ? {} : { rhythm: d.rhythm }),
+    ...(d.rhythmBasis === undefined ? {} : { rhythmBasis: d.rhythmBasis }),
     ...(d.leadOff === undefined ? {} : { leadOff: d.leadOff }),
   };
 }

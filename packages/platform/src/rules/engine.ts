@@ -215,6 +215,7 @@ export class ClinicalRules {
           ...(d.value === undefined ? {} : { value: d.value }),
           ...(d.leadOff === undefined ? {} : { leadOff: d.leadOff }),
           ...(d.rhythm === undefined ? {} : { rhythm: d.rhythm }),
+          ...(d.rhythmBasis === undefined ? {} : { rhythmBasis: d.rhythmBasis }),
         },
         this.now(),
       ),

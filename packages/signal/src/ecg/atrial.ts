@@ -28,7 +28,6 @@
 // Checked, not chosen, on the second mitdb lead and on the CinC 2017 handheld recordings.
 
 import { isAfLike, NRMSSD_AF, type RrIrregularity } from './af.ts';
-import { movingAverage } from './qrs.ts';
 
 export interface PWaveConsistency {
   /**
@@ -77,26 +76,108 @@ const ONSET_SEARCH_S = 0.15;
 const LOWPASS_HALF_S = 0.02;
 
 /**
- * QRS onset (s before the fiducial) and QRS duration (s) from the average of the low-passed beats over
+ * Where each beat's low-passed signal is kept, relative to its fiducial: enough before it for a P-wave window
+ * that starts up to ONSET_SEARCH_S further back (the QRS onset is found later, from the average beat), and
+ * ONSET_SEARCH_S after it for that average. A snippet is all a beat contributes, so the same computation
+ * serves a whole recording (pWaveConsistency) and a live stream (stream/p-wave-history.ts), which keeps the
+ * snippets of the last minute's beats instead of the signal.
+ */
+export interface SnippetGeometry {
+  /** Half width (samples) of the moving-average low-pass. */
+  readonly half: number;
+  /** Half width (samples) of the average beat searched for the QRS onset and end. */
+  readonly around: number;
+  /** Samples kept before the fiducial. */
+  readonly before: number;
+  /** Samples per snippet (before + 1 + around). */
+  readonly length: number;
+}
+
+export function snippetGeometry(fs: number): SnippetGeometry {
+  const half = Math.max(1, Math.round(LOWPASS_HALF_S * fs));
+  const around = Math.max(2, Math.round(ONSET_SEARCH_S * fs));
+  const before = Math.round(P_WAVE_WINDOW[0] * fs) + around + 1;
+  return { half, around, before, length: before + 1 + around };
+}
+
+/**
+ * Writes the low-passed signal around the beat at sample `p` of `x` into `out` (snippet layout, from
+ * `offset`). A value is NaN unless its whole averaging window lies inside `x` and holds only finite samples,
+ * so a window touching a dropout or the edge of what is held is recognisable later.
+ */
+export function writeSnippet(
+  x: ArrayLike<number>,
+  p: number,
+  g: SnippetGeometry,
+  out: Float32Array,
+  offset: number,
+): void {
+  const first = p - g.before;
+  const width = 2 * g.half + 1;
+  const inv = 1 / width;
+  let sum = 0;
+  let bad = 0;
+  let ready = false;
+  for (let k = 0; k < g.length; k++) {
+    const i = first + k;
+    if (i - g.half < 0 || i + g.half >= x.length) {
+      out[offset + k] = Number.NaN;
+      ready = false;
+      continue;
+    }
+    if (!ready) {
+      sum = 0;
+      bad = 0;
+      for (let j = i - g.half; j <= i + g.half; j++) {
+        const v = x[j]!;
+        if (Number.isFinite(v)) sum += v;
+        else bad++;
+      }
+      ready = true;
+    } else {
+      const enter = x[i + g.half]!;
+      const leave = x[i - g.half - 1]!;
+      if (Number.isFinite(enter)) sum += enter;
+      else bad++;
+      if (Number.isFinite(leave)) sum -= leave;
+      else bad--;
+    }
+    out[offset + k] = bad === 0 ? sum * inv : Number.NaN;
+  }
+}
+
+/** The beats one consistency is computed over: their snippets and what decides whether each may be used. */
+export interface BeatSnippets {
+  readonly geometry: SnippetGeometry;
+  /** Number of beats. */
+  readonly count: number;
+  /** Snippet of beat b at b·geometry.length (each written by writeSnippet). */
+  readonly values: Float32Array;
+  /** Seconds since the previous beat (NaN when unknown): keeps the previous T wave out of the window. */
+  readonly rrPrev: Float64Array;
+  /** 1 when the beat and the one before it are trustworthy (clean, usual shape). */
+  readonly eligible: Uint8Array;
+}
+
+function allFinite(v: Float32Array, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) if (!Number.isFinite(v[k]!)) return false;
+  return true;
+}
+
+/**
+ * QRS onset (s before the fiducial) and QRS duration (s) from the average of every beat's snippet over
  * ±ONSET_SEARCH_S: onset and end are the first and last points where the average beat's slope exceeds
  * QRS_SLOPE_SHARE of its steepest slope. NaN when fewer than 3 beats can be averaged.
  */
-function averageBeatTimings(
-  lowpassed: Float64Array,
-  bad: Int32Array,
-  beats: ArrayLike<number>,
-  fs: number,
-): { onsetToFiducial: number; qrsDuration: number } {
+function averageBeatTimings(s: BeatSnippets, fs: number): { onsetToFiducial: number; qrsDuration: number } {
   const none = { onsetToFiducial: Number.NaN, qrsDuration: Number.NaN };
-  const h = Math.max(2, Math.round(ONSET_SEARCH_S * fs));
-  const reach = Math.round(LOWPASS_HALF_S * fs);
+  const { around: h, before, length } = s.geometry;
   const avg = new Float64Array(2 * h + 1);
   let n = 0;
-  for (let b = 0; b < beats.length; b++) {
-    const p = beats[b]!;
-    if (!(p - h - reach >= 0 && p + h + reach < lowpassed.length)) continue;
-    if (bad[p + h + reach + 1]! - bad[p - h - reach]! > 0) continue;
-    for (let k = 0; k <= 2 * h; k++) avg[k] = avg[k]! + lowpassed[p - h + k]!;
+  for (let b = 0; b < s.count; b++) {
+    const from = b * length + before - h;
+    if (!allFinite(s.values, from, from + 2 * h + 1)) continue;
+    for (let k = 0; k <= 2 * h; k++) avg[k] = avg[k]! + s.values[from + k]!;
     n++;
   }
   if (n < 3) return none;
@@ -165,42 +246,48 @@ export function pWaveConsistency(
 ): PWaveConsistency {
   const fs = samplingFrequency;
   if (!(fs > 0)) throw new RangeError(`samplingFrequency must be positive, got ${fs}`);
-  const none: PWaveConsistency = {
-    correlation: Number.NaN,
-    beats: 0,
-    onsetToFiducial: Number.NaN,
-    qrsDuration: Number.NaN,
-  };
-  if (beats.length < MIN_P_WAVE_BEATS + 1) return none;
-  // Missing samples (non-finite) are zeroed for the filter, and every window that reaches them is skipped:
-  // bad[i] counts the non-finite samples before i.
-  const n0 = signal.length;
-  const x = new Float64Array(n0);
-  const bad = new Int32Array(n0 + 1);
-  for (let i = 0; i < n0; i++) {
-    const v = signal[i]!;
-    const finite = Number.isFinite(v);
-    x[i] = finite ? v : 0;
-    bad[i + 1] = bad[i]! + (finite ? 0 : 1);
+  if (beats.length < MIN_P_WAVE_BEATS + 1) return NO_P_WAVES;
+  const geometry = snippetGeometry(fs);
+  const count = beats.length;
+  const values = new Float32Array(count * geometry.length);
+  const rrPrev = new Float64Array(count);
+  const eligible = new Uint8Array(count);
+  const ok = (b: number) => usable === undefined || Boolean(usable[b]);
+  for (let b = 0; b < count; b++) {
+    writeSnippet(signal, beats[b]!, geometry, values, b * geometry.length);
+    rrPrev[b] = b > 0 ? (beats[b]! - beats[b - 1]!) / fs : Number.NaN;
+    eligible[b] = b > 0 && ok(b) && ok(b - 1) ? 1 : 0;
   }
-  const half = Math.max(1, Math.round(LOWPASS_HALF_S * fs));
-  const lp = movingAverage(x, half);
-  const timings = averageBeatTimings(lp, bad, beats, fs);
+  return snippetConsistency({ geometry, count, values, rrPrev, eligible }, fs);
+}
+
+const NO_P_WAVES: PWaveConsistency = {
+  correlation: Number.NaN,
+  beats: 0,
+  onsetToFiducial: Number.NaN,
+  qrsDuration: Number.NaN,
+};
+
+/** P-wave consistency of beats given by their snippets (see BeatSnippets); fs in Hz. */
+export function snippetConsistency(s: BeatSnippets, fs: number): PWaveConsistency {
+  const timings = averageBeatTimings(s, fs);
   const onset = timings.onsetToFiducial;
-  if (!Number.isFinite(onset)) return none;
+  if (!Number.isFinite(onset)) return NO_P_WAVES;
   const fromS = P_WAVE_WINDOW[0] + onset;
   const from = Math.round(fromS * fs);
   const w = from - Math.round((P_WAVE_WINDOW[1] + onset) * fs) + 1;
-  const ok = (b: number) => usable === undefined || Boolean(usable[b]);
+  const { before, length } = s.geometry;
+  // Every usable window, detrended, one after another in one buffer (a live stream computes this every few
+  // seconds for each patient, so one allocation rather than one per beat).
+  const all = new Float64Array(s.count * w);
   const windows: Float64Array[] = [];
-  for (let b = 1; b < beats.length; b++) {
-    const p = beats[b]!;
-    const start = p - from;
-    if (!(start - half >= 0 && start + w + half <= n0) || !ok(b) || !ok(b - 1)) continue;
-    const rrPrev = (p - beats[b - 1]!) / fs;
-    if (!(rrPrev >= fromS + QTC_UPPER_S * Math.sqrt(rrPrev))) continue;
-    if (bad[start + w + half]! - bad[start - half]! > 0) continue;
-    const v = Float64Array.from(lp.subarray(start, start + w));
+  for (let b = 0; b < s.count; b++) {
+    const rrPrev = s.rrPrev[b]!;
+    if (s.eligible[b] !== 1 || !(rrPrev >= fromS + QTC_UPPER_S * Math.sqrt(rrPrev))) continue;
+    const start = b * length + before - from;
+    if (!allFinite(s.values, start, start + w)) continue;
+    const v = all.subarray(windows.length * w, (windows.length + 1) * w);
+    v.set(s.values.subarray(start, start + w));
     detrend(v);
     windows.push(v);
   }

@@ -2,9 +2,11 @@
 // minutes, and the AF screen over the last minute, each on the valid RR intervals only (both beats clean and
 // of the usual shape, nothing missing in between, plausible length).
 
-import { isAfLike, MIN_RR_FOR_AF, rrIrregularity } from '../ecg/af.ts';
+import { isAfLike, MIN_RR_FOR_AF, NRMSSD_AF, rrIrregularity } from '../ecg/af.ts';
+import { type AfBasis, screenAf } from '../ecg/atrial.ts';
 import { hrvSummary } from '../ecg/hrv.ts';
 import type { BeatHistory, RrInterval } from './beat-history.ts';
+import type { PWaveHistory } from './p-wave-history.ts';
 import type { HrvWindow } from './waveform-stream.ts';
 
 /** Fewest NN intervals for HRV. */
@@ -51,21 +53,50 @@ export function hrvOver(beats: BeatHistory, from: number, to: number, rateHz: nu
   };
 }
 
+export interface RhythmScreen {
+  readonly rhythm: 'af-suspected' | 'not-af';
+  readonly basis: AfBasis;
+  /**
+   * NaN when too few beats could be compared or when the RR intervals hardly vary, so that the P waves
+   * cannot change the call and are not measured (the call then rests on RR irregularity alone).
+   */
+  readonly pWaveConsistency: number;
+}
+
 /**
- * AF screen (ecg/af.ts) on the valid intervals ending in [from, to), when there are at least MIN_RR_FOR_AF
- * of them covering min(20 s, half the AF window).
+ * AF screen (ecg/atrial.ts screenAf) of the beats ending in [from, to): RR irregularity of the valid
+ * intervals, when there are at least MIN_RR_FOR_AF of them covering min(20 s, half the AF window), with the
+ * P-wave consistency of the same beats when `pWaves` keeps them.
  */
 export function rhythmOver(
   beats: BeatHistory,
+  pWaves: PWaveHistory | undefined,
   from: number,
   to: number,
   rateHz: number,
   afWindowS: number,
-): 'af-suspected' | 'not-af' | undefined {
-  const used = beats
-    .intervals(from, to, rateHz)
-    .filter((r) => r.valid)
-    .map((r) => r.seconds);
+): RhythmScreen | undefined {
+  const intervals = beats.intervals(from, to, rateHz);
+  const used = intervals.filter((r) => r.valid).map((r) => r.seconds);
   if (used.length < MIN_RR_FOR_AF || sum(used) < Math.min(MIN_AF_SPAN_S, 0.5 * afWindowS)) return undefined;
-  return isAfLike(rrIrregularity(used)) ? 'af-suspected' : 'not-af';
+  const irregularity = rrIrregularity(used);
+  // The P waves only bear on the call when the RR intervals vary (screenAf): most of the time, in sinus
+  // rhythm, they need not be measured.
+  const bears = isAfLike(irregularity) || irregularity.nrmssd > NRMSSD_AF;
+  const consistency = bears ? pWaves?.consistency(from, to) : undefined;
+  const { af, basis } = screenAf(
+    irregularity,
+    consistency ?? {
+      correlation: Number.NaN,
+      beats: 0,
+      onsetToFiducial: Number.NaN,
+      qrsDuration: Number.NaN,
+    },
+    { validShare: used.length / intervals.length },
+  );
+  return {
+    rhythm: af ? 'af-suspected' : 'not-af',
+    basis,
+    pWaveConsistency: consistency?.correlation ?? Number.NaN,
+  };
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { P_WAVES_ABSENT, P_WAVES_PRESENT } from '../ecg/atrial.ts';
 import { beatsFromSamples, compareBeats } from '../eval/ec57.ts';
 import { FIXTURES } from '../testdata.ts';
 import { isBeatCode } from '../wfdb/codes.ts';
@@ -120,6 +121,25 @@ describe('WaveformStream on ECG', () => {
     const normal = await calls('A00001');
     expect(normal.length).toBeGreaterThan(0);
     expect(normal.every((c) => c === 'not-af')).toBe(true);
+  });
+
+  it('screens AF live on both halves of its definition: RR irregularity and P waves (CinC 2017)', async () => {
+    const screen = async (name: string) => {
+      const rec = await readRecord(join(FIXTURES, 'challenge-2017', name));
+      const last = run('ecg', toPhysical(rec.signals[0]!), 300)
+        .filter((r) => r.rhythm !== undefined)
+        .at(-1);
+      return { rhythm: last?.rhythm, basis: last?.rhythmBasis, p: last?.pWaveConsistency ?? Number.NaN };
+    };
+    // Sinus rhythm with irregular RR and repeating (inverted) P waves: RR irregularity alone called it AF.
+    const ectopy = await screen('A00066');
+    expect(ectopy).toMatchObject({ rhythm: 'not-af', basis: 'irregular-rr-with-p-waves' });
+    expect(ectopy.p).toBeGreaterThanOrEqual(P_WAVES_PRESENT);
+    // AF with a fairly even ventricular response: RR irregularity alone missed it; no P waves, narrow QRS.
+    const even = await screen('A00071');
+    expect(even).toMatchObject({ rhythm: 'af-suspected', basis: 'variable-rr-without-p-waves' });
+    expect(even.p).toBeLessThan(P_WAVES_ABSENT);
+    expect(await screen('A00004')).toMatchObject({ rhythm: 'af-suspected', basis: 'irregular-rr' });
   });
 
   it('gives no rate on a noisy recording (CinC 2017 A04282)', async () => {

@@ -10,7 +10,9 @@
 // boundary, is recognised by the refractory period and not reported again.
 // Windows complete at fixed sample counts, so the results do not depend on how the samples were chunked.
 
+import type { AfBasis } from '../ecg/atrial.ts';
 import { BeatHistory } from './beat-history.ts';
+import { PWaveHistory } from './p-wave-history.ts';
 import { hrvOver, meanRate, rhythmOver } from './rr-measures.ts';
 import { SampleRing } from './sample-ring.ts';
 import {
@@ -58,8 +60,15 @@ export interface WindowResult {
   readonly beatsMs?: readonly number[];
   /** ecg only, over the last `hrvWindowS` of clean beats, when enough beats and this window has a rate. */
   readonly hrv?: HrvWindow;
-  /** ecg only, when enough RR intervals in the last `afWindowS` and this window has a rate. */
+  /**
+   * ecg only, when enough RR intervals in the last `afWindowS` and this window has a rate: the AF screen of
+   * that stretch from both parts of the clinical definition (RR irregularity and P waves, ecg/atrial.ts).
+   */
   readonly rhythm?: 'af-suspected' | 'not-af';
+  /** What `rhythm` rests on (see AfBasis). */
+  readonly rhythmBasis?: AfBasis;
+  /** The P-wave consistency behind `rhythm` (−1..1), when enough beats could be compared. */
+  readonly pWaveConsistency?: number;
 }
 
 export interface StreamOptions {
@@ -71,7 +80,7 @@ export interface StreamOptions {
 }
 
 /** Identifies the algorithms behind WindowResult (for FHIR Provenance); bump when results change. */
-export const WAVEFORM_ANALYSIS_VERSION = 'openiomt-signal/1';
+export const WAVEFORM_ANALYSIS_VERSION = 'openiomt-signal/2';
 
 /** Look-ahead after the reported stretch (s): room for the detectors' search-back and edge effects. */
 const LOOKAHEAD_S = 1.5;
@@ -121,6 +130,8 @@ interface StreamState {
   readonly t0Ms: number;
   readonly ring: SampleRing;
   readonly beats: BeatHistory;
+  /** ecg only: the snippets of the last AF window's beats, for the P-wave half of the AF screen. */
+  readonly pWaves: PWaveHistory | undefined;
   readonly scratch: Float64Array;
   readonly windowN: number;
   readonly lookN: number;
@@ -240,11 +251,20 @@ export class WaveformStream {
       old.ring.clear();
       old.beats.clear();
     }
+    const reusePWaves = reuse && old.pWaves?.rateHz === rateHz;
+    if (reusePWaves) old.pWaves?.clear();
+    const pWaves =
+      this.kind !== 'ecg'
+        ? undefined
+        : reusePWaves
+          ? old.pWaves
+          : new PWaveHistory(rateHz, Math.ceil(5 * afWindowS) + 16, afWindowS);
     return {
       rateHz,
       t0Ms,
       ring: reuse ? old.ring : new SampleRing(segmentN + 1),
       beats: reuse ? old.beats : new BeatHistory(beatCapacity),
+      pWaves,
       scratch: reuse ? old.scratch : new Float64Array(segmentN + 1),
       windowN,
       lookN,
@@ -298,7 +318,7 @@ export class WaveformStream {
       };
     }
     const a = this.kind === 'ecg' ? analyseEcgSegment(segment) : analysePpgSegment(segment);
-    const reported = this.recordBeats(st, a, segStart, reportStart, reportEnd);
+    const reported = this.recordBeats(st, a, values, segStart, reportStart, reportEnd);
     const result: {
       -readonly [K in keyof WindowResult]: WindowResult[K];
     } = {
@@ -322,8 +342,12 @@ export class WaveformStream {
       );
       if (hrv) result.hrv = hrv;
       const afFrom = reportEnd - Math.round(this.options.afWindowS * st.rateHz);
-      const rhythm = rhythmOver(st.beats, afFrom, reportEnd, st.rateHz, this.options.afWindowS);
-      if (rhythm) result.rhythm = rhythm;
+      const screen = rhythmOver(st.beats, st.pWaves, afFrom, reportEnd, st.rateHz, this.options.afWindowS);
+      if (screen) {
+        result.rhythm = screen.rhythm;
+        result.rhythmBasis = screen.basis;
+        if (Number.isFinite(screen.pWaveConsistency)) result.pWaveConsistency = screen.pWaveConsistency;
+      }
     }
     return result;
   }
@@ -332,6 +356,7 @@ export class WaveformStream {
   private recordBeats(
     st: StreamState,
     a: SegmentAnalysis,
+    values: Float64Array,
     segStart: number,
     reportStart: number,
     reportEnd: number,
@@ -355,7 +380,9 @@ export class WaveformStream {
         prev >= segStart &&
         st.ring.missingBetween(prev, sample) === 0 &&
         unclean[sample - segStart]! - unclean[prev - segStart]! === 0;
-      st.beats.add(sample, a.good[k] === 1 && !a.leadOff, linked);
+      const good = a.good[k] === 1 && !a.leadOff;
+      st.beats.add(sample, good, linked);
+      st.pWaves?.add(sample, values, segStart, good, linked, prev);
       st.lastReported = sample;
       reported.push(sample);
     }
