@@ -19,6 +19,7 @@ import { SCHEMA_014 } from './schema/014-key-rotation.ts';
 import { SCHEMA_015 } from './schema/015-revoked-tokens.ts';
 import { SCHEMA_016 } from './schema/016-sealed-delivery-secrets.ts';
 import { SCHEMA_017 } from './schema/017-entered-observations.ts';
+import { SCHEMA_018 } from './schema/018-readings-jws-uncompressed.ts';
 import type { Database } from './types.ts';
 
 export interface Migration {
@@ -320,6 +321,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '015-revoked-tokens', sql: SCHEMA_015 },
   { id: '016-sealed-delivery-secrets', sql: SCHEMA_016 },
   { id: '017-entered-observations', sql: SCHEMA_017 },
+  { id: '018-readings-jws-uncompressed', sql: SCHEMA_018 },
 ];
 
 /**

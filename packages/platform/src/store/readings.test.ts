@@ -47,6 +47,13 @@ describe.each(storeBackends())('readings and observations on $name', ({ open }) 
     expect(await store.readings.highSeq('no-such-device')).toBe(0);
   });
 
+  it('keeps the JWS out of line without compressing it (base64url hardly compresses)', async () => {
+    const { rows } = await store.db.query<{ storage: string }>(
+      `SELECT attstorage AS storage FROM pg_attribute WHERE attrelid = 'readings'::regclass AND attname = 'jws'`,
+    );
+    expect(rows).toEqual([{ storage: 'e' }]);
+  });
+
   it('answers a replayed seq with the jws already stored and keeps only the first', async () => {
     const { deviceId, reading } = await setup();
     const first = reading(1);
