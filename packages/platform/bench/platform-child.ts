@@ -20,6 +20,8 @@ import { loadConfig } from '../src/config/config.ts';
 import { createLogger } from '../src/log.ts';
 import { startPlatform } from '../src/platform.ts';
 
+// Imports are done when the first statement runs: what came before is the process and module load.
+const loadedMs = Math.round(process.uptime() * 1000);
 const flags = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
 const config = loadConfig({ flags: { httpPort: 0, mqttPort: 0, logLevel: 'silent', ...flags }, env: {} });
 const platform = await startPlatform(config, { logger: createLogger('silent') });
@@ -31,6 +33,8 @@ reply({
   mqttUrl: platform.mqttUrl,
   adminToken: platform.firstAdminToken,
   pid: process.pid,
+  loadedMs,
+  startedMs: Math.round(process.uptime() * 1000) - loadedMs,
 });
 
 let profiler: Session | undefined;

@@ -17,10 +17,15 @@ export interface PlatformChild {
   readonly httpUrl: string;
   readonly mqttUrl: string;
   readonly adminToken: string;
+  /** ms from process start to the platform's modules loaded, and from then to the platform ready. */
+  readonly loadedMs: number;
+  readonly startedMs: number;
   /** Sends a command (`count`, `stats`, `close`) and resolves with its one-line JSON answer. */
   command<T = Record<string, unknown>>(name: string): Promise<T>;
   /** Closes the platform gracefully and waits for the process to exit. */
   stop(): Promise<void>;
+  /** Kills the process (SIGKILL: nothing drained, nothing closed) and waits for it to be gone. */
+  kill(): Promise<void>;
   /** stderr so far, for error messages. */
   errors(): string;
 }
@@ -30,6 +35,8 @@ export interface ChildOptions {
   readonly flags: Record<string, unknown>;
   /** Extra node options, e.g. ['--cpu-prof', '--cpu-prof-dir=...']. */
   readonly nodeArgs?: readonly string[];
+  /** A restart on a store already used: no first administrator credential is printed then. */
+  readonly restart?: boolean;
 }
 
 /** The V8 options `npm start` and the openiomt command run the platform with (package.json, bin/openiomt.js). */
@@ -77,8 +84,16 @@ export function startPlatformChild(options: ChildOptions): Promise<PlatformChild
     });
 
   return nextLine(60_000, 'start').then((line) => {
-    const ready = JSON.parse(line) as { httpUrl: string; mqttUrl: string; adminToken?: string; pid: number };
-    if (!ready.adminToken) throw new Error('platform child: no admin token (data folder not fresh?)');
+    const ready = JSON.parse(line) as {
+      httpUrl: string;
+      mqttUrl: string;
+      adminToken?: string;
+      pid: number;
+      loadedMs: number;
+      startedMs: number;
+    };
+    if (!ready.adminToken && !options.restart)
+      throw new Error('platform child: no admin token (data folder not fresh?)');
     let queue: Promise<unknown> = Promise.resolve();
     const command = <T>(name: string): Promise<T> => {
       const run = queue.then(async () => {
@@ -94,7 +109,9 @@ export function startPlatformChild(options: ChildOptions): Promise<PlatformChild
       pid: ready.pid,
       httpUrl: ready.httpUrl,
       mqttUrl: ready.mqttUrl,
-      adminToken: ready.adminToken,
+      adminToken: ready.adminToken ?? '',
+      loadedMs: ready.loadedMs,
+      startedMs: ready.startedMs,
       command,
       errors: () => stderr,
       async stop() {
@@ -102,6 +119,10 @@ export function startPlatformChild(options: ChildOptions): Promise<PlatformChild
         const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
         await exited;
         clearTimeout(timer);
+      },
+      async kill() {
+        child.kill('SIGKILL');
+        await exited;
       },
     };
   });
