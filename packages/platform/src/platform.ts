@@ -127,6 +127,10 @@ export async function startPlatform(
   // Waveform analysis works off the bus, after storage: it never holds ingest up.
   const analysis = new WaveformAnalysis({ bus, store, log }).start();
   const registry = new DeviceRegistry(store);
+  // The devices of the last hour reconnect first after a restart: they are loaded while the rest starts,
+  // and known before the broker opens.
+  const warming = registry.warm(Date.now() - 3_600_000);
+  warming.catch(() => undefined);
   const policy = {
     maxClockSkewS: config.maxClockSkewS,
     maxMessageAgeS: config.maxMessageAgeS,
@@ -266,6 +270,9 @@ export async function startPlatform(
   });
   webAppRoutes(http);
 
+  const warmed = await warming;
+  if (warmed > 0)
+    log.info({ devices: warmed }, 'device registry warmed with the devices seen in the last hour');
   const mqtt = await listenOrExplain(
     () => gateway.listen(),
     config.mqttHost,

@@ -37,6 +37,27 @@ export class DeviceRegistry {
     this.historyLookups = new LookupBatch((ids) => store.assignments.historyMany(ids));
   }
 
+  /**
+   * Loads what the devices seen since `sinceMs` will be asked for (keys, status, assignment history), in a
+   * few queries, before the broker opens: after a restart the whole ward reconnects within a second and
+   * sends its backlog, and looking each device up then queued its login behind that backlog's commits.
+   * Returns how many devices were loaded.
+   */
+  async warm(sinceMs: number, limit = 20_000): Promise<number> {
+    const { devices, keys } = await this.store.devices.recentlySeen(new Date(sinceMs).toISOString(), limit);
+    for (const d of devices) {
+      this.devices.set(d.id, d);
+      if (!this.highSeq.has(d.id)) this.highSeq.set(d.id, d.highSeq);
+    }
+    for (const k of keys) this.keys.set(k.kid, toLiveKey(k));
+    const ids = devices.map((d) => d.id);
+    for (let i = 0; i < ids.length; i += 500) {
+      const histories = await this.store.assignments.historyMany(ids.slice(i, i + 500));
+      for (const [id, history] of histories) this.assignments.set(id, history);
+    }
+    return devices.length;
+  }
+
   /** The key if it is cached (the hot path skips a promise then); otherwise use key(). */
   cachedKey(kid: string): LiveKey | undefined {
     return this.keys.get(kid);

@@ -276,6 +276,19 @@ export function devicesRepository(db: Database): Store['devices'] {
     keyByKid: async (kid) => (await keysByKids([kid])).get(kid),
     keysByKids,
 
+    async recentlySeen(since, limit) {
+      const { rows } = await db.query<DeviceRow>(
+        `SELECT ${DEVICE_COLUMNS} FROM devices WHERE last_seen_at >= $1::timestamptz
+          ORDER BY last_seen_at DESC, id LIMIT $2`,
+        [requireInstant(since, 'since'), limit],
+      );
+      const keys = await db.query<KeyRow>(
+        `SELECT ${KEY_COLUMNS} FROM device_keys WHERE device_id = ANY($1::text[]) ORDER BY device_id, created_at, kid`,
+        [rows.map((r) => r.id)],
+      );
+      return { devices: rows.map(toDevice), keys: keys.rows.map(toKey) };
+    },
+
     async getMany(ids) {
       const { rows } = await db.query<DeviceRow>(
         `SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = ANY($1::text[])`,

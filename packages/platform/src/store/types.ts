@@ -228,6 +228,11 @@ export interface Store {
     keyByKid(kid: string): Promise<DeviceKey | undefined>;
     /** The keys that exist among `kids` (one query for many). */
     keysByKids(kids: readonly string[]): Promise<Map<string, DeviceKey>>;
+    /**
+     * The devices last seen at or after `since`, most recent first (at most `limit`), with all their keys:
+     * what a restarted platform expects to hear from first.
+     */
+    recentlySeen(since: string, limit: number): Promise<{ devices: Device[]; keys: DeviceKey[] }>;
     revoke(id: string, reason: string): Promise<Device>;
     /** Throws not-found, or conflict when the device is revoked or already quarantined. */
     quarantine(id: string, q: { reason: string; by: string }): Promise<Device>;
