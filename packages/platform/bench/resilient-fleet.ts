@@ -187,10 +187,9 @@ export class ResilientWard {
     s.inFlight.delete(messageId);
     if (code >= 0x80) {
       this.refused++;
-      const r = (this.refusals[`0x${code.toString(16)}`] ??= {
-        count: 0,
-        first: `${s.device.id}/${round + 1}`,
-      });
+      const reason = `0x${code.toString(16)}`;
+      const r = this.refusals[reason] ?? { count: 0, first: `${s.device.id}/${round + 1}` };
+      this.refusals[reason] = r;
       r.count++;
       return;
     }

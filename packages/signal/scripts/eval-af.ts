@@ -161,22 +161,28 @@ function countBy(rows: Row[]): Record<string, number> {
   return out;
 }
 
-async function evalMitdb(dir: string, windowS: number) {
+/** Each record of a WFDB directory with its reference rhythm changes, and its first two signals (leads). */
+async function* mitdbLeads(dir: string) {
   const records = readFileSync(join(dir, 'RECORDS'), 'latin1').trim().split(/\s+/);
-  const leads = [0, 1].map(() => [] as ({ record: string; lead: string; startS: number } & Row)[]);
   for (const record of records) {
     const rec = await readRecord(join(dir, record));
     const changes = rhythmChanges((await readAnnotations(join(dir, record), 'atr')).annotations);
-    for (const [li, out] of leads.entries()) {
+    for (const li of [0, 1]) {
       const sig = rec.signals[li];
-      if (!sig) continue;
-      const fs = sig.samplingFrequency;
-      const x = toPhysical(sig);
-      const length = Math.round(windowS * fs);
-      for (const w of singleRhythmWindows(changes, x.length, length)) {
-        const a = analyseRhythm(x.subarray(w.start, w.start + length), fs);
-        out.push({ record, lead: sig.spec.description, startS: w.start / fs, ...row(w.rhythm, a) });
-      }
+      if (sig) yield { record, li, sig, changes };
+    }
+  }
+}
+
+async function evalMitdb(dir: string, windowS: number) {
+  const leads = [0, 1].map(() => [] as ({ record: string; lead: string; startS: number } & Row)[]);
+  for await (const { record, li, sig, changes } of mitdbLeads(dir)) {
+    const fs = sig.samplingFrequency;
+    const x = toPhysical(sig);
+    const length = Math.round(windowS * fs);
+    for (const w of singleRhythmWindows(changes, x.length, length)) {
+      const a = analyseRhythm(x.subarray(w.start, w.start + length), fs);
+      leads[li]!.push({ record, lead: sig.spec.description, startS: w.start / fs, ...row(w.rhythm, a) });
     }
   }
   return leads.map((rows, li) => {
@@ -202,17 +208,9 @@ async function evalMitdb(dir: string, windowS: number) {
 }
 
 async function evalMitdbLive(dir: string) {
-  const records = readFileSync(join(dir, 'RECORDS'), 'latin1').trim().split(/\s+/);
   const leads = [0, 1].map(() => [] as LiveAfCall[][]);
-  for (const record of records) {
-    const rec = await readRecord(join(dir, record));
-    const changes = rhythmChanges((await readAnnotations(join(dir, record), 'atr')).annotations);
-    for (const [li, out] of leads.entries()) {
-      const sig = rec.signals[li];
-      if (!sig) continue;
-      out.push(liveAfCalls(toPhysical(sig), sig.samplingFrequency, changes));
-    }
-  }
+  for await (const { li, sig, changes } of mitdbLeads(dir))
+    leads[li]!.push(liveAfCalls(toPhysical(sig), sig.samplingFrequency, changes));
   return leads.map((calls, li) => {
     // Each scored call stands for the 10 s of monitoring since the one before.
     const notAfHours = calls.flat().filter((c) => c.label === 'not-af').length / 360;
