@@ -37,7 +37,7 @@ import { threadCpuMs } from './proc-stats.ts';
 import { formatProfileSummary, summarizeProfileFile } from './profile-summary.ts';
 import { apiClient, type BenchDevice, deviceToken, provisionDevices } from './provision.ts';
 import { type PreparedStep, runStep, type StepContext } from './ramp.ts';
-import { machineInfo, writeJson } from './report.ts';
+import { machineInfo, wholeNumber, writeJson } from './report.ts';
 import { measureVerifyCeiling, type VerifyCeiling } from './verify-ceiling.ts';
 
 interface Options {
@@ -78,12 +78,6 @@ function parseOptions(argv: string[]): Options {
   const quick = o.quick === true;
   const given = (name: string) => program.getOptionValueSource(name) === 'cli';
   const pick = (name: string, quickValue: string) => (quick && !given(name) ? quickValue : o[name]);
-  const int = (name: string, value: unknown, min: number): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min)
-      throw new Error(`--${name}: a whole number >= ${min}, got ${String(value)}`);
-    return n;
-  };
   const { backends, postgresUrl } = chooseBackends(
     o.backend as string | undefined,
     o.postgresUrl as string | undefined,
@@ -93,13 +87,13 @@ function parseOptions(argv: string[]): Options {
     ...(postgresUrl ? { postgresUrl } : {}),
     steps: String(pick('steps', '200,500'))
       .split(',')
-      .map((s) => int('steps', s.trim(), 1)),
-    stepSeconds: int('step-seconds', pick('stepSeconds', '5'), 2),
-    probes: int('probes', pick('probes', '20'), 1),
-    probeIntervalMs: int('probe-interval-ms', pick('probeIntervalMs', '1000'), 20),
-    lossMs: int('loss-ms', o.lossMs, 100),
-    drainSeconds: int('drain-seconds', o.drainSeconds, 1),
-    refine: int('refine', o.refine, 0),
+      .map((s) => wholeNumber('steps', s.trim(), 1)),
+    stepSeconds: wholeNumber('step-seconds', pick('stepSeconds', '5'), 2),
+    probes: wholeNumber('probes', pick('probes', '20'), 1),
+    probeIntervalMs: wholeNumber('probe-interval-ms', pick('probeIntervalMs', '1000'), 20),
+    lossMs: wholeNumber('loss-ms', o.lossMs, 100),
+    drainSeconds: wholeNumber('drain-seconds', o.drainSeconds, 1),
+    refine: wholeNumber('refine', o.refine, 0),
     profile: o.profile === true,
     out: resolve(String(o.out)),
   };

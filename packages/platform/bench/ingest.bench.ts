@@ -24,6 +24,7 @@ import {
   machineInfo,
   stepTableHeader,
   stepTableRow,
+  wholeNumber,
   writeJson,
 } from './report.ts';
 import { measureVerifyCeiling, type VerifyCeiling } from './verify-ceiling.ts';
@@ -74,24 +75,18 @@ function parseOptions(argv: string[]): Options {
     o.backend as string | undefined,
     o.postgresUrl as string | undefined,
   );
-  const int = (name: string, value: unknown, min: number): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min)
-      throw new Error(`--${name}: a whole number >= ${min}, got ${String(value)}`);
-    return n;
-  };
   const steps = (quick && !given('steps') ? '200,500' : String(o.steps))
     .split(',')
-    .map((s) => int('steps', s.trim(), 1));
+    .map((s) => wholeNumber('steps', s.trim(), 1));
   return {
     backends,
     ...(postgresUrl ? { postgresUrl } : {}),
     steps,
-    stepSeconds: int('step-seconds', quick && !given('stepSeconds') ? 3 : o.stepSeconds, 1),
-    devices: int('devices', quick && !given('devices') ? 100 : o.devices, 1),
-    maxP99Ms: int('max-p99-ms', o.maxP99Ms, 1),
-    drainSeconds: int('drain-seconds', o.drainSeconds, 1),
-    refine: int('refine', o.refine, 0),
+    stepSeconds: wholeNumber('step-seconds', quick && !given('stepSeconds') ? 3 : o.stepSeconds, 1),
+    devices: wholeNumber('devices', quick && !given('devices') ? 100 : o.devices, 1),
+    maxP99Ms: wholeNumber('max-p99-ms', o.maxP99Ms, 1),
+    drainSeconds: wholeNumber('drain-seconds', o.drainSeconds, 1),
+    refine: wholeNumber('refine', o.refine, 0),
     profile: o.profile === true,
     out: resolve(String(o.out)),
   };

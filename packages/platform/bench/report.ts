@@ -126,3 +126,11 @@ export async function writeJson(path: string, value: unknown): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, `${JSON.stringify(value, null, 2)}\n`);
 }
+
+/** A command-line option's value as a whole number of at least `min`, or an error naming the option. */
+export function wholeNumber(name: string, value: unknown, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(`--${name}: a whole number >= ${min}, got ${String(value)}`);
+  return n;
+}

@@ -17,7 +17,7 @@ import { createTestDatabase } from '../src/store/testing.ts';
 import { type Backend, chooseBackends, type PlatformChild, startPlatformChild } from './platform-process.ts';
 import { deviceToken, provisionDevices } from './provision.ts';
 import { percentile } from './ramp.ts';
-import { machineInfo, writeJson } from './report.ts';
+import { machineInfo, wholeNumber, writeJson } from './report.ts';
 import { ResilientWard } from './resilient-fleet.ts';
 
 interface Options {
@@ -43,19 +43,13 @@ function parseOptions(argv: string[]): Options {
     .option('--out <file>', 'JSON result file', '.bench/bench-restart.json')
     .parse(argv);
   const o = program.opts<Record<string, string | undefined>>();
-  const int = (name: string, value: unknown, min: number): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min)
-      throw new Error(`--${name}: a whole number >= ${min}, got ${String(value)}`);
-    return n;
-  };
   const { backends, postgresUrl } = chooseBackends(o.backend, o.postgresUrl);
   return {
     backends,
     ...(postgresUrl ? { postgresUrl } : {}),
-    devices: int('devices', o.devices, 1),
-    before: int('before', o.before, 5),
-    after: int('after', o.after, 10),
+    devices: wholeNumber('devices', o.devices, 1),
+    before: wholeNumber('before', o.before, 5),
+    after: wholeNumber('after', o.after, 10),
     out: resolve(String(o.out)),
   };
 }

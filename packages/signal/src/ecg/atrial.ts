@@ -261,7 +261,8 @@ export function pWaveConsistency(
   return snippetConsistency({ geometry, count, values, rrPrev, eligible }, fs);
 }
 
-const NO_P_WAVES: PWaveConsistency = {
+/** No P-wave evidence either way (too few beats, or not measured). */
+export const NO_P_WAVES: PWaveConsistency = {
   correlation: Number.NaN,
   beats: 0,
   onsetToFiducial: Number.NaN,
@@ -328,6 +329,14 @@ export type AfBasis =
  * is the share of the recording's RR intervals that were valid (default 1); `pWavesPresent` and
  * `pWavesAbsent` override P_WAVES_PRESENT and P_WAVES_ABSENT (for sensitivity analyses).
  */
+/**
+ * Whether the P waves can change screenAf's call on these RR intervals: only when the intervals vary
+ * (AF-like, or nRMSSD above its AF threshold). A live stream measures them only then.
+ */
+export function pWavesBearOn(irregularity: RrIrregularity): boolean {
+  return isAfLike(irregularity) || irregularity.nrmssd > NRMSSD_AF;
+}
+
 export function screenAf(
   irregularity: RrIrregularity,
   pWaves: PWaveConsistency,

@@ -2,8 +2,8 @@
 // minutes, and the AF screen over the last minute, each on the valid RR intervals only (both beats clean and
 // of the usual shape, nothing missing in between, plausible length).
 
-import { isAfLike, MIN_RR_FOR_AF, NRMSSD_AF, rrIrregularity } from '../ecg/af.ts';
-import { type AfBasis, screenAf } from '../ecg/atrial.ts';
+import { MIN_RR_FOR_AF, rrIrregularity } from '../ecg/af.ts';
+import { type AfBasis, NO_P_WAVES, pWavesBearOn, screenAf } from '../ecg/atrial.ts';
 import { hrvSummary } from '../ecg/hrv.ts';
 import type { BeatHistory, RrInterval } from './beat-history.ts';
 import type { PWaveHistory } from './p-wave-history.ts';
@@ -80,20 +80,11 @@ export function rhythmOver(
   const used = intervals.filter((r) => r.valid).map((r) => r.seconds);
   if (used.length < MIN_RR_FOR_AF || sum(used) < Math.min(MIN_AF_SPAN_S, 0.5 * afWindowS)) return undefined;
   const irregularity = rrIrregularity(used);
-  // The P waves only bear on the call when the RR intervals vary (screenAf): most of the time, in sinus
-  // rhythm, they need not be measured.
-  const bears = isAfLike(irregularity) || irregularity.nrmssd > NRMSSD_AF;
-  const consistency = bears ? pWaves?.consistency(from, to) : undefined;
-  const { af, basis } = screenAf(
-    irregularity,
-    consistency ?? {
-      correlation: Number.NaN,
-      beats: 0,
-      onsetToFiducial: Number.NaN,
-      qrsDuration: Number.NaN,
-    },
-    { validShare: used.length / intervals.length },
-  );
+  // Most of the time, in sinus rhythm, the P waves cannot change the call and are not measured.
+  const consistency = pWavesBearOn(irregularity) ? pWaves?.consistency(from, to) : undefined;
+  const { af, basis } = screenAf(irregularity, consistency ?? NO_P_WAVES, {
+    validShare: used.length / intervals.length,
+  });
   return {
     rhythm: af ? 'af-suspected' : 'not-af',
     basis,

@@ -146,6 +146,11 @@ function isUsableRate(rate: unknown): rate is number {
   return typeof rate === 'number' && rate >= MIN_RATE_HZ && rate <= MAX_RATE_HZ;
 }
 
+/** The most beats `seconds` of signal can hold: 5 a second (300 /min), plus slack. */
+function beatsWithin(seconds: number): number {
+  return Math.ceil(5 * seconds) + 16;
+}
+
 /** Longest chunk accepted, in seconds of signal (a backlog upload may be long, but not unbounded). */
 const MAX_CHUNK_S = 3600;
 
@@ -242,8 +247,7 @@ export class WaveformStream {
     const contextN = Math.round(CONTEXT_S * rateHz);
     const respSpanN = Math.round(Math.max(windowS, RESP_SPAN_S) * rateHz);
     const segmentN = this.kind === 'resp' ? respSpanN + lookN : windowN + lookN + contextN;
-    // Up to 5 beats/s (300 /min) over the longest look-back, plus slack.
-    const beatCapacity = Math.ceil(5 * Math.max(hrvWindowS, afWindowS)) + 16;
+    const beatCapacity = beatsWithin(Math.max(hrvWindowS, afWindowS));
     const old = this.state ?? this.retired;
     this.retired = undefined;
     const reuse = old?.ring.capacity === segmentN + 1 && old.beats.capacity === beatCapacity;
@@ -258,7 +262,7 @@ export class WaveformStream {
         ? undefined
         : reusePWaves
           ? old.pWaves
-          : new PWaveHistory(rateHz, Math.ceil(5 * afWindowS) + 16, afWindowS);
+          : new PWaveHistory(rateHz, beatsWithin(afWindowS), afWindowS);
     return {
       rateHz,
       t0Ms,
