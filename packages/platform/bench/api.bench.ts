@@ -120,7 +120,7 @@ const loadStarted = performance.now();
       readings.push({ device_id: device, seq, patient_id: patientId, kid, ts, jws });
       for (const [i, code] of ['heart-rate', 'spo2'].entries())
         index.push({
-          id: observationId(device, seq, i),
+          id: observationId(message, i),
           device_id: device,
           seq,
           patient_id: patientId,

@@ -1,4 +1,5 @@
 import type { ReadingMessage } from '../message/reading.ts';
+import type { ObservationIdScheme } from './ids.ts';
 import { type MappedObservation, mapObservations } from './observation.ts';
 import { provenanceResource } from './provenance.ts';
 import type { Provenance } from './types.ts';
@@ -17,6 +18,8 @@ export interface ReadingToMap {
   readonly jws: string;
   /** When the platform received it (FHIR instant). */
   readonly receivedAt: string;
+  /** How its Observation ids are made: 'hashed' only for readings stored with such ids (see ids.ts). */
+  readonly idScheme?: ObservationIdScheme;
 }
 
 /**
@@ -25,7 +28,7 @@ export interface ReadingToMap {
  * deterministic: the same input gives the same resources and ids.
  */
 export function mapReading(input: ReadingToMap): MappedReading {
-  const observations = mapObservations(input.message, input.patientId);
+  const observations = mapObservations(input.message, input.patientId, input.idScheme);
   const provenance = provenanceResource({
     message: input.message,
     observationIds: observations.map((o) => o.id),

@@ -16,18 +16,18 @@ export interface ObservationIndexEntry {
  * every message costs as much as checking its signature.
  */
 export function observationIndex(message: ReadingMessage): ObservationIndexEntry[] {
-  const { device, seq, vitals, waveforms, ts } = message;
+  const { vitals, waveforms, ts } = message;
   const entries: ObservationIndexEntry[] = groupBloodPressure(vitals, ts).map((item) => {
     const sample = vitals[item.kind === 'panel' ? item.sys : item.index];
     return {
-      id: observationId(device, seq, item.index),
+      id: observationId(message, item.index),
       code: item.kind === 'panel' ? BLOOD_PRESSURE_PANEL_CODE : (sample?.code as string),
       effective: sample?.at ?? ts,
     };
   });
   waveforms.forEach((chunk, j) => {
     entries.push({
-      id: observationId(device, seq, vitals.length + j),
+      id: observationId(message, vitals.length + j),
       code: chunk.code,
       effective: chunk.start,
     });

@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LOINC, MDC, UCUM } from '../codes/vitals.ts';
 import type { ReadingMessage, VitalSample } from '../message/reading.ts';
-import { fhirId, observationId } from './ids.ts';
+import { fhirId, observationId, observationIdScheme } from './ids.ts';
 import { mapReading } from './map-reading.ts';
 import { decodeSamples, encodeSamples } from './observation.ts';
 import { OBSERVATION_CATEGORY, VITAL_SIGNS_PROFILES } from './profiles.ts';
@@ -45,7 +46,7 @@ describe('vital Observations', () => {
     expect(r?.device?.reference).toBe('Device/cuff-1');
     expect(r?.effectiveDateTime).toBe(TS);
     expect(r?.identifier).toEqual([{ system: 'urn:openiomt:reading', value: 'cuff-1/42/0' }]);
-    expect(r?.id).toBe(observationId('cuff-1', 42, 0));
+    expect(r?.id).toBe(observationId({ device: 'cuff-1', seq: 42, ts: TS }, 0));
   });
 
   it('uses the sample time when given, and category activity for steps and falls', () => {
@@ -143,14 +144,45 @@ describe('waveform Observations', () => {
 });
 
 describe('ids', () => {
-  it('are UUIDs, stable, and differ per triple', () => {
-    const id = observationId('d', 1, 0);
-    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(observationId('d', 1, 0)).toBe(id);
+  const at = (device: string, seq: number, ts = '2026-01-01T00:00:00Z') => ({ device, seq, ts });
+
+  it('are version 7 UUIDs led by the reading time, stable, and differ per triple', () => {
+    const id = observationId(at('d', 1), 0);
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(Number.parseInt(id.replace('-', '').slice(0, 12), 16)).toBe(Date.parse('2026-01-01T00:00:00Z'));
+    expect(observationId(at('d', 1), 0)).toBe(id);
     expect(
-      new Set([id, observationId('d', 1, 1), observationId('d', 2, 0), observationId('e', 1, 0)]).size,
+      new Set([id, observationId(at('d', 1), 1), observationId(at('d', 2), 0), observationId(at('e', 1), 0)])
+        .size,
     ).toBe(4);
-    expect(observationId('d/1', 1, 0)).not.toBe(observationId('d', 11, 0));
+    expect(observationId(at('d/1', 1), 0)).not.toBe(observationId(at('d', 11), 0));
+    expect(observationIdScheme(id)).toBe('time-ordered');
+  });
+
+  it('sort in the order of their readings times, whatever the device', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ device: fc.string(), seq: fc.nat(), ms: fc.integer({ min: 0, max: 4e12 }) }), {
+          minLength: 2,
+          maxLength: 20,
+        }),
+        (refs) => {
+          const ids = refs.map((r) => ({
+            ms: r.ms,
+            id: observationId(at(r.device, r.seq, new Date(r.ms).toISOString()), 0),
+          }));
+          const byId = [...ids].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((x) => x.ms);
+          expect(byId).toEqual([...byId].sort((a, b) => a - b));
+        },
+      ),
+    );
+  });
+
+  it('keep the hashed ids given out before stop 15 for readings stored with them', () => {
+    // Pinned: an id once given out must name the same Observation for good.
+    const hashed = observationId(at('d', 1), 0, 'hashed');
+    expect(hashed).toBe('8db554c6-706f-8eef-b252-435e0c90e7b6');
+    expect(observationIdScheme(hashed)).toBe('hashed');
   });
 
   it('turn a device id with _ into a FHIR id, used alike by Device and references', () => {

@@ -1,7 +1,7 @@
 import { UCUM, VITALS, type VitalDefinition, WAVEFORMS } from '../codes/vitals.ts';
 import type { ReadingMessage, VitalSample, WaveformChunk } from '../message/reading.ts';
 import { parseInstant } from '../message/time.ts';
-import { deviceReference, observationId, patientReference } from './ids.ts';
+import { deviceReference, type ObservationIdScheme, observationId, patientReference } from './ids.ts';
 import {
   BLOOD_PRESSURE_PANEL_CODE,
   BP_PANEL,
@@ -26,11 +26,16 @@ export interface MappedObservation {
 interface Context {
   readonly message: ReadingMessage;
   readonly patientId: string;
+  readonly ids: ObservationIdScheme;
 }
 
 /** Vitals first (BP pairs merged into a panel), then one Observation per waveform chunk. */
-export function mapObservations(message: ReadingMessage, patientId: string): MappedObservation[] {
-  const ctx = { message, patientId };
+export function mapObservations(
+  message: ReadingMessage,
+  patientId: string,
+  ids: ObservationIdScheme = 'time-ordered',
+): MappedObservation[] {
+  const ctx = { message, patientId, ids };
   const vitals = groupBloodPressure(message.vitals, message.ts).map((item) =>
     item.kind === 'panel' ? bloodPressurePanel(ctx, item) : vitalObservation(ctx, item.index),
   );
@@ -53,7 +58,7 @@ function base(
   const { device, seq } = ctx.message;
   return {
     resourceType: 'Observation',
-    id: observationId(device, seq, index),
+    id: observationId(ctx.message, index, ctx.ids),
     ...(profile ? { meta: { profile: [profile] } } : {}),
     identifier: [{ system: READING_IDENTIFIER_SYSTEM, value: `${device}/${seq}/${index}` }],
     status: 'final',

@@ -84,6 +84,25 @@ describe('Provenance', () => {
     });
   });
 
+  it('re-verifies a reading stored with the hashed ids of before stop 15, and not a mix of both', () => {
+    const hashed = mapReading({
+      message: decoded.value,
+      patientId: 'pat-1',
+      kid: 'kid-1',
+      jws,
+      receivedAt,
+      idScheme: 'hashed',
+    });
+    const hashedStored = hashed.observations.map((o) => JSON.parse(canonicalJson(o.resource)));
+    expect(hashedStored.map((o) => o.id)).not.toEqual(stored().map((o) => o.id));
+    expect(verifyProvenance(hashed.provenance, hashedStored, publicKey)).toMatchObject({ ok: true });
+    // A hashed-id Observation is not a target of the time-ordered Provenance of the same reading.
+    expect(verifyProvenance(provenance, hashedStored, publicKey)).toEqual({
+      ok: false,
+      problem: `Observation ${hashedStored[0].id} is not a target of this Provenance`,
+    });
+  });
+
   it('detects a Provenance whose signature data was altered', () => {
     const forged = structuredClone(provenance);
     const sig = forged.signature?.[0];

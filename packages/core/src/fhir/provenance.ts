@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { decodeReading } from '../message/decode.ts';
 import { parseCompactJws, verifyJws } from '../message/jws.ts';
 import type { ReadingMessage } from '../message/reading.ts';
-import { deviceReference, provenanceId } from './ids.ts';
+import { deviceReference, observationIdScheme, provenanceId } from './ids.ts';
 import { mapObservations } from './observation.ts';
 import { JWS_KID_EXTENSION, VERIFICATION_SIGNATURE } from './profiles.ts';
 import type { Observation, Provenance, Reference } from './types.ts';
@@ -84,7 +84,8 @@ export function verifyProvenance(
     return { ok: false, problem: 'Provenance id does not belong to the signed reading' };
   for (const obs of observations) {
     const patient = obs.subject?.reference?.replace(/^Patient\//, '') ?? '';
-    const expected = mapObservations(message, patient).find((m) => m.id === obs.id);
+    const ids = observationIdScheme(obs.id ?? '');
+    const expected = mapObservations(message, patient, ids).find((m) => m.id === obs.id);
     if (!expected) return { ok: false, problem: `Observation ${obs.id} is not part of the signed reading` };
     if (!provenance.target.some((t) => t.reference === `Observation/${obs.id}`))
       return { ok: false, problem: `Observation ${obs.id} is not a target of this Provenance` };

@@ -156,7 +156,7 @@ describe('mapReading properties (fast-check)', () => {
         expect(new Set(ids).size).toBe(ids.length);
         for (const o of a.observations) {
           const index = Number(o.resource.identifier?.[0]?.value?.split('/').pop());
-          expect(o.id).toBe(observationId(m.device, m.seq, index));
+          expect(o.id).toBe(observationId(m, index));
           expect(o.resource.id).toBe(o.id);
         }
         expect(a.provenance.target.map((t) => t.reference)).toEqual(

@@ -35,8 +35,12 @@ describe('channelsOf', () => {
       ['resp', 'respiration'],
     ]);
     // ids of the stored waveform Observations: they follow the one vital
-    expect(channels[0]?.chunks[0]?.observationId).toBe(observationId('d1', 7, 2));
-    expect(channels[2]?.chunks[0]?.observationId).toBe(observationId('d1', 7, 5));
+    expect(channels[0]?.chunks[0]?.observationId).toBe(
+      observationId({ device: 'd1', seq: 7, ts: '2025-01-01T00:00:01Z' }, 2),
+    );
+    expect(channels[2]?.chunks[0]?.observationId).toBe(
+      observationId({ device: 'd1', seq: 7, ts: '2025-01-01T00:00:01Z' }, 5),
+    );
   });
 
   it('falls back to modified lead II, then the other leads in catalogue order', () => {

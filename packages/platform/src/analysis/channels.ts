@@ -35,7 +35,7 @@ export function channelsOf(message: ReadingMessage): Channel[] {
   const byCode = new Map<WaveformCode, { chunk: WaveformChunk; observationId: string }[]>();
   message.waveforms.forEach((chunk, j) => {
     // Waveform Observations follow the vitals in a reading (core's mapObservations).
-    const id = observationId(message.device, message.seq, message.vitals.length + j);
+    const id = observationId(message, message.vitals.length + j);
     byCode.set(chunk.code, [...(byCode.get(chunk.code) ?? []), { chunk, observationId: id }]);
   });
   const channels: Channel[] = [];

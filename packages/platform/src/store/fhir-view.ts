@@ -1,11 +1,27 @@
-import { decodeReading, type MappedReading, mapReading, parseCompactJws } from '@openiomt/core';
+import {
+  decodeReading,
+  type MappedReading,
+  mapReading,
+  observationIdScheme,
+  parseCompactJws,
+} from '@openiomt/core';
 
 /** What is stored of one reading, enough to derive its FHIR resources. */
 export interface StoredReadingRow {
   readonly jws: string;
   readonly patient_id: string;
   readonly received_at: string;
+  /**
+   * The id of any one of its stored Observations (null when it has none). Readings stored before stop 15
+   * have hashed ids, later ones time-ordered ids (core ids.ts); the stored id says which, so an id once
+   * given out keeps naming the same Observation.
+   */
+  readonly observation_id: string | null;
 }
+
+/** The SQL for `observation_id` of the readings row aliased `r`: one index probe per reading. */
+export const AN_OBSERVATION_ID_SQL =
+  '(SELECT o1.id FROM observations o1 WHERE o1.device_id = r.device_id AND o1.seq = r.seq LIMIT 1)';
 
 /**
  * The FHIR view of a stored reading: Observations and Provenance, made by the same pure mapping the
@@ -23,19 +39,24 @@ export function fhirView(row: StoredReadingRow): MappedReading {
     kid: jws.value.header.kid,
     jws: row.jws,
     receivedAt: row.received_at,
+    idScheme: row.observation_id === null ? 'time-ordered' : observationIdScheme(row.observation_id),
   });
 }
 
 /** Derives each reading once and picks the requested Observations, in the order asked. */
 export function observationsOf(
-  rows: readonly (StoredReadingRow & { id: string; device_id: string; seq: number })[],
+  rows: readonly (Omit<StoredReadingRow, 'observation_id'> & {
+    id: string;
+    device_id: string;
+    seq: number;
+  })[],
 ) {
   const views = new Map<string, MappedReading>();
   return rows.map((r) => {
     const key = `${r.device_id}\u0000${r.seq}`;
     let view = views.get(key);
     if (!view) {
-      view = fhirView(r);
+      view = fhirView({ ...r, observation_id: r.id });
       views.set(key, view);
     }
     const found = view.observations.find((o) => o.id === r.id);

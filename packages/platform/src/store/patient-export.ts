@@ -3,7 +3,7 @@
  * queries (one per kind), instead of one query per Observation. A reading's Provenance covers all its
  * Observations, and a derived window's covers its whole window, so each is returned once.
  */
-import { fhirView } from './fhir-view.ts';
+import { AN_OBSERVATION_ID_SQL, fhirView, type StoredReadingRow } from './fhir-view.ts';
 import { isUuid } from './sql.ts';
 import type { Queryable } from './types.ts';
 
@@ -13,8 +13,8 @@ export async function provenanceOfObservations(
 ): Promise<Record<string, unknown>[]> {
   const ids = observationIds.filter(isUuid);
   if (ids.length === 0) return [];
-  const { rows: readings } = await db.query<{ jws: string; patient_id: string; received_at: string }>(
-    `SELECT r.jws, r.patient_id, r.received_at
+  const { rows: readings } = await db.query<StoredReadingRow>(
+    `SELECT r.jws, r.patient_id, r.received_at, ${AN_OBSERVATION_ID_SQL} AS observation_id
        FROM readings r
       WHERE (r.device_id, r.seq) IN (SELECT o.device_id, o.seq FROM observations o WHERE o.id = ANY($1::uuid[]))`,
     [ids],

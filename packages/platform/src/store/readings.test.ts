@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provenanceOfObservations } from './patient-export.ts';
 import { type SampleKey, sampleKey, sampleReading } from './sample-readings.ts';
 import { type DisposableStore, storeBackends } from './testing.ts';
 import type { ReadingToStore, StoreError } from './types.ts';
@@ -47,6 +48,28 @@ describe.each(storeBackends())('readings and observations on $name', ({ open }) 
     expect(await store.readings.highSeq('no-such-device')).toBe(0);
   });
 
+  it('serves a reading stored with the hashed ids of before stop 15 under those ids, beside time-ordered ones', async () => {
+    const { deviceId, patientId } = await setup();
+    const ts = '2026-03-01T08:00:00.000Z';
+    const old = sampleReading({ deviceId, patientId, seq: 1, key, ts, idScheme: 'hashed' });
+    const now = sampleReading({ deviceId, patientId, seq: 2, key, ts });
+    await store.readings.commit([old, now]);
+    for (const o of now.fhir.observations)
+      expect(o.id.slice(0, 13).replace('-', '')).toBe(Date.parse(ts).toString(16).padStart(12, '0'));
+    for (const o of old.fhir.observations) expect(o.id.charAt(14)).toBe('8');
+    for (const r of [old, now]) {
+      const ids = r.fhir.observations.map((o) => o.id);
+      for (const o of r.fhir.observations) expect(await store.observations.get(o.id)).toEqual(o.resource);
+      expect(await store.readings.provenance(deviceId, r.seq)).toEqual(r.fhir.provenance);
+      expect(await store.observations.provenanceOf(ids[0]!)).toEqual(r.fhir.provenance);
+      expect(await provenanceOfObservations(store.db, ids)).toEqual([r.fhir.provenance]);
+    }
+    const listed = await store.observations.list({ deviceId, limit: 100 });
+    expect(new Set(listed.items.map((o) => o.id))).toEqual(
+      new Set([...old.fhir.observations, ...now.fhir.observations].map((o) => o.id)),
+    );
+  });
+
   it('keeps the JWS out of line without compressing it (base64url hardly compresses)', async () => {
     const { rows } = await store.db.query<{ storage: string }>(
       `SELECT attstorage AS storage FROM pg_attribute WHERE attrelid = 'readings'::regclass AND attname = 'jws'`,
@@ -56,26 +79,27 @@ describe.each(storeBackends())('readings and observations on $name', ({ open }) 
 
   it('answers a replayed seq with the jws already stored and keeps only the first', async () => {
     const { deviceId, reading } = await setup();
-    const first = reading(1);
+    const first = reading(1, { ts: '2026-03-01T08:00:00.000Z' });
     await store.readings.commit([first]);
-    const replay = reading(1);
+    const replay = reading(1, { ts: '2026-03-01T08:00:05.000Z' });
     const fresh = reading(2);
     expect(await store.readings.commit([replay, fresh])).toEqual([
       { stored: false, existingJws: first.jws },
       { stored: true },
     ]);
     expect(await store.readings.count(deviceId)).toBe(2);
-    // Ids are deterministic per (device, seq, index): the stored Observation is the first reading's view.
-    expect(await store.observations.get(replay.observations[0]!.id)).toEqual(
+    // Ids are deterministic per (device, seq, time, index): the stored Observations are the first's, and
+    // the replay's (another time) were never stored.
+    expect(await store.observations.get(first.observations[0]!.id)).toEqual(
       first.fhir.observations[0]!.resource,
     );
-    expect(await store.observations.get(first.observations[0]!.id)).toBeDefined();
+    expect(await store.observations.get(replay.observations[0]!.id)).toBeUndefined();
   });
 
   it('keeps the first of duplicates within one batch', async () => {
     const { deviceId, reading } = await setup();
-    const a = reading(7);
-    const b = reading(7);
+    const a = reading(7, { ts: '2026-03-01T08:00:00.000Z' });
+    const b = reading(7, { ts: '2026-03-01T08:00:00.000Z', battery: 12 });
     expect(await store.readings.commit([a, b, a])).toEqual([
       { stored: true },
       { stored: false, existingJws: a.jws },

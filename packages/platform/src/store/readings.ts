@@ -7,7 +7,7 @@
  * about four (the JWS, the Observations' JSON and the Provenance's base64 copy of the JWS were each stored).
  */
 import { derivedObservationsRepository } from './derived.ts';
-import { fhirView, observationsOf } from './fhir-view.ts';
+import { AN_OBSERVATION_ID_SQL, fhirView, observationsOf, type StoredReadingRow } from './fhir-view.ts';
 import { decodeCursor, isUuid, pageLimit, requireInstant, toPage, Where } from './sql.ts';
 import {
   type CommitOutcome,
@@ -200,8 +200,9 @@ export function readingsRepository(db: Database): Store['readings'] {
     },
 
     async provenance(deviceId, seq) {
-      const { rows } = await db.query<{ jws: string; patient_id: string; received_at: string }>(
-        'SELECT jws, patient_id, received_at FROM readings WHERE device_id = $1 AND seq = $2',
+      const { rows } = await db.query<StoredReadingRow>(
+        `SELECT r.jws, r.patient_id, r.received_at, ${AN_OBSERVATION_ID_SQL} AS observation_id
+           FROM readings r WHERE r.device_id = $1 AND r.seq = $2`,
         [deviceId, seq],
       );
       const row = rows[0];
@@ -269,8 +270,8 @@ export function observationsRepository(db: Database): Store['observations'] {
 
     async provenanceOf(observationId) {
       if (!isUuid(observationId)) return undefined;
-      const { rows } = await db.query<{ jws: string; patient_id: string; received_at: string }>(
-        `SELECT r.jws, r.patient_id, r.received_at
+      const { rows } = await db.query<StoredReadingRow>(
+        `SELECT r.jws, r.patient_id, r.received_at, o.id AS observation_id
            FROM observations o JOIN readings r ON r.device_id = o.device_id AND r.seq = o.seq
           WHERE o.id = $1`,
         [observationId],

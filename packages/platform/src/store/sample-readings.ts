@@ -8,6 +8,7 @@ import {
   jwkThumbprint,
   type MappedReading,
   mapReading,
+  type ObservationIdScheme,
   type ReadingMessage,
   signCompactJws,
 } from '@openiomt/core';
@@ -46,6 +47,8 @@ export interface SampleReadingOptions {
   readonly ts?: string;
   readonly battery?: number;
   readonly firmware?: string;
+  /** How its Observation ids are made; 'hashed' stands for a reading stored before stop 15. */
+  readonly idScheme?: ObservationIdScheme;
 }
 
 /** A reading as the ingest pipeline hands it to the store, plus the FHIR view it maps to. */
@@ -66,7 +69,14 @@ export function sampleReading(o: SampleReadingOptions): ReadingToStore & { fhir:
   };
   const jws = signCompactJws(message, o.key.privateKey, o.key.kid);
   const receivedAt = new Date().toISOString();
-  const fhir = mapReading({ message, patientId: o.patientId, kid: o.key.kid, jws, receivedAt });
+  const fhir = mapReading({
+    message,
+    patientId: o.patientId,
+    kid: o.key.kid,
+    jws,
+    receivedAt,
+    ...(o.idScheme ? { idScheme: o.idScheme } : {}),
+  });
   return {
     deviceId: o.deviceId,
     seq: o.seq,
