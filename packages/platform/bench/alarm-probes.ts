@@ -10,10 +10,11 @@
  * 80..91 %, normal ones 96..100 %), read back from the transition's reason ("spo2 85 < 92 ..."), so a
  * toggle that produced no message is found out instead of shifting every later match.
  */
+import http from 'node:http';
 import type { StreamMessage } from './alarm-stream-client.ts';
 import { publishPacket, signVital } from './messages.ts';
 import type { AckSink, FleetConnection } from './mqtt-fleet.ts';
-import type { BenchDevice } from './provision.ts';
+import { apiClient, type BenchDevice } from './provision.ts';
 import { percentile } from './ramp.ts';
 
 /** The probe patients' setting: SpO2 below 92 % is a high-priority alarm at once (no delay). */
@@ -25,12 +26,41 @@ export const PROBE_THRESHOLD = {
   priority: 'high',
 } as const;
 export const PROBE_CONDITION = 'threshold:spo2:low';
+
+/** Gives each probe patient PROBE_THRESHOLD, through the admin API. */
+export async function setProbeThresholds(httpUrl: string, adminToken: string, patientIds: readonly string[]) {
+  const agent = new http.Agent({ keepAlive: true });
+  try {
+    const api = apiClient(httpUrl, adminToken, agent);
+    for (const id of patientIds)
+      await api('PUT', `/api/v1/patients/${id}/alarm-settings`, { thresholds: [PROBE_THRESHOLD] });
+  } finally {
+    agent.destroy();
+  }
+}
 const BREACH_VALUES = [80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91];
 const NORMAL_VALUES = [96, 97, 98, 99, 100];
 const ONSET_EVENTS = new Set(['raise', 'condition-onset']);
 const TAG = /^spo2 (\d+(?:\.\d+)?) /;
 
-type Kind = 'breach' | 'normal';
+export type Kind = 'breach' | 'normal';
+
+/**
+ * What a probe patient's stream message answers: the SpO2 alarm's onset (a breach) or its clearing (back to
+ * normal), with the SpO2 value that caused it, read from the transition's reason. Undefined for anything else.
+ */
+export function probeAnswer(m: StreamMessage): { kind: Kind; value: number } | undefined {
+  if (m.type !== 'alarm' || m.alarm?.condition !== PROBE_CONDITION) return undefined;
+  const events = (m.transitions ?? []).map((t) => t.event);
+  const kind: Kind | undefined = events.some((e) => ONSET_EVENTS.has(e))
+    ? 'breach'
+    : events.includes('condition-cleared')
+      ? 'normal'
+      : undefined;
+  if (!kind) return undefined;
+  const reason = m.transitions?.find((t) => ONSET_EVENTS.has(t.event) || t.event === 'condition-cleared');
+  return { kind, value: Number(TAG.exec(reason?.reason ?? '')?.[1]) };
+}
 
 interface Toggle {
   readonly kind: Kind;
@@ -165,19 +195,12 @@ export class AlarmProbes {
     if (m.type !== 'alarm' || !m.alarm) return;
     const probe = this.byPatient.get(m.alarm.patientId);
     if (!probe) return;
-    const events = (m.transitions ?? []).map((t) => t.event);
-    const kind: Kind | undefined =
-      m.alarm.condition !== PROBE_CONDITION
-        ? undefined
-        : events.some((e) => ONSET_EVENTS.has(e))
-          ? 'breach'
-          : events.includes('condition-cleared')
-            ? 'normal'
-            : undefined;
-    const reason = m.transitions?.find((t) => ONSET_EVENTS.has(t.event) || t.event === 'condition-cleared');
-    const value = Number(TAG.exec(reason?.reason ?? '')?.[1]);
-    const i = kind ? probe.pending.findIndex((t) => t.kind === kind && t.value === value) : -1;
+    const answer = probeAnswer(m);
+    const i = answer
+      ? probe.pending.findIndex((t) => t.kind === answer.kind && t.value === answer.value)
+      : -1;
     if (i < 0) {
+      const events = (m.transitions ?? []).map((t) => t.event);
       const key = `${m.alarm.condition} ${events.join('+') || 'update'}`;
       this.stats.otherConditions.set(key, (this.stats.otherConditions.get(key) ?? 0) + 1);
       return;

@@ -17,10 +17,9 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import http from 'node:http';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { AlarmProbes, PROBE_THRESHOLD } from './alarm-probes.ts';
+import { AlarmProbes, setProbeThresholds } from './alarm-probes.ts';
 import {
   type AlarmBackendReport,
   type AlarmStepResult,
@@ -35,7 +34,7 @@ import { type AckSink, connectFleet } from './mqtt-fleet.ts';
 import { type Backend, chooseBackends, startBenchPlatform } from './platform-process.ts';
 import { threadCpuMs } from './proc-stats.ts';
 import { formatProfileSummary, summarizeProfileFile } from './profile-summary.ts';
-import { apiClient, type BenchDevice, deviceToken, provisionDevices } from './provision.ts';
+import { deviceToken, provisionDevices } from './provision.ts';
 import { type PreparedStep, runStep, type StepContext } from './ramp.ts';
 import { machineInfo, wholeNumber, writeJson } from './report.ts';
 import { measureVerifyCeiling, type VerifyCeiling } from './verify-ceiling.ts';
@@ -132,7 +131,11 @@ async function runBackend(backend: Backend, o: Options): Promise<AlarmBackendRep
       adminToken: child.adminToken,
       count: o.probes,
     });
-    await setProbeThresholds(child.httpUrl, child.adminToken, probeDevices);
+    await setProbeThresholds(
+      child.httpUrl,
+      child.adminToken,
+      probeDevices.map((d) => d.patientId),
+    );
     let probeAcked = 0;
     const probeSink: AckSink = {
       acked(device, messageId, code, at) {
@@ -302,17 +305,6 @@ async function runBackend(backend: Backend, o: Options): Promise<AlarmBackendRep
 }
 
 /** Every probe patient: SpO2 below 92 % raises a high-priority alarm at once. */
-async function setProbeThresholds(httpUrl: string, adminToken: string, probes: readonly BenchDevice[]) {
-  const agent = new http.Agent({ keepAlive: true });
-  try {
-    const api = apiClient(httpUrl, adminToken, agent);
-    for (const p of probes)
-      await api('PUT', `/api/v1/patients/${p.patientId}/alarm-settings`, { thresholds: [PROBE_THRESHOLD] });
-  } finally {
-    agent.destroy();
-  }
-}
-
 /**
  * CPU of the platform's main thread and of its busiest other thread over the next `ms` (% of one core).
  * On PGlite the busiest other thread is the database's: near 100 % it is the limit.

@@ -3,7 +3,8 @@
  * temporary data folder and, when OPENIOMT_TEST_POSTGRES_URL is set, on PostgreSQL. Only the commit calls
  * are timed; making the readings (signing, mapping) is not. Besides wall time it prints CPU time per reading
  * (this process, plus the PostgreSQL backends when the server is local), which stays comparable when the
- * machine is busy with other work, and how that cost moves as the tables grow (by fifths of the run).
+ * machine is busy with other work, how that cost moves as the tables grow (by fifths of the run), and the
+ * write-ahead log written per reading (what a disk and a replica have to take).
  *
  * Each id scheme runs on a fresh store, so the time-ordered Observation ids the platform makes now are
  * compared with the hashed ones it made before stop 15 in the same run.
@@ -81,12 +82,21 @@ const ownCpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 
+/** The database's write-ahead log position, in bytes. */
+async function walBytes(store: Store): Promise<number> {
+  const { rows } = await store.db.query<{ at: string }>(
+    "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS at",
+  );
+  return Number(rows[0]!.at);
+}
+
 /** One stretch of the run: readings committed in it, and what they cost. */
 interface Stretch {
   readings: number;
   wallMs: number;
   clientCpuMs: number;
   serverCpuMs: number;
+  walBytes: number;
 }
 
 const perReading = (s: Stretch) => ({
@@ -94,6 +104,7 @@ const perReading = (s: Stretch) => ({
   cpuMsPerReading: (s.clientCpuMs + s.serverCpuMs) / s.readings,
   clientCpuMsPerReading: s.clientCpuMs / s.readings,
   serverCpuMsPerReading: s.serverCpuMs / s.readings,
+  walBytesPerReading: Math.round(s.walBytes / s.readings),
 });
 
 async function run(backend: string, scheme: ObservationIdScheme, store: Store) {
@@ -105,8 +116,11 @@ async function run(backend: string, scheme: ObservationIdScheme, store: Store) {
     wallMs: 0,
     clientCpuMs: 0,
     serverCpuMs: 0,
+    walBytes: 0,
   }));
   let committed = 0;
+  let fifth = -1;
+  let walAt = 0;
   while (committed < TOTAL) {
     const batch: ReadingToStore[] = [];
     for (let i = 0; i < BATCH && committed + i < TOTAL; i++) {
@@ -117,7 +131,14 @@ async function run(backend: string, scheme: ObservationIdScheme, store: Store) {
         sampleReading({ deviceId, patientId, seq, key, battery: 80, firmware: '1.2.3', idScheme: scheme }),
       );
     }
-    const stretch = fifths[Math.min(FIFTHS - 1, Math.floor((committed * FIFTHS) / TOTAL))]!;
+    const f = Math.min(FIFTHS - 1, Math.floor((committed * FIFTHS) / TOTAL));
+    if (f !== fifth) {
+      // The log written during a fifth is read at its ends only: a query per batch would add to it.
+      const now = await walBytes(store);
+      if (fifth >= 0) fifths[fifth]!.walBytes = now - walAt;
+      [fifth, walAt] = [f, now];
+    }
+    const stretch = fifths[f]!;
     const s0 = await serverCpuMs(store);
     const t0 = performance.now();
     const c0 = ownCpuMs();
@@ -129,6 +150,7 @@ async function run(backend: string, scheme: ObservationIdScheme, store: Store) {
     if (outcomes.some((o) => !o.stored)) throw new Error('a fresh reading was not stored');
     committed += batch.length;
   }
+  fifths[fifth]!.walBytes = (await walBytes(store)) - walAt;
   const stored = await store.readings.count();
   if (stored !== TOTAL) throw new Error(`stored ${stored} readings, committed ${TOTAL}`);
   const whole = fifths.reduce((a, s) => ({
@@ -136,6 +158,7 @@ async function run(backend: string, scheme: ObservationIdScheme, store: Store) {
     wallMs: a.wallMs + s.wallMs,
     clientCpuMs: a.clientCpuMs + s.clientCpuMs,
     serverCpuMs: a.serverCpuMs + s.serverCpuMs,
+    walBytes: a.walBytes + s.walBytes,
   }));
   const result = { backend, scheme, ...perReading(whole), byFifth: fifths.map(perReading) };
   const ms = (n: number) => n.toFixed(3);
@@ -143,7 +166,8 @@ async function run(backend: string, scheme: ObservationIdScheme, store: Store) {
     `${backend}, ${scheme} ids: ${TOTAL} readings (${TOTAL * 5} Observations) in batches of ${BATCH}: ` +
       `${result.readingsPerSecond} readings/s, CPU ${ms(result.cpuMsPerReading)} ms/reading ` +
       `(${ms(result.clientCpuMsPerReading)} here + ${ms(result.serverCpuMsPerReading)} in the server); ` +
-      `by fifth of the run ${result.byFifth.map((f) => ms(f.cpuMsPerReading)).join(' → ')}`,
+      `by fifth of the run ${result.byFifth.map((f) => ms(f.cpuMsPerReading)).join(' → ')}; ` +
+      `WAL ${result.walBytesPerReading} bytes/reading, by fifth ${result.byFifth.map((f) => f.walBytesPerReading).join(' → ')}`,
   );
   return result;
 }
@@ -157,7 +181,8 @@ for (const backend of new Set(results.map((r) => r.backend))) {
   const last = (r: typeof ordered) => r.byFifth[FIFTHS - 1]!.cpuMsPerReading;
   console.log(
     `${backend}: hashed ids cost ${(hashed.cpuMsPerReading / ordered.cpuMsPerReading).toFixed(2)}x the CPU of ` +
-      `time-ordered ones over the run, ${(last(hashed) / last(ordered)).toFixed(2)}x in its last fifth`,
+      `time-ordered ones over the run, ${(last(hashed) / last(ordered)).toFixed(2)}x in its last fifth; ` +
+      `${(hashed.walBytesPerReading / ordered.walBytesPerReading).toFixed(2)}x the WAL`,
   );
 }
 await writeJson(args.out, {

@@ -38,7 +38,8 @@ const STEADY_VITALS =
   '[{"code":"heart-rate","value":72},{"code":"spo2","value":97},' +
   '{"code":"respiratory-rate","value":14},{"code":"body-temperature","value":36.8}]';
 
-function vitalsJson(seq: number, profile: VitalsProfile): string {
+function vitalsJson(seq: number, profile: VitalsProfile, spo2?: number): string {
+  if (spo2 !== undefined) return STEADY_VITALS.replace('"spo2","value":97', `"spo2","value":${spo2}`);
   if (profile === 'steady') return STEADY_VITALS;
   return (
     `[{"code":"heart-rate","value":${60 + (seq % 40)}},{"code":"spo2","value":${94 + (seq % 6)}},` +
@@ -52,10 +53,12 @@ export function readingPayload(
   seq: number,
   nowMs: number,
   profile: VitalsProfile = 'varied',
+  spo2?: number,
 ): string {
   const ts = new Date(nowMs).toISOString();
   const start = new Date(nowMs - 1000).toISOString();
-  const vitals = vitalsJson(seq, profile);
+  // `spo2`: the steady vitals with this SpO2 instead (an alarm probe riding on a full reading).
+  const vitals = vitalsJson(seq, profile, spo2);
   // A steady fleet sends the same regular beat every second; the varied one shifts it (irregular RR).
   const ecg = ECG_SECONDS[profile === 'steady' ? 0 : seq % ECG_SECONDS.length];
   const waveforms = `[{"code":"ecg-ii","rate":${ECG_RATE_HZ},"start":"${start}","factor":0.005,"origin":0,"data":${ecg}}]`;
@@ -67,9 +70,10 @@ export function signReading(
   seq: number,
   nowMs: number,
   profile: VitalsProfile = 'varied',
+  spo2?: number,
 ): string {
   return signCompactJws(
-    readingPayload(device.id, seq, nowMs, profile),
+    readingPayload(device.id, seq, nowMs, profile, spo2),
     device.privateKey,
     device.kid,
     'openiomt-reading+jws',

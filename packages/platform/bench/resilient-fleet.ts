@@ -53,12 +53,14 @@ export class ResilientWard {
   /**
    * Signs every reading of `rounds` seconds for each device up front (signing costs nothing during the run);
    * device d's round r is due at `startAt + r·1000 + d·1000/n` ms (devices spread over each second).
+   * `spo2Of(d, r)`, when it gives a value, sets that reading's SpO2 (alarm probes).
    */
   constructor(
     private readonly mqttUrl: string,
     devices: readonly WardDevice[],
     readonly rounds: number,
     readonly startAt: number,
+    spo2Of: (device: number, round: number) => number | undefined = () => undefined,
   ) {
     const n = devices.length;
     this.dueAt = new Float64Array(n * rounds);
@@ -73,7 +75,7 @@ export class ResilientWard {
         const due = startAt + r * 1000 + (d * 1000) / n;
         const k = d * rounds + r;
         this.dueAt[k] = due;
-        const jws = signReading(device, r + 1, wallStart + (due - startAt), 'steady');
+        const jws = signReading(device, r + 1, wallStart + (due - startAt), 'steady', spo2Of(d, r));
         this.packets[k] = publishPacket(device.id, r + 1, jws);
       }
     }

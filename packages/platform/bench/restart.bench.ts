@@ -5,25 +5,32 @@
  * and forward does. Reported: how long the platform took to be back, to have every device reconnected and to
  * have stored everything produced while it was down; publish-to-acknowledgement latency (from when each
  * reading was due) before the kill and once caught up; and that every reading is stored exactly once.
+ * Alarm probes (restart-probes.ts) ride in the ward: their patients' SpO2 alarm changes with every reading,
+ * and a dashboard's alarm stream, opened again once the platform is back, measures due-to-alarm latency
+ * before the kill, for what was due during the outage, and once caught up.
  *
- *   npx tsx packages/platform/bench/restart.bench.ts [--backend pglite|postgres|both] [--devices 500]
- *                                                     [--before 20] [--after 40] [--out .bench/bench-restart.json]
+ *   npm run bench:restart -- [--backend pglite|postgres|both] [--devices 500] [--probes 20]
+ *                            [--before 20] [--after 40] [--out .bench/bench-restart.json]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { createTestDatabase } from '../src/store/testing.ts';
+import { setProbeThresholds } from './alarm-probes.ts';
+import { AlarmStreamClient } from './alarm-stream-client.ts';
 import { type Backend, chooseBackends, type PlatformChild, startPlatformChild } from './platform-process.ts';
 import { deviceToken, provisionDevices } from './provision.ts';
 import { percentile } from './ramp.ts';
 import { machineInfo, wholeNumber, writeJson } from './report.ts';
 import { ResilientWard } from './resilient-fleet.ts';
+import { RestartProbes } from './restart-probes.ts';
 
 interface Options {
   readonly backends: Backend[];
   readonly postgresUrl?: string;
   readonly devices: number;
+  readonly probes: number;
   readonly before: number;
   readonly after: number;
   readonly out: string;
@@ -38,6 +45,7 @@ function parseOptions(argv: string[]): Options {
       'PostgreSQL server for the postgres backend (a fresh database is created)',
     )
     .option('--devices <n>', 'devices in the ward, one reading a second each', '500')
+    .option('--probes <n>', 'of them, alarm probes: their SpO2 alarm changes with every reading', '20')
     .option('--before <s>', 'seconds of streaming before the kill', '20')
     .option('--after <s>', 'seconds of streaming after the kill', '40')
     .option('--out <file>', 'JSON result file', '.bench/bench-restart.json')
@@ -48,6 +56,7 @@ function parseOptions(argv: string[]): Options {
     backends,
     ...(postgresUrl ? { postgresUrl } : {}),
     devices: wholeNumber('devices', o.devices, 1),
+    probes: Math.min(wholeNumber('probes', o.probes, 0), wholeNumber('devices', o.devices, 1)),
     before: wholeNumber('before', o.before, 5),
     after: wholeNumber('after', o.after, 10),
     out: resolve(String(o.out)),
@@ -102,11 +111,23 @@ async function runBackend(backend: Backend, o: Options) {
       count: o.devices,
     });
     const rounds = o.before + o.after;
+    const probes = new RestartProbes(
+      devices.slice(0, o.probes).map((d) => d.patientId),
+      rounds,
+    );
+    await setProbeThresholds(child.httpUrl, child.adminToken, probes.patientIds);
+    const adminToken = child.adminToken;
+    const openStream = (httpUrl: string) =>
+      AlarmStreamClient.open(httpUrl, adminToken, probes.patientIds, (m, at) =>
+        probes.onStreamMessage(m, at),
+      );
+    let stream = probes.count > 0 ? await openStream(child.httpUrl) : undefined;
     const ward = new ResilientWard(
       child.mqttUrl,
       devices.map((d) => ({ id: d.id, kid: d.kid, privateKey: d.privateKey, token: deviceToken(d) })),
       rounds,
       performance.now() + 3_000,
+      probes.spo2Of,
     );
     await ward.start();
     log(`${backend}: streaming ${o.devices} readings/s; the kill comes after ${o.before} s`);
@@ -123,13 +144,19 @@ async function runBackend(backend: Backend, o: Options) {
       ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
     });
     const readyAt = performance.now();
+    // The dashboard notices its stream has gone and opens it again as soon as the platform answers.
+    stream?.close();
+    stream = probes.count > 0 ? await openStream(child.httpUrl) : undefined;
+    const streamAgainAt = performance.now();
     log(
       `${backend}: killed with ${inFlightAtKill} readings unacknowledged; back after ${Math.round(readyAt - killedAt)} ms`,
     );
     const complete = await ward.allAcknowledged((o.after + 60) * 1000);
     const reconnectedAt = ward.allConnectedAt;
+    await new Promise((r) => setTimeout(r, 2_000)); // the last probe readings' alarms
     const stored = (await child.command<{ readings: number }>('count')).readings;
     ward.stop();
+    stream?.close();
     // Everything due while the platform was down (or starting) waited for it; when was the last of it stored?
     let backlogStoredAt = readyAt;
     for (let k = 0; k < ward.total; k++)
@@ -151,6 +178,10 @@ async function runBackend(backend: Backend, o: Options) {
       // Steady state: readings due from 2 s after the start to 2 s before the kill.
       before: latency(ward, ward.startAt + 2_000, killAt - 2_000),
       caughtUp: latency(ward, backlogStoredAt + 2_000, ward.startAt + rounds * 1000),
+      alarms:
+        probes.count === 0
+          ? undefined
+          : probeResults(probes, ward, { killAt, readyAt, backlogStoredAt, streamAgainAt }),
       everyReadingAcknowledged: complete,
       refused: ward.refused,
       refusals: ward.refusals,
@@ -168,6 +199,15 @@ async function runBackend(backend: Backend, o: Options) {
       `${backend}: latency due → acknowledged, p50/p99/max ms: before the kill ${fmt(result.before)}; ` +
         `once caught up ${fmt(result.caughtUp)}`,
     );
+    if (result.alarms) {
+      const a = result.alarms;
+      log(
+        `${backend}: alarms (${a.probes} probes), due → on the dashboard's stream, p50/p99/max ms: before the kill ` +
+          `${fmt(a.before)}; due during the outage ${fmt(a.outage)}; once caught up ${fmt(a.caughtUp)}; ` +
+          `stream open again ${a.streamOpenAfterReadyMs} ms after ready, first alarm ${a.firstAlarmAfterReadyMs} ms after ready; ` +
+          `unanswered ${a.before.unanswered + a.outage.unanswered + a.caughtUp.unanswered + a.unansweredElsewhere}, passed over ${a.skipped}, other messages ${a.otherMessages}`,
+      );
+    }
     log(
       `${backend}: ${result.stored} stored of ${result.readings} produced (exactly once: ${result.storedExactlyOnce}); ` +
         `refused ${result.refused} ${JSON.stringify(result.refusals)}; connections lost ${result.connectionsLost}; failed connection attempts ${JSON.stringify(result.failedConnects)}`,
@@ -177,6 +217,33 @@ async function runBackend(backend: Backend, o: Options) {
     await child?.stop().catch(() => child?.kill());
     await store.remove();
   }
+}
+
+/** Due-to-alarm latency of the probe readings, split as the ward's latency is, and the restart's marks. */
+function probeResults(
+  probes: RestartProbes,
+  ward: ResilientWard,
+  t: { killAt: number; readyAt: number; backlogStoredAt: number; streamAgainAt: number },
+) {
+  const dueAt = (p: number, r: number) => ward.dueAt[p * ward.rounds + r]!;
+  const end = ward.startAt + ward.rounds * 1000;
+  const before = probes.latency(dueAt, ward.startAt + 2_000, t.killAt - 2_000);
+  const outage = probes.latency(dueAt, t.killAt, t.readyAt);
+  const caughtUp = probes.latency(dueAt, t.backlogStoredAt + 2_000, end);
+  const all = probes.latency(dueAt, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
+  return {
+    probes: probes.count,
+    before,
+    outage,
+    caughtUp,
+    // Readings outside those three stretches (the first 2 s, around the kill, while catching up) whose
+    // alarm never came.
+    unansweredElsewhere: all.unanswered - before.unanswered - outage.unanswered - caughtUp.unanswered,
+    streamOpenAfterReadyMs: Math.round(t.streamAgainAt - t.readyAt),
+    firstAlarmAfterReadyMs: probes.firstAlarmAfter(t.readyAt),
+    skipped: probes.skipped,
+    otherMessages: probes.otherMessages,
+  };
 }
 
 function reconnectTimes(ward: ResilientWard, readyAt: number) {
