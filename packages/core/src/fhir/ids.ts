@@ -9,8 +9,13 @@ export const FHIR_ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
  */
 export function nameBasedUuid(name: string): string {
   const b = createHash('sha256').update(`openiomt:${name}`).digest().subarray(0, 16);
-  b[6] = ((b[6] ?? 0) & 0x0f) | 0x80; // version 8: custom (hash-based, SHA-256)
-  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80; // variant 10 (RFC 4122/9562)
+  return uuidText(b, 0x80); // version 8: custom (hash-based, SHA-256)
+}
+
+/** The 16 bytes as a UUID of `version` (its high nibble), variant 10 (RFC 4122/9562). */
+function uuidText(b: Buffer, version: number): string {
+  b[6] = ((b[6] ?? 0) & 0x0f) | version;
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
   const h = b.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
@@ -27,10 +32,7 @@ export function timeOrderedNameBasedUuid(timeMs: number, name: string): string {
   const b = createHash('sha256').update(`openiomt:${name}`).digest().subarray(0, 16);
   const ms = Number.isFinite(timeMs) ? Math.min(Math.max(Math.floor(timeMs), 0), MAX_UUID7_MS) : 0;
   b.writeUIntBE(ms, 0, 6);
-  b[6] = ((b[6] ?? 0) & 0x0f) | 0x70; // version 7: Unix time first
-  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80; // variant 10 (RFC 4122/9562)
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  return uuidText(b, 0x70); // version 7: Unix time first
 }
 
 /** Which reading a device Observation id is made from: its device, sequence number and signed time. */
