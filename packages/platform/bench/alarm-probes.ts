@@ -27,6 +27,11 @@ export const PROBE_THRESHOLD = {
 } as const;
 export const PROBE_CONDITION = 'threshold:spo2:low';
 
+const BREACH_VALUES = [80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91];
+const NORMAL_VALUES = [96, 97, 98, 99, 100];
+const ONSET_EVENTS = new Set(['raise', 'condition-onset']);
+const TAG = /^spo2 (\d+(?:\.\d+)?) /;
+
 /** Gives each probe patient PROBE_THRESHOLD, through the admin API. */
 export async function setProbeThresholds(httpUrl: string, adminToken: string, patientIds: readonly string[]) {
   const agent = new http.Agent({ keepAlive: true });
@@ -38,10 +43,6 @@ export async function setProbeThresholds(httpUrl: string, adminToken: string, pa
     agent.destroy();
   }
 }
-const BREACH_VALUES = [80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91];
-const NORMAL_VALUES = [96, 97, 98, 99, 100];
-const ONSET_EVENTS = new Set(['raise', 'condition-onset']);
-const TAG = /^spo2 (\d+(?:\.\d+)?) /;
 
 export type Kind = 'breach' | 'normal';
 

@@ -16,6 +16,18 @@ import { percentile } from './ramp.ts';
 
 const TAG_PERIOD = 80;
 
+/** p50, p99 and max of latencies in ms (sorts them), to a tenth of a ms. */
+export function latencySummary(ms: number[]) {
+  ms.sort((a, b) => a - b);
+  const round = (x: number) => Math.round(x * 10) / 10;
+  return {
+    readings: ms.length,
+    p50Ms: round(percentile(ms, 0.5)),
+    p99Ms: round(percentile(ms, 0.99)),
+    maxMs: round(ms[ms.length - 1] ?? Number.NaN),
+  };
+}
+
 export class RestartProbes {
   /** Arrival (performance.now()) of the alarm message that answered probe p's round r, at p·rounds + r. */
   readonly alarmAt: Float64Array;
@@ -89,15 +101,7 @@ export class RestartProbes {
         if (Number.isNaN(at)) unanswered++;
         else ms.push(at - due);
       }
-    ms.sort((a, b) => a - b);
-    const round = (x: number) => Math.round(x * 10) / 10;
-    return {
-      readings: ms.length + unanswered,
-      unanswered,
-      p50Ms: round(percentile(ms, 0.5)),
-      p99Ms: round(percentile(ms, 0.99)),
-      maxMs: round(ms[ms.length - 1] ?? Number.NaN),
-    };
+    return { ...latencySummary(ms), readings: ms.length + unanswered, unanswered };
   }
 
   /** The first alarm message that arrived at or after `t`, as ms after it. */
