@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
@@ -30,6 +29,7 @@ import { MqttGateway } from './ingest/mqtt/index.ts';
 import { mqttHooks } from './ingest/mqtt-hooks.ts';
 import { IngestPipeline } from './ingest/pipeline.ts';
 import { FailedLoginGuard } from './ingest/source-blocks.ts';
+import { ListenError, listenOrExplain, readTlsFiles, refuseUnusablePorts } from './listen.ts';
 import { liveRoutes, TrendRecorder } from './live/index.ts';
 import { createLogger, type Logger } from './log.ts';
 import { alarmStreamRoute } from './notify/alarm-stream.ts';
@@ -41,6 +41,7 @@ import { portalRoutes } from './portal/routes.ts';
 import { ClinicalRules } from './rules/engine.ts';
 import { ensureAdminCredential } from './security/admin-credential.ts';
 import { openKeyService } from './security/keys/open-key-service.ts';
+import { holdDataDir } from './store/pglite-lock.ts';
 import { openStore } from './store/store.ts';
 import type { Store } from './store/types.ts';
 import { startSubscriptions } from './subscriptions/index.ts';
@@ -72,26 +73,43 @@ export interface RunningPlatform {
   close(): Promise<void>;
 }
 
-export class ListenError extends Error {
-  override name = 'ListenError';
+export { ListenError };
+
+interface StartOptions {
+  logger?: Logger;
+  store?: Store;
+  /** How often open alarm and live streams re-check who may see what (default 15 s; tests shorten it). */
+  streamRescopeMs?: number;
 }
 
-/** Starts the whole platform in one process: store, ingest (MQTT and HTTPS), admin API. */
+/**
+ * Starts the whole platform in one process: store, ingest (MQTT and HTTPS), admin API. It holds its data
+ * folder while it runs (store/pglite-lock.ts): a second platform on the same folder is refused.
+ */
 export async function startPlatform(
   config: PlatformConfig,
-  options: {
-    logger?: Logger;
-    store?: Store;
-    /** How often open alarm and live streams re-check who may see what (default 15 s; tests shorten it). */
-    streamRescopeMs?: number;
-  } = {},
+  options: StartOptions = {},
 ): Promise<RunningPlatform> {
   checkTransportSecurity(config);
+  const tls = readTlsFiles(config);
+  await refuseUnusablePorts(config);
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const hold = holdDataDir(config.dataDir, (m) => new ListenError(m));
+  try {
+    const platform = await startHolding(config, options, tls);
+    return { ...platform, close: () => platform.close().finally(() => hold.release()) };
+  } catch (e) {
+    hold.release();
+    throw e;
+  }
+}
+
+async function startHolding(
+  config: PlatformConfig,
+  options: StartOptions,
+  tls: { cert: Buffer; key: Buffer } | undefined,
+): Promise<RunningPlatform> {
   const log = options.logger ?? createLogger(config.logLevel);
-  const tls =
-    config.tlsCertFile && config.tlsKeyFile
-      ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }
-      : undefined;
   let store = options.store;
   if (!store) {
     // The master key that wraps every patient's data key (docs/privacy.md): <dataDir>/keys/master.key, made
@@ -355,25 +373,3 @@ export async function startPlatform(
 }
 
 const hostForUrl = (host: string): string => (host.includes(':') ? `[${host}]` : host);
-
-async function listenOrExplain<T>(
-  listen: () => Promise<T>,
-  host: string,
-  port: number,
-  flag: string,
-): Promise<T> {
-  try {
-    return await listen();
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'EADDRINUSE')
-      throw new ListenError(
-        `${host}:${port} is already in use: choose another with ${flag} (0 picks a free port)`,
-      );
-    if (code === 'EACCES')
-      throw new ListenError(`not allowed to listen on ${host}:${port}: choose another with ${flag}`);
-    if (code === 'EADDRNOTAVAIL')
-      throw new ListenError(`${host} is not an address of this machine (${flag})`);
-    throw e;
-  }
-}

@@ -69,6 +69,11 @@ describe('the openiomt command', () => {
     expect(taken.code).not.toBe(0);
     expect(taken.stderr).toContain(`127.0.0.1:${port} is already in use`);
     expect(taken.stderr).toContain('--http-port');
+    // The failed first start made nothing: the next one still prints the administrator credential.
+    const later = await startPlatformProcess(['--data-dir', join(dir, 'taken')]);
+    expect(later.adminToken).toMatch(/^oiat_/);
+    later.child.kill('SIGTERM');
+    expect(await later.exited).toBe(0);
     const noToken = await cli(['device', 'list'], { OPENIOMT_ADMIN_TOKEN: '' });
     expect(noToken.code).toBe(2);
     expect(noToken.stderr).toMatch(/OPENIOMT_ADMIN_TOKEN/);
@@ -85,6 +90,13 @@ describe('the openiomt command', () => {
     expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
     expect((await stat(join(dataDir, 'pg'))).mode & 0o777).toBe(0o700);
     const env = { OPENIOMT_URL: first.httpUrl, OPENIOMT_ADMIN_TOKEN: first.adminToken as string };
+    // One platform per data folder: a second one on it would corrupt the embedded database.
+    const twin = await cli(['start', '--http-port', '0', '--mqtt-port', '0', '--data-dir', dataDir]);
+    expect(twin.code).toBe(2);
+    expect(twin.stderr).toContain(`the data folder ${dataDir} is in use by process ${first.child.pid}`);
+    const backupWhileRunning = await cli(['backup', '--out', join(dir, 'b.tgz'), '--data-dir', dataDir]);
+    expect(backupWhileRunning.code).not.toBe(0);
+    expect(backupWhileRunning.stderr).toContain(`in use by process ${first.child.pid}`);
     const reg = await cli(['device', 'register', 'cli-dev-1', '--kind', 'pulse-oximeter'], env);
     expect(reg.code).toBe(0);
     expect(JSON.parse(reg.stdout).enrolmentCode).toMatch(/\w{4}-\w{4}/);

@@ -5,7 +5,7 @@ import { auditFiles, readAuditPublicKey, readTreeHeadFile } from '../audit/audit
 import { readKeyHistory } from '../audit/key-history.ts';
 import { type VerifyReport, verdict, verifyAuditLog } from '../audit/verify.ts';
 import { openDatabase } from '../store/db.ts';
-import { refuseOpenEmbeddedDatabase } from '../store/pglite-lock.ts';
+import { holdStoppedDataDir } from '../store/pglite-lock.ts';
 import type { Database } from '../store/types.ts';
 import { connectionOptions, listAll, printTable } from './admin.ts';
 import { adminConnection, CliError } from './admin-client.ts';
@@ -117,7 +117,7 @@ async function verifyCommand(flags: VerifyFlags): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
-/** Opens the database for reading; the embedded one only when no platform has it open. */
+/** Opens the database for reading; the embedded one only when no platform has it open, and holds it. */
 async function openReadOnly(dataDir: string, url: string | undefined): Promise<Database> {
   if (url) {
     return openDatabase({ url, poolSize: 1 }).catch((e: Error) => {
@@ -127,6 +127,16 @@ async function openReadOnly(dataDir: string, url: string | undefined): Promise<D
   const pgDir = join(dataDir, 'pg');
   if (!existsSync(join(pgDir, 'PG_VERSION')))
     throw new CliError(`there is no embedded database in ${pgDir} (give --data-dir, or --database-url)`);
-  refuseOpenEmbeddedDatabase(pgDir, (m) => new CliError(m));
-  return openDatabase({ dataDir: pgDir });
+  // Held while it is read: a platform started meanwhile is refused.
+  const hold = holdStoppedDataDir(dataDir, (m) => new CliError(m));
+  const db = await openDatabase({ dataDir: pgDir }).catch((e: unknown) => {
+    hold.release();
+    throw e;
+  });
+  return {
+    kind: db.kind,
+    query: db.query.bind(db),
+    transaction: db.transaction.bind(db),
+    close: () => db.close().finally(() => hold.release()),
+  };
 }

@@ -18,7 +18,7 @@ import {
   readMasterKeyFile,
 } from '../security/keys/master-key-file.ts';
 import { type RotationSummary, rotateMasterKey } from '../security/keys/rotation.ts';
-import { refuseOpenEmbeddedDatabase } from '../store/pglite-lock.ts';
+import { holdStoppedDataDir } from '../store/pglite-lock.ts';
 import { openStore } from '../store/store.ts';
 import type { Store } from '../store/types.ts';
 import { CliError } from './admin-client.ts';
@@ -67,9 +67,8 @@ export function keysCommands(program: Command): void {
     });
 }
 
-/** Refuses an embedded database a running platform holds. */
-const refuseRunningPlatform = (dataDir: string): void =>
-  refuseOpenEmbeddedDatabase(join(dataDir, 'pg'), (m) => new CliError(m));
+/** Holds a stopped platform's data folder while a rotation works on it. */
+const holdStoppedPlatform = (dataDir: string) => holdStoppedDataDir(dataDir, (m) => new CliError(m));
 
 const dataDirOf = (flags: { dataDir?: string }) => flags.dataDir ?? process.env.OPENIOMT_DATA_DIR ?? './data';
 
@@ -84,15 +83,26 @@ export async function rotateMasterCommand(
 ): Promise<MasterRotationResult> {
   const dataDir = dataDirOf(flags);
   const url = flags.databaseUrl ?? (process.env.DATABASE_URL || undefined);
+  if (!url && !existsSync(join(dataDir, 'pg', 'PG_VERSION')))
+    throw new CliError(
+      `there is no embedded database in ${join(dataDir, 'pg')} (give --data-dir, or --database-url)`,
+    );
+  const hold = url ? undefined : holdStoppedPlatform(dataDir);
+  try {
+    return await rotateMaster(flags, out, dataDir, url);
+  } finally {
+    hold?.release();
+  }
+}
+
+async function rotateMaster(
+  flags: RotateMasterFlags,
+  out: NodeJS.WritableStream,
+  dataDir: string,
+  url: string | undefined,
+): Promise<MasterRotationResult> {
   const currentPath =
     flags.masterKeyFile ?? (process.env[MASTER_KEY_FILE_ENV] || undefined) ?? defaultMasterKeyPath(dataDir);
-  if (!url) {
-    if (!existsSync(join(dataDir, 'pg', 'PG_VERSION')))
-      throw new CliError(
-        `there is no embedded database in ${join(dataDir, 'pg')} (give --data-dir, or --database-url)`,
-      );
-    refuseRunningPlatform(dataDir);
-  }
   const from = new LocalKeyService(await readKey(currentPath), 'file');
   // The new key is written before the database changes, so it is never lost whatever fails after.
   const given = flags.newMasterKeyFile;
@@ -175,13 +185,15 @@ async function writeNewKey(path: string, staged: boolean): Promise<void> {
 
 export async function rotateAuditCommand(flags: { dataDir?: string }, out: NodeJS.WritableStream) {
   const dataDir = dataDirOf(flags);
-  refuseRunningPlatform(dataDir);
   const files = auditFiles(dataDir);
   if (!existsSync(files.keyFile))
     throw new CliError(`there is no audit signing key ${files.keyFile}: start the platform once first`);
-  const rotation = await rotateAuditKey(files, await loadOrCreateAuditKey(files)).catch((e: Error) => {
-    throw new CliError(e.message);
-  });
+  const hold = holdStoppedPlatform(dataDir);
+  const rotation = await rotateAuditKey(files, await loadOrCreateAuditKey(files))
+    .catch((e: Error) => {
+      throw new CliError(e.message);
+    })
+    .finally(() => hold.release());
   out.write(
     [
       `Audit signing key rotated: ${rotation.oldKeyId} -> ${rotation.newKeyId} (from tree size ${rotation.fromTreeSize})`,

@@ -6,22 +6,31 @@
  */
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, open, readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
-import { refuseOpenEmbeddedDatabase } from './pglite-lock.ts';
+import { holdDataDir, holdStoppedDataDir } from './pglite-lock.ts';
 
 export class BackupError extends Error {
   override name = 'BackupError';
 }
 
-const refuseIfOpen = (pgDir: string): void => refuseOpenEmbeddedDatabase(pgDir, (m) => new BackupError(m));
+const backupError = (m: string) => new BackupError(m);
 
 /** Writes a gzipped tarball of the PGlite data folder to outFile (created 0600, never overwritten). */
 export async function backupPglite(pgDir: string, outFile: string): Promise<{ bytes: number }> {
   if (!existsSync(join(pgDir, 'PG_VERSION')))
     throw new BackupError(`${pgDir} holds no embedded database: check --data-dir`);
-  refuseIfOpen(pgDir);
+  // Held while the dump is made: a platform started meanwhile is refused.
+  const hold = holdStoppedDataDir(dirname(pgDir), backupError);
+  try {
+    return await dumpTo(pgDir, outFile);
+  } finally {
+    hold.release();
+  }
+}
+
+async function dumpTo(pgDir: string, outFile: string): Promise<{ bytes: number }> {
   let out: Awaited<ReturnType<typeof open>>;
   try {
     out = await open(outFile, 'wx', 0o600);
@@ -62,9 +71,14 @@ export async function restorePglite(backupFile: string, pgDir: string): Promise<
   }
   await mkdir(pgDir, { recursive: true, mode: 0o700 });
   await chmod(pgDir, 0o700);
-  const db = await PGlite.create(pgDir, {
-    extensions: { btree_gist },
-    loadDataDir: new Blob([new Uint8Array(tarball)], { type: 'application/x-gzip' }),
-  });
-  await db.close();
+  const hold = holdDataDir(dirname(pgDir), backupError);
+  try {
+    const db = await PGlite.create(pgDir, {
+      extensions: { btree_gist },
+      loadDataDir: new Blob([new Uint8Array(tarball)], { type: 'application/x-gzip' }),
+    });
+    await db.close();
+  } finally {
+    hold.release();
+  }
 }
