@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,8 +100,10 @@ describe('the openiomt command', () => {
     const reg = await cli(['device', 'register', 'cli-dev-1', '--kind', 'pulse-oximeter'], env);
     expect(reg.code).toBe(0);
     expect(JSON.parse(reg.stdout).enrolmentCode).toMatch(/\w{4}-\w{4}/);
+    const code = JSON.parse(reg.stdout).enrolmentCode as string;
+    await deviceToolsSayWhatWentWrong(env, code);
     const list = await cli(['device', 'list'], env);
-    expect(list.stdout).toMatch(/cli-dev-1\s+pulse-oximeter\s+registered/);
+    expect(list.stdout).toMatch(/cli-dev-1\s+pulse-oximeter\s+active/);
     const refused = await cli(['device', 'list'], { ...env, OPENIOMT_ADMIN_TOKEN: 'oiat_wrong' });
     expect(refused.stderr).toMatch(/refused the administrator token/);
     const alarms = await cli(['alarm', 'list'], env);
@@ -120,3 +122,89 @@ describe('the openiomt command', () => {
     expect(await second.exited).toBe(0);
   });
 });
+
+/** A device's own commands against a running platform: mistakes are one-line errors and lose no key. */
+async function deviceToolsSayWhatWentWrong(env: Record<string, string>, code: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'openiomt-device-tools-'));
+  const key = join(dir, 'dev.pem');
+  const oneLine = (r: { code: number; stderr: string }, pattern: RegExp) => {
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(pattern);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  };
+  try {
+    oneLine(
+      await cli(['device', 'token', 'cli-dev-1', '--key', key]),
+      /cannot load the device key .* Make one with `openiomt device keygen/,
+    );
+    expect((await cli(['device', 'keygen', '--out', key])).code).toBe(0);
+    expect((await cli(['device', 'enrol', 'cli-dev-1', '--key', key, '--code', code], env)).code).toBe(0);
+    oneLine(
+      await cli(['device', 'enrol', 'cli-dev-1', '--key', key, '--code', code], env),
+      /enrolment of cli-dev-1 refused: HTTP 400/,
+    );
+    oneLine(
+      await cli(['device', 'enrol', 'cli-dev-1', '--key', key, '--code', code], {
+        ...env,
+        OPENIOMT_URL: 'http://127.0.0.1:1',
+      }),
+      /cannot reach the platform at http:\/\/127\.0\.0\.1:1 .*Set --url or OPENIOMT_URL/,
+    );
+    const kids = async () =>
+      JSON.parse((await cli(['device', 'show', 'cli-dev-1'], env)).stdout).keys.map(
+        (k: { kid: string }) => k.kid,
+      );
+    const before = await kids();
+    // The new key cannot be saved: the platform must not learn of it.
+    oneLine(
+      await cli(
+        ['device', 'rotate-key', 'cli-dev-1', '--key', key, '--new-key', join(dir, 'missing', 'new.pem')],
+        env,
+      ),
+      /cannot write the new key to .*Nothing was changed/,
+    );
+    expect(await kids()).toEqual(before);
+    // The platform refuses: the new key file is removed, the old one stays the device's.
+    oneLine(
+      await cli(['device', 'rotate-key', 'cli-dev-1', '--key', key, '--new-key', join(dir, 'new.pem')], {
+        ...env,
+        OPENIOMT_URL: 'http://127.0.0.1:1',
+      }),
+      /cannot reach the platform.*The key was not rotated/,
+    );
+    await expect(stat(join(dir, 'new.pem'))).rejects.toThrow(/ENOENT/);
+    // The command sets the envelope; the same fields in the JSON are replaced, and named.
+    const content = join(dir, 'reading.json');
+    await writeFile(
+      content,
+      JSON.stringify({ v: 1, device: 'other', seq: 42, ts: '2020-01-01T00:00:00Z', vitals: [] }),
+    );
+    const signed = await cli([
+      'device',
+      'sign',
+      'cli-dev-1',
+      '--key',
+      key,
+      '--seq',
+      '3',
+      '--ts',
+      '2026-01-02T03:04:05.000Z',
+      '--file',
+      content,
+    ]);
+    expect(signed.code).toBe(0);
+    expect(signed.stderr).toContain('note: v, device, seq, ts in the JSON replaced');
+    const payload = JSON.parse(
+      Buffer.from(signed.stdout.trim().split('.')[1] as string, 'base64url').toString(),
+    );
+    expect(payload).toEqual({
+      v: 1,
+      device: 'cli-dev-1',
+      seq: 3,
+      ts: '2026-01-02T03:04:05.000Z',
+      vitals: [],
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,21 +1,44 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { deviceTokenClaims, signCompactJws } from '@openiomt/core';
-import { enrol, generateDeviceKey, loadDeviceKey, rotateKey, saveDeviceKey } from '@openiomt/device-sdk';
+import {
+  EnrolmentError,
+  enrol,
+  generateDeviceKey,
+  loadDeviceKey,
+  rotateKey,
+  saveDeviceKey,
+} from '@openiomt/device-sdk';
 import type { Command } from 'commander';
 import { CliError } from './admin-client.ts';
 
 const platformUrl = (o: { url?: string }): string =>
   (o.url ?? process.env.OPENIOMT_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
 
-function readKey(path: string) {
+async function readKey(path: string) {
   try {
-    return loadDeviceKey(path);
+    return await loadDeviceKey(path);
   } catch (e) {
     throw new CliError(
       `cannot load the device key from ${path}: ${(e as Error).message}. Make one with \`openiomt device keygen --out ${path}\``,
     );
   }
 }
+
+/** Calls the platform for a device; a refusal or an unreachable platform becomes a CliError saying why. */
+async function askPlatform<T>(url: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if (e instanceof EnrolmentError) throw new CliError(e.message);
+    throw new CliError(
+      `cannot reach the platform at ${url} (${(e as Error).cause ?? (e as Error).message}): is it running? Set --url or OPENIOMT_URL`,
+    );
+  }
+}
+
+/** The fields of a signed reading that the command sets from its arguments, never from the JSON given. */
+const ENVELOPE = ['v', 'device', 'seq', 'ts'] as const;
 
 /**
  * What a device (or a person acting for one, with mosquitto_pub or curl) does: make a key, enrol it, get
@@ -38,20 +61,30 @@ export function deviceToolCommands(device: Command): void {
     .requiredOption('--code <code>', 'enrolment code from `openiomt device register`')
     .option('--url <url>', 'platform URL (default OPENIOMT_URL or http://127.0.0.1:8080)')
     .action(async (id, o) => {
-      const r = await enrol(platformUrl(o), id, o.code, await readKey(o.key));
+      const key = await readKey(o.key);
+      const r = await askPlatform(platformUrl(o), () => enrol(platformUrl(o), id, o.code, key));
       process.stdout.write(`${JSON.stringify(r)}\n`);
     });
   device
     .command('rotate-key <id>')
     .description('replace the device key; the old one keeps working for the overlap window')
     .requiredOption('--key <file>', 'current private key file')
-    .requiredOption('--new-key <file>', 'where to write the new private key')
-    .option('--url <url>', 'platform URL')
+    .requiredOption('--new-key <file>', 'where to write the new private key (must not exist yet)')
+    .option('--url <url>', 'platform URL (default OPENIOMT_URL or http://127.0.0.1:8080)')
     .action(async (id, o) => {
       const current = await readKey(o.key);
+      if (existsSync(o.newKey)) throw new CliError(`${o.newKey} exists: choose another --new-key`);
       const next = generateDeviceKey();
-      const r = await rotateKey(platformUrl(o), id, current, next);
-      await saveDeviceKey(o.newKey, next);
+      // Saved before the platform learns of it: a key the platform accepts must never exist nowhere.
+      await saveDeviceKey(o.newKey, next).catch((e: Error) => {
+        throw new CliError(`cannot write the new key to ${o.newKey}: ${e.message}. Nothing was changed`);
+      });
+      const r = await askPlatform(platformUrl(o), () => rotateKey(platformUrl(o), id, current, next)).catch(
+        async (e: Error) => {
+          await rm(o.newKey, { force: true });
+          throw new CliError(`${e.message}. The key was not rotated; ${o.key} is still the device's key`);
+        },
+      );
       process.stdout.write(`${JSON.stringify(r)}\n`);
     });
   device
@@ -71,22 +104,32 @@ export function deviceToolCommands(device: Command): void {
   device
     .command('sign <id>')
     .description(
-      'sign a reading: reads {"vitals":[...],"waveforms":[...]} as JSON (file or stdin), prints the JWS',
+      'sign a reading: reads {"vitals":[...],"waveforms":[...]} as JSON (file or stdin), prints the JWS. The device id, --seq and --ts are set by the command: the same fields in the JSON are replaced (and named on stderr)',
     )
     .requiredOption('--key <file>', 'private key file')
     .requiredOption('--seq <n>', 'sequence number: higher than any this device sent before')
+    .option('--ts <instant>', 'time of the reading, ISO 8601 (default: now)')
     .option('--file <file>', 'JSON content (default: standard input)')
     .action(async (id, o) => {
       const key = await readKey(o.key);
       const seq = Number(o.seq);
       if (!Number.isSafeInteger(seq) || seq < 1) throw new CliError('--seq must be a positive whole number');
+      const ts = o.ts ?? new Date().toISOString();
+      if (Number.isNaN(Date.parse(ts))) throw new CliError(`--ts must be an ISO 8601 instant, got ${o.ts}`);
       let content: Record<string, unknown>;
       try {
         content = JSON.parse(readFileSync(o.file ?? 0, 'utf8'));
       } catch (e) {
         throw new CliError(`the reading must be JSON: ${(e as Error).message}`);
       }
-      const message = { v: 1, device: id, seq, ts: new Date().toISOString(), ...content };
+      if (typeof content !== 'object' || content === null || Array.isArray(content))
+        throw new CliError('the reading must be a JSON object such as {"vitals":[...]}');
+      const replaced = ENVELOPE.filter((f) => f in content);
+      if (replaced.length > 0)
+        process.stderr.write(
+          `note: ${replaced.join(', ')} in the JSON replaced by the command's (device ${id}, --seq ${seq}, --ts ${ts})\n`,
+        );
+      const message = { ...content, v: 1, device: id, seq, ts };
       process.stdout.write(`${signCompactJws(message, key.privateKey, key.kid, 'openiomt-reading+jws')}\n`);
     });
 }
