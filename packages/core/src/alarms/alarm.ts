@@ -5,8 +5,12 @@
  * carry out. Every accepted event yields attributed transitions for the audit trail; an event that
  * does not apply is refused with a reason, never thrown.
  */
-import { type AlarmPolicy, DEFAULT_ALARM_POLICY } from './policy.ts';
-import { type AlarmCategory, type AlarmPriority, alarmKey, comparePriority } from './vocabulary.ts';
+import type { AlarmPolicy } from './policy.ts';
+import { policyOf, priorityChange } from './priority-change.ts';
+import { nextDueAt, unackedTimers, upgradedTimers, withoutUnackedTimers } from './timers.ts';
+import { type AlarmCategory, type AlarmPriority, alarmKey } from './vocabulary.ts';
+
+export { nextDueAt } from './timers.ts';
 
 export type AlarmState = 'active' | 'acknowledged' | 'resolved';
 
@@ -54,8 +58,13 @@ export type AlarmEvent =
       readonly type: 'condition-onset';
       readonly by: string;
       readonly reason: string;
-      /** A higher priority upgrades the alarm (for example NEWS2 moving from medium to high). */
+      /**
+       * A higher priority upgrades the alarm (for example NEWS2 moving from medium to high) and gives it the
+       * new priority's policy; a lower one does not lower it (see priority-change.ts).
+       */
       readonly priority?: AlarmPriority;
+      /** The policy for an upgrade; default the standard policy of the new priority. */
+      readonly policy?: AlarmPolicy;
     }
   | { readonly type: 'tick' };
 
@@ -113,7 +122,7 @@ export interface RaiseAlarm {
 
 /** A new active alarm: notifies level 0 and schedules the first reminder and escalation. */
 export function raiseAlarm(input: RaiseAlarm, now: number): AlarmResult & { ok: true } {
-  const policy = input.policy ?? DEFAULT_ALARM_POLICY[input.priority];
+  const policy = policyOf(input.priority, input.policy);
   const alarm: Alarm = {
     id: input.id,
     key: alarmKey(input.patientId, input.condition),
@@ -131,14 +140,6 @@ export function raiseAlarm(input: RaiseAlarm, now: number): AlarmResult & { ok: 
   };
   const transition = step(alarm, now, 'raise', input.by, input.reason, null);
   return done(alarm, [notice('notify', alarm, now, input.reason)], [transition]);
-}
-
-/** The earliest time a `tick` has something to do, if any. */
-export function nextDueAt(alarm: Alarm): number | undefined {
-  const due = [alarm.escalateAt, alarm.remindAt, alarm.snoozedUntil, alarm.resolveAt].filter(
-    (t): t is number => t !== undefined,
-  );
-  return due.length === 0 ? undefined : Math.min(...due);
 }
 
 /** Applies one event at time `now` (epoch ms). */
@@ -256,20 +257,31 @@ function conditionCleared(alarm: Alarm, e: EventOf<'condition-cleared'>, now: nu
 }
 
 function conditionOnset(alarm: Alarm, e: EventOf<'condition-onset'>, now: number): AlarmResult {
-  const upgrade = e.priority !== undefined && comparePriority(e.priority, alarm.priority) > 0;
-  if (alarm.conditionPresent && !upgrade)
-    return refuse(alarm, 'the condition is already present at this priority');
+  const change = priorityChange(alarm, e.priority);
+  const upgrade = change === 'up';
+  if (alarm.conditionPresent && !upgrade) {
+    return refuse(
+      alarm,
+      change === 'down'
+        ? `the alarm keeps its ${alarm.priority} priority while open (${e.priority} is lower)`
+        : 'the condition is already present at this priority',
+    );
+  }
   const priority = upgrade && e.priority ? e.priority : alarm.priority;
-  const reactivate = alarm.state === 'acknowledged' && (upgrade || alarm.policy.reactivateOnOnset);
+  const policy = upgrade ? policyOf(priority, e.policy) : alarm.policy;
+  const reactivate = alarm.state === 'acknowledged' && (upgrade || policy.reactivateOnOnset);
   const present: Alarm = {
     ...alarm,
     priority,
+    policy,
     conditionPresent: true,
     clearedAt: undefined,
     resolveAt: undefined,
   };
   if (!reactivate) {
-    const next = { ...present, updatedAt: now };
+    // An active alarm upgraded: its timers follow the new policy, never later than they were.
+    const timers = upgrade && alarm.state === 'active' ? upgradedTimers(alarm, policy, now) : {};
+    const next = { ...present, ...timers, updatedAt: now };
     const effects = upgrade ? [notice('notify', next, now, e.reason)] : [];
     return done(next, effects, [step(alarm, now, 'condition-onset', e.by, e.reason, alarm.state)]);
   }
@@ -279,7 +291,7 @@ function conditionOnset(alarm: Alarm, e: EventOf<'condition-onset'>, now: number
     acknowledgedAt: undefined,
     acknowledgedBy: undefined,
     updatedAt: now,
-    ...unackedTimers(alarm.policy, now, alarm.escalationLevel),
+    ...unackedTimers(policy, now, alarm.escalationLevel),
   };
   return done(
     next,
@@ -325,21 +337,6 @@ function tick(alarm: Alarm, now: number): AlarmResult {
   if (transitions.length === 0) return done(alarm, [], []);
   return done({ ...a, updatedAt: now }, effects, transitions);
 }
-
-/** Reminder and escalation timers of an unacknowledged alarm. */
-function unackedTimers(policy: AlarmPolicy, now: number, level = 0): Pick<Alarm, 'escalateAt' | 'remindAt'> {
-  return {
-    escalateAt: level < policy.maxEscalationLevel ? now + policy.escalateAfterMs : undefined,
-    remindAt: now + policy.reminderIntervalMs,
-  };
-}
-
-const withoutUnackedTimers = (alarm: Alarm): Alarm => ({
-  ...alarm,
-  escalateAt: undefined,
-  remindAt: undefined,
-  snoozedUntil: undefined,
-});
 
 function notice(
   type: 'notify' | 'remind' | 'escalate',

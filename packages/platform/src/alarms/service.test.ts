@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type ConditionEvent, raiseAlarm, reduceAlarm } from '@openiomt/core';
+import { type ConditionEvent, DEFAULT_ALARM_POLICY, raiseAlarm, reduceAlarm } from '@openiomt/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AlarmChangedEvent, InProcessBus } from '../bus/bus.ts';
 import { type DisposableStore, storeBackends } from '../store/testing.ts';
@@ -150,6 +150,25 @@ describe.each(storeBackends())('alarms on $name', ({ open }) => {
       ['acknowledge', 'nurse.kim', 'active', 'acknowledged'],
       ['resolve', 'dr.ng', 'acknowledged', 'resolved'],
     ]);
+  });
+
+  it('a NEWS2 alarm risen from medium to high is stored with the high policy and not resolved by itself', async () => {
+    patient = await newPatient();
+    const clock = { t: T0 };
+    const { s } = await service(clock);
+    await s.onCondition(patient, onset('news2', 'medium'));
+    clock.t += MIN;
+    await s.onCondition(patient, onset('news2', 'high'));
+    clock.t += MIN;
+    await s.onCondition(patient, clear('news2'));
+    clock.t += 10 * MIN;
+    s.runDueTimers();
+    await s.close();
+    const [stored] = (await store.alarms.list({ patientId: patient })).items;
+    expect(stored).toMatchObject({ priority: 'high', state: 'active', conditionPresent: false });
+    expect(stored?.policy).toEqual(DEFAULT_ALARM_POLICY.high);
+    const trail = await store.alarms.transitions(stored!.id);
+    expect(trail.map((t) => t.event)).not.toContain('auto-resolve');
   });
 
   it('escalation and reminders continue across a restart, each recorded once', async () => {
