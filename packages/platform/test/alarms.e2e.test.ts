@@ -56,6 +56,10 @@ describe.each(backends)('alarms end to end ($name)', (backend) => {
     expect(twice.status).toBe(409);
     expect(twice.body.detail).toBe('cannot acknowledge an acknowledged alarm');
     expect((await t.api('POST', `/api/v1/alarms/${id}/snooze`, {})).body.field).toBe('/durationS');
+    // Still below the limit: resolving it now would leave the condition with no alarm.
+    const early = await t.api('POST', `/api/v1/alarms/${id}/resolve`, { reason: 'reviewed' });
+    expect(early.status).toBe(409);
+    expect(early.body.detail).toMatch(/still present: acknowledge or snooze/);
 
     // Back in range: a high-priority alarm is not resolved automatically; the care team is told.
     expect(await publish(client, topicOf(d.id), d.sign(3, { vitals: [{ code: 'spo2', value: 97 }] }))).toBe(

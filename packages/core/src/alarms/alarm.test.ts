@@ -40,6 +40,15 @@ const ok = (r: AlarmResult) => {
   if (!r.ok) throw new Error(`refused: ${r.reason}`);
   return r;
 };
+const news2Raise = {
+  id: 'n1',
+  patientId: 'p1',
+  condition: 'news2',
+  category: 'physiological',
+  priority: 'medium',
+  by: 'system',
+  reason: 'NEWS2 5, medium clinical risk',
+} as const;
 const ack: AlarmEvent = { type: 'acknowledge', by: 'nurse-1', reason: 'at bedside' };
 const cleared: AlarmEvent = { type: 'condition-cleared', by: 'rules', reason: 'HR 100 back in range' };
 const onset: AlarmEvent = { type: 'condition-onset', by: 'rules', reason: 'HR 140 again' };
@@ -168,6 +177,39 @@ describe('transitions', () => {
   });
 });
 
+describe('manual resolution', () => {
+  it('is refused while a physiological condition is present, saying what to do instead', () => {
+    const a = raise();
+    const r = reduceAlarm(a, { type: 'resolve', by: 'dr-1', reason: 'reviewed' }, T0 + S);
+    expect(r).toEqual({
+      ok: false,
+      alarm: a,
+      reason:
+        "cannot resolve while the condition is still present: acknowledge or snooze the alarm; it resolves itself once the condition has cleared; if the limit is wrong for this patient, change the patient's alarm settings",
+    });
+    const high = raiseAlarm({ ...news2Raise, priority: 'high' }, T0).alarm;
+    const refused = reduceAlarm(high, { type: 'resolve', by: 'dr-1', reason: 'reviewed' }, T0 + S);
+    expect(!refused.ok && refused.reason).toBe(
+      'cannot resolve while the condition is still present: acknowledge or snooze the alarm; it can be resolved once the condition has cleared',
+    );
+    // Acknowledged makes no difference: the condition is what counts.
+    const acked = ok(reduceAlarm(a, ack, T0 + S)).alarm;
+    expect(reduceAlarm(acked, { type: 'resolve', by: 'dr-1', reason: 'r' }, T0 + 2 * S).ok).toBe(false);
+  });
+  it('is allowed once the condition has cleared, and for technical alarms at any time', () => {
+    const clear = ok(reduceAlarm(raise(), cleared, T0 + S)).alarm;
+    expect(ok(reduceAlarm(clear, { type: 'resolve', by: 'dr-1', reason: 'r' }, T0 + 2 * S)).alarm.state).toBe(
+      'resolved',
+    );
+    const offline = raiseAlarm(
+      { ...news2Raise, condition: 'technical:device-offline:d1', category: 'technical', priority: 'medium' },
+      T0,
+    ).alarm;
+    const r = ok(reduceAlarm(offline, { type: 'resolve', by: 'tech-1', reason: 'device sent away' }, T0 + S));
+    expect(r.alarm).toMatchObject({ state: 'resolved', conditionPresent: true });
+  });
+});
+
 describe('invalid transitions are refused with a reason', () => {
   const resolved = () => ok(reduceAlarm(raise({ ...policy, clearHoldMs: 0 }), cleared, T0)).alarm;
   it.each<[string, () => Alarm, AlarmEvent, RegExp]>([
@@ -195,7 +237,7 @@ describe('invalid transitions are refused with a reason', () => {
       'snooze NaN',
       raise,
       { type: 'snooze', by: 'n', durationMs: Number.NaN, reason: 'r' },
-      /durationMs must be/,
+      /durationMs must/,
     ],
     ['no actor', raise, { ...ack, by: ' ' }, /by is empty/],
     ['no reason', raise, { type: 'resolve', by: 'dr', reason: '' }, /reason is empty/],

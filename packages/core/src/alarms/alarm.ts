@@ -162,7 +162,7 @@ export function reduceAlarm(alarm: Alarm, event: AlarmEvent, now: number): Alarm
     case 'escalate':
       return escalate(alarm, event, now);
     case 'resolve':
-      return resolve(alarm, now, 'resolve', event.by, event.reason);
+      return resolvable(alarm) ?? resolve(alarm, now, 'resolve', event.by, event.reason);
     case 'condition-cleared':
       return conditionCleared(alarm, event, now);
     case 'condition-onset':
@@ -222,6 +222,24 @@ function escalate(alarm: Alarm, e: EventOf<'escalate'>, now: number): AlarmResul
     next,
     [notice('escalate', next, now, e.reason)],
     [step(alarm, now, 'escalate', e.by, e.reason, alarm.state)],
+  );
+}
+
+/**
+ * A person may not resolve a physiological alarm while its condition is present: nothing would alarm
+ * while it lasted (the rules raise a new alarm only when the condition clears and comes back). A
+ * technical one (a device offline, a lead off) may be: the equipment is often dealt with away from the
+ * platform. Undefined when resolving is allowed.
+ */
+function resolvable(alarm: Alarm): AlarmResult | undefined {
+  if (!alarm.conditionPresent || alarm.category !== 'physiological') return undefined;
+  const after = alarm.policy.autoResolve ? 'it resolves itself' : 'it can be resolved';
+  const limit = alarm.condition.startsWith('threshold:')
+    ? "; if the limit is wrong for this patient, change the patient's alarm settings"
+    : '';
+  return refuse(
+    alarm,
+    `cannot resolve while the condition is still present: acknowledge or snooze the alarm; ${after} once the condition has cleared${limit}`,
   );
 }
 

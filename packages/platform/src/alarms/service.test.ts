@@ -76,7 +76,13 @@ describe.each(storeBackends())('alarms on $name', ({ open }) => {
       }),
     ).rejects.toSatisfy((e) => e instanceof StoreError && e.code === 'conflict');
     // Once the first is resolved, a new onset may open a new alarm.
-    const resolved = reduceAlarm(first.alarm, { type: 'resolve', by: 'nurse', reason: 'seen' }, T0 + 1);
+    const clearFirst = reduceAlarm(
+      first.alarm,
+      { type: 'condition-cleared', by: 'system', reason: 'ok' },
+      T0,
+    );
+    if (!clearFirst.ok) throw new Error(clearFirst.reason);
+    const resolved = reduceAlarm(clearFirst.alarm, { type: 'resolve', by: 'nurse', reason: 'seen' }, T0 + 1);
     if (!resolved.ok) throw new Error(resolved.reason);
     await store.alarms.record({
       alarm: resolved.alarm,
@@ -138,6 +144,14 @@ describe.each(storeBackends())('alarms on $name', ({ open }) => {
     expect(await s.act(randomUUID(), { type: 'resolve', by: 'x', reason: 'y' })).toMatchObject({
       status: 404,
     });
+    // Not while the condition lasts: nothing would alarm about it until it cleared and came back.
+    const early = await s.act(alarm!.id, { type: 'resolve', by: 'dr.ng', reason: 'treated' });
+    expect(early).toMatchObject({
+      ok: false,
+      status: 409,
+      reason: expect.stringMatching(/acknowledge or snooze/),
+    });
+    await s.onCondition(patient, clear('news2'));
     const done = await s.act(alarm!.id, { type: 'resolve', by: 'dr.ng', reason: 'treated' });
     expect(done.ok && done.alarm.state).toBe('resolved');
     expect(await s.act(alarm!.id, { type: 'resolve', by: 'dr.ng', reason: 'again' })).toMatchObject({
@@ -148,6 +162,7 @@ describe.each(storeBackends())('alarms on $name', ({ open }) => {
     expect(trail.map((t) => [t.event, t.by, t.from, t.to])).toEqual([
       ['raise', 'system', null, 'active'],
       ['acknowledge', 'nurse.kim', 'active', 'acknowledged'],
+      ['condition-cleared', 'system', 'acknowledged', 'acknowledged'],
       ['resolve', 'dr.ng', 'acknowledged', 'resolved'],
     ]);
   });
