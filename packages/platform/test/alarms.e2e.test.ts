@@ -48,6 +48,17 @@ describe.each(backends)('alarms end to end ($name)', (backend) => {
     expect(raised.notifications.map((n: any) => n.kind)).toEqual(['notify']);
 
     const id = raised.alarm.id;
+    // A misspelt field is refused by name, not dropped (the default reason would have stood in for it).
+    const typo = await t.api('POST', `/api/v1/alarms/${id}/acknowledge`, { reasn: 'typo' });
+    expect(typo.status).toBe(400);
+    expect(typo.body.field).toBe('/reasn');
+    // Snooze is in seconds, and the refusal says this alarm's maximum in seconds.
+    const long = await t.api('POST', `/api/v1/alarms/${id}/snooze`, { durationS: 3600 });
+    expect(long.status).toBe(400);
+    expect(long.body).toMatchObject({
+      field: '/durationS',
+      detail: expect.stringMatching(/at most 120 s for a high alarm/),
+    });
     const ack = await t.api('POST', `/api/v1/alarms/${id}/acknowledge`, { reason: 'at the bedside' });
     expect(ack.status).toBe(200);
     expect(ack.body.acknowledgedBy).toBe('admin');

@@ -198,7 +198,8 @@ function snooze(alarm: Alarm, e: EventOf<'snooze'>, now: number): AlarmResult {
     return refuse(alarm, `only an active alarm can be snoozed, this one is ${alarm.state}`);
   const max = alarm.policy.maxSnoozeMs;
   if (!(e.durationMs > 0 && e.durationMs <= max)) {
-    return refuse(alarm, `snooze durationMs must be in (0, ${max}], got ${e.durationMs}`);
+    const got = `${e.durationMs / 1000} s`;
+    return refuse(alarm, `a snooze lasts at most ${max / 1000} s for a ${alarm.priority} alarm, got ${got}`);
   }
   const next: Alarm = { ...withoutUnackedTimers(alarm), snoozedUntil: now + e.durationMs, updatedAt: now };
   const cancel: AlarmEffect = { type: 'cancel-reminders', alarmId: alarm.id, dueAt: now, reason: e.reason };

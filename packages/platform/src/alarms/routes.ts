@@ -4,19 +4,14 @@
  * route asks the access policy (care team, consent, ...); the caller's user id is the actor recorded on
  * every transition.
  */
-import {
-  type AlarmEvent,
-  DEFAULT_THRESHOLDS,
-  isVitalCode,
-  type ThresholdRule,
-  validateThresholdRule,
-} from '@openiomt/core';
+import { DEFAULT_THRESHOLDS, isVitalCode, type ThresholdRule, validateThresholdRule } from '@openiomt/core';
 import type { FastifyInstance } from 'fastify';
 import type { AccessGuard } from '../access/guard.ts';
-import { bodyObject, listQuery, optionalInt, optionalString, requiredString } from '../http/body.ts';
+import { bodyObject, listQuery } from '../http/body.ts';
 import { badRequest, HttpProblem, notFound } from '../http/problem.ts';
 import type { ClinicalRules } from '../rules/engine.ts';
 import type { Store } from '../store/types.ts';
+import { ALARM_ACTIONS, type AlarmAction, actionEvent } from './action-input.ts';
 import type { AlarmService } from './service.ts';
 
 export interface AlarmRouteDeps {
@@ -27,15 +22,6 @@ export interface AlarmRouteDeps {
 }
 
 const STATES = ['open', 'active', 'acknowledged', 'resolved'] as const;
-const ACTIONS = ['acknowledge', 'assign', 'snooze', 'escalate', 'resolve'] as const;
-type Action = (typeof ACTIONS)[number];
-const PAST: Record<Action, string> = {
-  acknowledge: 'acknowledged',
-  assign: 'assigned',
-  snooze: 'snoozed',
-  escalate: 'escalated',
-  resolve: 'resolved',
-};
 
 export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
   const { store, alarms, rules, guard } = deps;
@@ -68,8 +54,8 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
 
   app.post<{ Params: { id: string; action: string } }>('/api/v1/alarms/:id/:action', async (req) => {
     const action = req.params.action;
-    if (!(ACTIONS as readonly string[]).includes(action))
-      throw notFound(`no action ${action}; use one of ${ACTIONS.join(', ')}`);
+    if (!(ALARM_ACTIONS as readonly string[]).includes(action))
+      throw notFound(`no action ${action}; use one of ${ALARM_ACTIONS.join(', ')}`);
     const found = await store.alarms.get(req.params.id);
     if (!found) throw notFound(`no alarm ${req.params.id}`);
     const subject = await guard.check(req, {
@@ -77,7 +63,7 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
       resourceType: 'Flag',
       patientId: found.alarm.patientId,
     });
-    const event = actionEvent(action as Action, req.body ?? {}, subject.userId);
+    const event = actionEvent(action as AlarmAction, req.body, subject.userId, found.alarm);
     if (event.type === 'assign') await checkAssignee(deps, event.assignee, found.alarm.patientId);
     const r = await alarms.act(req.params.id, event);
     await store.audit.record({
@@ -170,22 +156,6 @@ async function checkAssignee(deps: AlarmRouteDeps, assignee: string, patientId: 
       `${name} may not act on this patient's alarms (not in their care, or not allowed)`,
       '/assignee',
     );
-}
-
-function actionEvent(action: Action, body: unknown, by: string): Exclude<AlarmEvent, { type: 'tick' }> {
-  const b = bodyObject(body);
-  const reason = optionalString(b, 'reason', 500) ?? `${PAST[action]} by ${by}`;
-  switch (action) {
-    case 'assign':
-      return { type: 'assign', by, reason, assignee: requiredString(b, 'assignee') };
-    case 'snooze': {
-      const seconds = optionalInt(b, 'durationS', 1, 24 * 3600);
-      if (seconds === undefined) throw badRequest('durationS is required (seconds)', '/durationS');
-      return { type: 'snooze', by, reason, durationMs: seconds * 1000 };
-    }
-    default:
-      return { type: action, by, reason };
-  }
 }
 
 const THRESHOLD_KEYS = new Set([

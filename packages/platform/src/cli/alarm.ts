@@ -1,6 +1,7 @@
+import { ALARM_PRIORITIES, DEFAULT_ALARM_POLICY } from '@openiomt/core';
 import type { Command } from 'commander';
 import { connectionOptions, listAll, print, printTable } from './admin.ts';
-import { adminConnection, adminRequest } from './admin-client.ts';
+import { adminConnection, adminRequest, CliError } from './admin-client.ts';
 import { userIdOf } from './people.ts';
 
 const ACTIONS = {
@@ -54,11 +55,15 @@ export function alarmCommands(program: Command): void {
       print(await act(o, id, 'assign', { assignee, reason: o.reason }));
     });
   connectionOptions(
-    alarm.command('snooze <id> <seconds>').description('silence reminders and escalation for a while'),
+    alarm
+      .command('snooze')
+      .description('silence reminders and escalation of an active alarm for a while')
+      .argument('<id>', 'the alarm')
+      .argument('<seconds>', `how long, in whole seconds: ${SNOOZE_MAXIMA}`),
   )
     .option('--reason <text>', 'why (kept in the audit trail)')
     .action(async (id, seconds, o) =>
-      print(await act(o, id, 'snooze', { durationS: Number(seconds), reason: o.reason })),
+      print(await act(o, id, 'snooze', { durationS: snoozeSeconds(seconds), reason: o.reason })),
     );
 
   connectionOptions(program.command('news2 <patient>').description("a patient's latest NEWS2 score")).action(
@@ -71,6 +76,22 @@ export function alarmCommands(program: Command): void {
         ),
       ),
   );
+}
+
+/** The longest snooze of each priority (the platform's alarm policy), for the help. */
+const SNOOZE_MAXIMA = `at most ${[...ALARM_PRIORITIES]
+  .reverse()
+  .map((p) => `${DEFAULT_ALARM_POLICY[p].maxSnoozeMs / 1000} for a ${p} alarm`)
+  .join(', ')}`;
+
+/** The seconds typed for a snooze; the platform checks the maximum for the alarm's priority. */
+export function snoozeSeconds(text: string): number {
+  const t = text.trim();
+  if (!/^\d{1,9}$/.test(t) || Number(t) < 1)
+    throw new CliError(
+      `<seconds> must be a whole number of seconds, such as 120 for two minutes (${SNOOZE_MAXIMA}); got ${JSON.stringify(text)}`,
+    );
+  return Number(t);
 }
 
 function act(o: Record<string, string>, id: string, action: string, body: Record<string, unknown>) {
