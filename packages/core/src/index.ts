@@ -21,6 +21,7 @@ export * from './rules/condition.ts';
 export * from './rules/monitor.ts';
 export * from './rules/news2.ts';
 export * from './rules/news2-chart.ts';
+export * from './rules/threshold-check.ts';
 export * from './rules/thresholds.ts';
 export * from './rules/trends.ts';
 export * from './security/event-kinds.ts';

@@ -259,6 +259,46 @@ describe.each(backends)('alarms end to end ($name)', (backend) => {
     }
   });
 
+  it('saves alarm settings field by field, refuses impossible limits, and detects a concurrent save', async () => {
+    const d = await provisionDevice(t, 'alarm-set-1');
+    const path = `/api/v1/patients/${d.patientId}/alarm-settings`;
+    const call = async (method: string, body?: unknown, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${t.platform.httpUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${t.adminToken}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, etag: res.headers.get('etag'), body: (await res.json()) as any };
+    };
+    const spo2 = { vital: 'spo2', direction: 'low', limit: 88, hysteresis: 2, priority: 'high' };
+    const none = await call('GET');
+    expect(none.etag).toBe('"0"');
+    expect((await call('PUT', { thresholds: [spo2] }, { 'if-match': none.etag! })).status).toBe(200);
+    // Scale 2 alone keeps the limits; limits alone keep Scale 2.
+    const scale2 = await call('PUT', { spo2Scale2: true });
+    expect(scale2.body).toMatchObject({ thresholds: [spo2], spo2Scale2: true });
+    const limits = await call('PUT', { thresholds: [{ ...spo2, limit: 86 }] });
+    expect(limits.body).toMatchObject({ thresholds: [{ limit: 86 }], spo2Scale2: true });
+    expect((await call('PUT', {})).body).toMatchObject({ status: 400, field: '' });
+    const impossible = await call('PUT', { thresholds: [{ ...spo2, limit: 150 }] });
+    expect(impossible.status).toBe(400);
+    expect(impossible.body.field).toBe('/thresholds/0/limit');
+    // Two clinicians read the same version; the second to save is told, not obeyed.
+    const read = await call('GET');
+    expect(read.etag).toBe(limits.etag);
+    const first = await call('PUT', { spo2Scale2: false }, { 'if-match': read.etag! });
+    expect(first.status).toBe(200);
+    expect(first.etag).not.toBe(read.etag);
+    const second = await call('PUT', { thresholds: [] }, { 'if-match': read.etag! });
+    expect(second.status).toBe(412);
+    expect(second.body).toMatchObject({ field: 'If-Match', detail: expect.stringMatching(/changed since/) });
+    expect((await call('GET')).body).toMatchObject({ thresholds: [{ limit: 86 }], spo2Scale2: false });
+  });
+
   it('refuses bad settings naming the field, unknown actions, and streams without credentials', async () => {
     const d = await provisionDevice(t, 'alarm-bad-1');
     const bad = await t.api('PUT', `/api/v1/patients/${d.patientId}/alarm-settings`, {

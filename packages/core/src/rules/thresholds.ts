@@ -62,18 +62,34 @@ export function patientThresholds(overrides: readonly ThresholdRule[]): Threshol
   return [...merged, ...extra];
 }
 
-/** Refuses limits that cannot work, naming the field. */
-export function validateThresholdRule(rule: ThresholdRule): string | undefined {
-  if (!Number.isFinite(rule.limit)) return `limit must be a finite number, got ${rule.limit}`;
+/** What is wrong with a rule: the field at fault and why. */
+export interface RuleProblem {
+  readonly field: keyof ThresholdRule;
+  readonly detail: string;
+}
+
+/**
+ * Refuses rules the evaluation cannot work with, naming the field. Whether a rule makes clinical sense
+ * for a patient (a possible limit, a band that can clear) is threshold-check.ts.
+ */
+export function thresholdRuleProblem(rule: ThresholdRule): RuleProblem | undefined {
+  const bad = (field: keyof ThresholdRule, detail: string) => ({ field, detail });
+  if (!Number.isFinite(rule.limit)) return bad('limit', `limit must be a finite number, got ${rule.limit}`);
   if (!(rule.hysteresis >= 0 && Number.isFinite(rule.hysteresis)))
-    return `hysteresis must be >= 0, got ${rule.hysteresis}`;
-  if (rule.forMs !== undefined && !(rule.forMs >= 0)) return `forMs must be >= 0, got ${rule.forMs}`;
+    return bad('hysteresis', `hysteresis must be >= 0, got ${rule.hysteresis}`);
+  if (rule.forMs !== undefined && !(rule.forMs >= 0))
+    return bad('forMs', `forMs must be >= 0, got ${rule.forMs}`);
   for (const f of ['consecutive', 'clearConsecutive'] as const) {
     const n = rule[f];
-    if (n !== undefined && !(Number.isInteger(n) && n >= 1)) return `${f} must be an integer >= 1, got ${n}`;
+    if (n !== undefined && !(Number.isInteger(n) && n >= 1))
+      return bad(f, `${f} must be an integer >= 1, got ${n}`);
   }
   return undefined;
 }
+
+/** Refuses limits that cannot work; the message begins with the field's name. */
+export const validateThresholdRule = (rule: ThresholdRule): string | undefined =>
+  thresholdRuleProblem(rule)?.detail;
 
 export const thresholdCondition = (rule: ThresholdRule): string =>
   `threshold:${rule.vital}:${rule.direction}`;

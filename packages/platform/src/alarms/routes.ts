@@ -4,15 +4,16 @@
  * route asks the access policy (care team, consent, ...); the caller's user id is the actor recorded on
  * every transition.
  */
-import { DEFAULT_THRESHOLDS, isVitalCode, type ThresholdRule, validateThresholdRule } from '@openiomt/core';
+import { DEFAULT_THRESHOLDS } from '@openiomt/core';
 import type { FastifyInstance } from 'fastify';
 import type { AccessGuard } from '../access/guard.ts';
-import { bodyObject, listQuery } from '../http/body.ts';
+import { listQuery } from '../http/body.ts';
 import { badRequest, HttpProblem, notFound } from '../http/problem.ts';
 import type { ClinicalRules } from '../rules/engine.ts';
 import type { Store } from '../store/types.ts';
 import { ALARM_ACTIONS, type AlarmAction, actionEvent } from './action-input.ts';
 import type { AlarmService } from './service.ts';
+import { parseSettingsChange, settingsEtag, settingsIfMatch } from './settings-input.ts';
 
 export interface AlarmRouteDeps {
   readonly store: Store;
@@ -96,10 +97,11 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
       : { patientId: req.params.id, score: null, detail: 'no NEWS2 parameter received since start' };
   });
 
-  app.get<{ Params: { id: string } }>('/api/v1/patients/:id/alarm-settings', async (req) => {
+  app.get<{ Params: { id: string } }>('/api/v1/patients/:id/alarm-settings', async (req, reply) => {
     await guard.check(req, { action: 'read', resourceType: 'AlarmSettings', patientId: req.params.id });
     if (!(await store.patients.get(req.params.id))) throw notFound(`no patient ${req.params.id}`);
     const s = await store.alarmSettings.get(req.params.id);
+    reply.header('etag', settingsEtag(s));
     return {
       patientId: req.params.id,
       thresholds: s?.thresholds ?? [],
@@ -109,24 +111,24 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
     };
   });
 
-  app.put<{ Params: { id: string } }>('/api/v1/patients/:id/alarm-settings', async (req) => {
+  app.put<{ Params: { id: string } }>('/api/v1/patients/:id/alarm-settings', async (req, reply) => {
     const subject = await guard.check(req, {
       action: 'update',
       resourceType: 'AlarmSettings',
       patientId: req.params.id,
     });
-    const b = bodyObject(req.body);
-    const thresholds = parseThresholds(b.thresholds);
-    const scale2 = b.spo2Scale2;
-    if (scale2 !== undefined && typeof scale2 !== 'boolean')
-      throw badRequest('spo2Scale2 must be true or false', '/spo2Scale2');
+    const change = parseSettingsChange(req.body);
+    const expected = settingsIfMatch(req.headers['if-match']);
+    if (!(await store.patients.get(req.params.id))) throw notFound(`no patient ${req.params.id}`);
     const saved = await store.alarmSettings.put({
       patientId: req.params.id,
-      thresholds,
-      spo2Scale2: scale2 === true,
+      ...change,
       updatedBy: subject.userId,
+      ...(expected === undefined ? {} : { expected }),
     });
+    if (!saved) throw await settingsChangedMeanwhile(store, req.params.id);
     await rules.settingsChanged(req.params.id);
+    reply.header('etag', settingsEtag(saved));
     return saved;
   });
 }
@@ -158,58 +160,14 @@ async function checkAssignee(deps: AlarmRouteDeps, assignee: string, patientId: 
     );
 }
 
-const THRESHOLD_KEYS = new Set([
-  'vital',
-  'direction',
-  'limit',
-  'hysteresis',
-  'priority',
-  'forMs',
-  'consecutive',
-  'clearConsecutive',
-]);
-
-/** A patient's threshold overrides, each checked; the refusal names the element at fault. */
-export function parseThresholds(raw: unknown): ThresholdRule[] {
-  if (raw === undefined) return [];
-  if (!Array.isArray(raw) || raw.length > 64)
-    throw badRequest('thresholds must be an array of at most 64 rules', '/thresholds');
-  const seen = new Set<string>();
-  return raw.map((r, i) => {
-    const at = `/thresholds/${i}`;
-    if (typeof r !== 'object' || r === null || Array.isArray(r)) throw badRequest('must be an object', at);
-    const o = r as Record<string, unknown>;
-    const extra = Object.keys(o).find((k) => !THRESHOLD_KEYS.has(k));
-    if (extra) throw badRequest(`unknown property ${extra}`, `${at}/${extra}`);
-    if (typeof o.vital !== 'string' || !isVitalCode(o.vital))
-      throw badRequest('vital must be a vital-sign code of the catalogue', `${at}/vital`);
-    if (o.direction !== 'high' && o.direction !== 'low')
-      throw badRequest('direction must be high or low', `${at}/direction`);
-    if (o.priority !== 'low' && o.priority !== 'medium' && o.priority !== 'high')
-      throw badRequest('priority must be low, medium or high', `${at}/priority`);
-    const num = (k: string) => {
-      const v = o[k];
-      if (v !== undefined && typeof v !== 'number') throw badRequest(`${k} must be a number`, `${at}/${k}`);
-      return v as number | undefined;
-    };
-    const rule: ThresholdRule = {
-      vital: o.vital,
-      direction: o.direction,
-      priority: o.priority,
-      limit: num('limit') ?? Number.NaN,
-      hysteresis: num('hysteresis') ?? 0,
-      ...optional('forMs', num('forMs')),
-      ...optional('consecutive', num('consecutive')),
-      ...optional('clearConsecutive', num('clearConsecutive')),
-    };
-    const bad = validateThresholdRule(rule);
-    if (bad) throw badRequest(bad, `${at}/${bad.split(' ')[0]}`);
-    const key = `${rule.vital}:${rule.direction}`;
-    if (seen.has(key)) throw badRequest(`a second ${key} rule`, at);
-    seen.add(key);
-    return rule;
+/** 412: the settings a conditional save was based on are no longer the stored ones. */
+async function settingsChangedMeanwhile(store: Store, patientId: string): Promise<HttpProblem> {
+  const now = await store.alarmSettings.get(patientId);
+  const by = now ? ` (saved by ${now.updatedBy} at ${now.updatedAt}, ETag ${settingsEtag(now)})` : '';
+  return new HttpProblem({
+    status: 412,
+    title: 'Precondition failed',
+    detail: `the alarm settings changed since they were read${by}: read them again and make your change on what is there now`,
+    field: 'If-Match',
   });
 }
-
-const optional = <K extends string>(k: K, v: number | undefined) =>
-  (v === undefined ? {} : { [k]: v }) as Partial<Record<K, number>>;
