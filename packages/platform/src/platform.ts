@@ -325,6 +325,8 @@ async function startHolding(
     await store.close();
     throw e;
   }
+  // Devices can reach us from now: their silence counts from here, not from before the downtime.
+  rules.receiving(Date.now());
   webhooks.start();
   subscriptions.start();
   const httpPort = new URL(httpAddress).port;

@@ -152,6 +152,17 @@ describe('PatientMonitor', () => {
     expect(m.tick(T0 + 100 * S)).toEqual([]);
   });
 
+  it("after a restart, a watched device's silence counts from when the platform listens again", () => {
+    const m = new PatientMonitor();
+    m.watchDevice('d1', S, T0); // last data at T0; the platform was down until T0 + 11 s
+    m.watchDevice('d2', S, T0);
+    m.listening(T0 + 11 * S);
+    expect(m.nextTickDue()).toBe(T0 + 13 * S);
+    expect(m.tick(T0 + 12 * S)).toEqual([]);
+    expect(m.deviceSeen('d1', S, T0 + 12.5 * S)).toEqual([]);
+    expect(conditions(m.tick(T0 + 13 * S))).toEqual(['onset:technical:device-offline:d2']);
+  });
+
   it('after a restart, restored open conditions clear on the first normal value', () => {
     const m = new PatientMonitor();
     m.watchDevice('d1', 10 * S, T0, true);

@@ -30,8 +30,10 @@ import {
   evaluateTrend,
   initialTechnicalState,
   initialTrendState,
+  offlineCleared,
   SIGNAL_RULE,
   type StalenessState,
+  stalenessDueAt,
   type TechnicalState,
   type TrendRule,
   type TrendState,
@@ -164,8 +166,8 @@ export class PatientMonitor {
     if (this.news2Unscored && this.latest.size > 0) return Number.NEGATIVE_INFINITY;
     let due = Number.POSITIVE_INFINITY;
     for (const { intervalMs, state } of this.staleness.values()) {
-      const offlineAt = state.lastSeenAt + 2 * intervalMs;
-      if (!state.active && offlineAt < due) due = offlineAt;
+      const offlineAt = stalenessDueAt(state, intervalMs);
+      if (offlineAt !== undefined && offlineAt < due) due = offlineAt;
     }
     if (this.latest.size === 0) return due;
     return Math.min(due, news2ChangesAfter(this.latest.values(), this.scoredAt));
@@ -260,21 +262,20 @@ export class PatientMonitor {
     this.staleness.set(deviceId, { intervalMs: expectedIntervalMs, state: { active: offline, lastSeenAt } });
   }
 
+  /**
+   * The platform started listening for devices at `at` (after a start): the silence of the devices it
+   * watches counts from then, not from before the platform's own downtime.
+   */
+  listening(at: number): void {
+    for (const [deviceId, t] of this.staleness)
+      t.state = evaluateStaleness(deviceId, t.intervalMs, t.state, { type: 'listening', at }).state;
+  }
+
   /** Stops watching a device (unassigned or revoked); an open offline alarm is cleared. */
   unwatchDevice(deviceId: string, at: number, reason: string): ConditionEvent[] {
     const tracked = this.staleness.get(deviceId);
     this.staleness.delete(deviceId);
-    if (!tracked?.state.active) return [];
-    return [
-      {
-        type: 'clear',
-        condition: `technical:device-offline:${deviceId}`,
-        category: 'technical',
-        priority: 'medium',
-        at,
-        reason,
-      },
-    ];
+    return tracked?.state.active ? [offlineCleared(deviceId, at, reason)] : [];
   }
 
   /** The clock moved: device-offline detection and NEWS2 parameters going stale. */

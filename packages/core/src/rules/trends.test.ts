@@ -156,6 +156,53 @@ describe('device offline (stale data)', () => {
     expect(back.events.map((e) => e.type)).toEqual(['clear']);
     expect(stalenessDueAt(back.state, 5000)).toBe(T0 + 31_000);
   });
+  it("does not count the platform's own downtime: silence counts from when it listens again", () => {
+    // Data every second until T0; the platform is down 11 s and listens again at T0 + 11 s.
+    const listening = evaluateStaleness('d1', 1000, start, { type: 'listening', at: T0 + 11_000 });
+    expect(listening.events).toEqual([]);
+    expect(stalenessDueAt(listening.state, 1000)).toBe(T0 + 13_000);
+    expect(evaluateStaleness('d1', 1000, listening.state, { type: 'tick', now: T0 + 12_000 }).events).toEqual(
+      [],
+    );
+    // A device back within twice its interval raises nothing.
+    const back = evaluateStaleness('d1', 1000, listening.state, { type: 'data', at: T0 + 12_500 });
+    expect(back.events).toEqual([]);
+    // One that stays silent is found at twice its interval after the platform listens, saying so.
+    const off = evaluateStaleness('d1', 1000, listening.state, { type: 'tick', now: T0 + 13_000 });
+    expect(off.events[0]).toMatchObject({
+      type: 'onset',
+      reason: 'no data for 13 s (expected every 1 s), 2 s of it since the platform started listening',
+    });
+    // Listening before the last data changes nothing.
+    const early = evaluateStaleness('d1', 1000, start, { type: 'listening', at: T0 - 5000 });
+    expect(stalenessDueAt(early.state, 1000)).toBe(T0 + 2000);
+  });
+  it('property: offline exactly at the first tick twice the interval after max(last data, listening)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: -120, max: 120 }),
+        fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 30 }),
+        (intervalS, listenS, tickS) => {
+          const i = intervalS * 1000;
+          const listenAt = T0 + listenS * 1000;
+          let st = evaluateStaleness('d1', i, start, { type: 'listening', at: listenAt }).state;
+          const due = Math.max(T0, listenAt) + 2 * i;
+          let onsetAt: number | undefined;
+          for (const t of [...tickS].sort((a, b) => a - b).map((x) => T0 + x * 1000)) {
+            const r = evaluateStaleness('d1', i, st, { type: 'tick', now: t });
+            st = r.state;
+            if (r.events.length > 0 && onsetAt === undefined) onsetAt = t;
+          }
+          const firstDueTick = [...tickS]
+            .sort((a, b) => a - b)
+            .map((x) => T0 + x * 1000)
+            .find((t) => t >= due);
+          expect(onsetAt).toBe(firstDueTick);
+        },
+      ),
+    );
+  });
   it('refuses a bad interval or time', () => {
     expect(evaluateStaleness('d1', 0, start, { type: 'tick', now: T0 }).refused).toMatch(
       /expectedIntervalMs/,

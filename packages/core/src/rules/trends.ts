@@ -229,17 +229,28 @@ function trendEvent(
   };
 }
 
-/** Device offline: no data for twice the device's expected reporting interval. */
+/**
+ * Device offline: no data for twice the device's expected reporting interval. The platform's own downtime
+ * is not the device's silence: after a start, silence counts from when the platform could hear the device
+ * again (`listening`), so a restart does not page every device offline, while a device that stays silent
+ * after it is still found within twice its interval.
+ */
 export interface StalenessState {
   readonly active: boolean;
   /** Last data time, or when monitoring of the device began. */
   readonly lastSeenAt: number;
+  /** When the platform (re)started listening for devices, if after the last data. */
+  readonly listeningSince?: number;
 }
 export type StalenessInput =
   | { readonly type: 'data'; readonly at: number }
-  | { readonly type: 'tick'; readonly now: number };
+  | { readonly type: 'tick'; readonly now: number }
+  | { readonly type: 'listening'; readonly at: number };
 
 export const offlineCondition = (deviceId: string): string => `technical:device-offline:${deviceId}`;
+
+/** Since when the device has been silent, as far as it can be blamed for it. */
+const silentSince = (s: StalenessState): number => Math.max(s.lastSeenAt, s.listeningSince ?? s.lastSeenAt);
 
 export function evaluateStaleness(
   deviceId: string,
@@ -250,9 +261,11 @@ export function evaluateStaleness(
   if (!(expectedIntervalMs > 0 && Number.isFinite(expectedIntervalMs))) {
     return { state, events: [], refused: `expectedIntervalMs must be > 0, got ${expectedIntervalMs}` };
   }
-  const time = input.type === 'data' ? input.at : input.now;
+  const time = input.type === 'tick' ? input.now : input.at;
   if (!Number.isFinite(time))
     return { state, events: [], refused: `${input.type}: time must be finite, got ${time}` };
+  if (input.type === 'listening')
+    return { state: { ...state, listeningSince: Math.max(state.listeningSince ?? time, time) }, events: [] };
   if (input.type === 'data') {
     const next = { active: false, lastSeenAt: Math.max(state.lastSeenAt, time) };
     return {
@@ -260,9 +273,13 @@ export function evaluateStaleness(
       events: state.active ? [offlineEvent(deviceId, 'clear', time, 'data received again')] : [],
     };
   }
-  const silent = time - state.lastSeenAt;
-  if (state.active || silent < 2 * expectedIntervalMs) return { state, events: [] };
-  const reason = `no data for ${Math.round(silent / 1000)} s (expected every ${expectedIntervalMs / 1000} s)`;
+  if (state.active || time - silentSince(state) < 2 * expectedIntervalMs) return { state, events: [] };
+  const s = (ms: number) => Math.round(ms / 1000);
+  const restarted =
+    state.listeningSince !== undefined && state.listeningSince > state.lastSeenAt
+      ? `, ${s(time - state.listeningSince)} s of it since the platform started listening`
+      : '';
+  const reason = `no data for ${s(time - state.lastSeenAt)} s (expected every ${expectedIntervalMs / 1000} s)${restarted}`;
   return { state: { ...state, active: true }, events: [offlineEvent(deviceId, 'onset', time, reason)] };
 }
 
@@ -284,9 +301,13 @@ function offlineEvent(
   };
 }
 
+/** The device's offline condition ends without data (it was unassigned or revoked). */
+export const offlineCleared = (deviceId: string, at: number, reason: string): ConditionEvent =>
+  offlineEvent(deviceId, 'clear', at, reason);
+
 /** When a tick must come to detect the device offline on time. */
 export const stalenessDueAt = (state: StalenessState, expectedIntervalMs: number): number | undefined =>
-  state.active ? undefined : state.lastSeenAt + 2 * expectedIntervalMs;
+  state.active ? undefined : silentSince(state) + 2 * expectedIntervalMs;
 
 /** Technical conditions from a device report: lead off, low battery, poor signal quality (0..1). */
 export interface DeviceReport {

@@ -4,7 +4,8 @@
  * monitor per patient, loaded on first use with the patient's alarm settings and the latest stored NEWS2
  * parameters, and, at start, the rule state of every alarm still open, so a condition that cleared while
  * the platform was down is cleared by the first normal value after it. A clock tick detects devices gone
- * silent (twice their expected interval) and NEWS2 parameters going stale.
+ * silent (twice their expected interval, counted from when the platform listens again after a start) and
+ * NEWS2 parameters going stale.
  */
 import {
   type ConditionEvent,
@@ -71,7 +72,10 @@ export class ClinicalRules {
     this.now = options.now ?? Date.now;
   }
 
-  /** Restores open conditions and watched devices, then listens. Start the alarm service first. */
+  /**
+   * Restores open conditions and watched devices, then listens. Start the alarm service first, and call
+   * `receiving` once devices can reach the platform: the clock starts then.
+   */
   async start(): Promise<void> {
     const now = this.now();
     for (const d of await this.store.assignments.monitored(new Date(now).toISOString())) {
@@ -99,6 +103,21 @@ export class ClinicalRules {
       this.bus.subscribe('observation.entered', (e) => this.onEntered(e)),
       this.bus.subscribe('device.revoked', (e) => this.onRevoked(e.deviceId)),
     );
+  }
+
+  /**
+   * Devices can reach the platform from `at` (its listeners are open): the silence of each watched device
+   * counts from then, not from its last data before the platform's own downtime, which would page every
+   * device offline at each restart. The clock starts here too: before it, nothing on it could change but
+   * that (a NEWS2 parameter going stale is scored at the first tick after).
+   */
+  receiving(at: number): void {
+    if (this.timer || this.closed) return;
+    for (const patientId of new Set([...this.deviceOwner.values()].map((o) => o.patientId)))
+      void this.run(patientId, (m) => {
+        m.listening(at);
+        return [];
+      });
     this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 1000);
     this.timer.unref();
   }
