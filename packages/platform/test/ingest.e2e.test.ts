@@ -283,6 +283,11 @@ describe.each(backends)('secure ingestion end to end ($name)', (backend) => {
       'unknown-key',
     ]);
     expect((await securityEvents(d.id)).filter((e: any) => e.kind === 'unknown-key')).toHaveLength(2);
+    // A misspelt filter is refused, not answered with nothing.
+    const misspelt = await t.api('GET', '/api/v1/admin/dead-letters?reason=unknwn-key');
+    expect([misspelt.status, misspelt.body.field]).toEqual([400, '/reason']);
+    const unknownKind = await t.api('GET', '/api/v1/admin/security-events?kind=forged');
+    expect([unknownKind.status, unknownKind.body.field]).toEqual([400, '/kind']);
   });
 
   it('stores a batch sent out of seq order, answering in the order sent, with the seq of each refusal', async () => {
