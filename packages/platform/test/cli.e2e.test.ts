@@ -138,7 +138,14 @@ async function deviceToolsSayWhatWentWrong(env: Record<string, string>, code: st
       /cannot load the device key .* Make one with `openiomt device keygen/,
     );
     expect((await cli(['device', 'keygen', '--out', key])).code).toBe(0);
-    expect((await cli(['device', 'enrol', 'cli-dev-1', '--key', key, '--code', code], env)).code).toBe(0);
+    // Enrolment with curl: the command prints the signed request body, which is posted as it is.
+    const body = await cli(['device', 'enrol', 'cli-dev-1', '--key', key, '--code', code, '--print-request']);
+    const enrolled = await fetch(`${env.OPENIOMT_URL}/api/v1/devices/cli-dev-1/enrol`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: body.stdout,
+    });
+    expect(enrolled.status).toBe(201);
     oneLine(
       await cli(['device', 'enrol', 'cli-dev-1', '--key', key, '--code', code], env),
       /enrolment of cli-dev-1 refused: HTTP 400/,
