@@ -47,6 +47,8 @@ describe('the openiomt command', () => {
     const device = await cli(['device', '--help']);
     for (const c of ['register', 'enrol', 'assign', 'revoke', 'keygen', 'token', 'sign', 'rotate-key'])
       expect(device.stdout).toContain(c);
+    const revoke = await cli(['device', 'revoke', '--help']);
+    expect(revoke.stdout).toMatch(/--reason <text>.*\(required\)/);
     const alarm = await cli(['alarm', '--help']);
     for (const c of ['list', 'show', 'ack', 'assign', 'snooze', 'escalate', 'resolve'])
       expect(alarm.stdout).toContain(c);

@@ -5,6 +5,7 @@ import { alarmCommands } from './alarm.ts';
 import { auditCommands } from './audit.ts';
 import { backupCommands } from './backup.ts';
 import { deviceToolCommands } from './device-tools.ts';
+import { markRequiredOptions } from './help.ts';
 import { keysCommands } from './keys.ts';
 import { oauthCommands } from './oauth.ts';
 import { signalCommands } from './signal.ts';
@@ -31,6 +32,7 @@ auditCommands(program);
 backupCommands(program);
 userCommands(program);
 keysCommands(program);
+markRequiredOptions(program);
 
 try {
   await program.parseAsync(process.argv);
