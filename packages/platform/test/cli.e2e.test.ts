@@ -106,6 +106,10 @@ describe('the openiomt command', () => {
     await deviceToolsSayWhatWentWrong(env, code);
     const list = await cli(['device', 'list'], env);
     expect(list.stdout).toMatch(/cli-dev-1\s+pulse-oximeter\s+active/);
+    const noReading = await cli(['reading', 'cli-dev-1', '1'], env);
+    expect([noReading.code, noReading.stderr]).toEqual([2, expect.stringMatching(/^openiomt: Not found/)]);
+    const letters = await cli(['dead-letters', '--json', '--device', 'cli-dev-1'], env);
+    expect(JSON.parse(letters.stdout)).toEqual([]);
     const refused = await cli(['device', 'list'], { ...env, OPENIOMT_ADMIN_TOKEN: 'oiat_wrong' });
     expect(refused.stderr).toMatch(/refused the administrator token/);
     const alarms = await cli(['alarm', 'list'], env);
