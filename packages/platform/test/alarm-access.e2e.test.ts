@@ -1,6 +1,7 @@
 /**
  * Alarms as patient data, end to end with real accounts signed in: the FHIR Flag and Communication reads and
- * searches ask the access policy and are audited like Observation; unknown search parameters are refused.
+ * searches ask the access policy and are audited like Observation; unknown search parameters are refused;
+ * Provenance reads are audited and carry meta.lastUpdated.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, signedInAs } from '../src/identity/testing.ts';
@@ -178,5 +179,36 @@ describe.each(backends)('alarms as patient data ($name)', (backend) => {
     const flags = await t.api('GET', `/fhir/R4/Flag?subject=Patient/${b.patientId}&status=active&_count=5`);
     expect(flags.body.entry.map((e: any) => e.resource.id)).toContain(flag.b);
     for (const e of flags.body.entry) expect(e.resource.subject.reference).toBe(`Patient/${b.patientId}`);
+  });
+
+  it('audits Provenance reads and searches and gives them meta.lastUpdated', async () => {
+    const entered = await as['dr.in']!.browser.post('/fhir/R4/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      category: [
+        {
+          coding: [
+            { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' },
+          ],
+        },
+      ],
+      code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+      subject: { reference: `Patient/${a.patientId}` },
+      effectiveDateTime: new Date().toISOString(),
+      valueQuantity: { value: 80, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+    });
+    expect(entered.status).toBe(201);
+    const id = entered.json.id;
+    expect((await anonymous(`/fhir/R4/Provenance/${id}`)).status).toBe(401);
+    const byId = await as['dr.in']!.browser.get(`/fhir/R4/Provenance/${id}`);
+    expect(byId.status).toBe(200);
+    expect(byId.json.meta.lastUpdated).toBe(new Date(byId.json.recorded).toISOString());
+    const found = await as['dr.in']!.browser.get(`/fhir/R4/Provenance?target=Observation/${id}`);
+    expect(found.json.entry[0].resource).toEqual(byId.json);
+    expect((await t.api('GET', `/fhir/R4/Provenance?target=Observation/${id}&tagret=x`)).status).toBe(400);
+
+    const mine = (r: any) => r.resourceType === 'Provenance' && r.actor === as['dr.in']!.id;
+    expect((await audited(a.patientId, 'read')).filter(mine).map((r) => r.resourceId)).toEqual([id]);
+    expect((await audited(a.patientId, 'search')).filter(mine).map((r) => r.detail.count)).toEqual([1]);
   });
 });
