@@ -1,7 +1,7 @@
 /**
  * Alarms as patient data, end to end with real accounts signed in: the FHIR Flag and Communication reads and
  * searches ask the access policy and are audited like Observation; unknown search parameters are refused;
- * Provenance reads are audited and carry meta.lastUpdated.
+ * Provenance reads are audited and carry meta.lastUpdated; an unknown FHIR route is an OperationOutcome.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, signedInAs } from '../src/identity/testing.ts';
@@ -210,5 +210,28 @@ describe.each(backends)('alarms as patient data ($name)', (backend) => {
     const mine = (r: any) => r.resourceType === 'Provenance' && r.actor === as['dr.in']!.id;
     expect((await audited(a.patientId, 'read')).filter(mine).map((r) => r.resourceId)).toEqual([id]);
     expect((await audited(a.patientId, 'search')).filter(mine).map((r) => r.detail.count)).toEqual([1]);
+  });
+
+  it('answers an unknown FHIR resource type or interaction with an OperationOutcome', async () => {
+    for (const [method, path] of [
+      ['GET', '/fhir/R4/DetectedIssue'],
+      ['GET', '/fhir/R4/DetectedIssue/1?x=1'],
+      ['DELETE', `/fhir/R4/Flag/${flag.a}`],
+    ] as const) {
+      const res = await fetch(`${t.platform.httpUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${t.adminToken}` },
+      });
+      expect(res.status).toBe(404);
+      expect(res.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+      const body = (await res.json()) as any;
+      expect(body.resourceType).toBe('OperationOutcome');
+      expect(body.issue[0].diagnostics).toBe(
+        `${method} ${path.split('?')[0]} is not supported by this server`,
+      );
+    }
+    // Outside /fhir the answer stays problem details.
+    const api = await fetch(`${t.platform.httpUrl}/api/v1/nothing-here`);
+    expect(api.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   });
 });

@@ -32,6 +32,21 @@ export function fhirRoutes(
   app.get('/fhir/R4/metadata', async (_req, reply) =>
     reply.type(FHIR_JSON).send(capabilityStatement(deps.smartSecurity)),
   );
+  // Under /fhir every error is an OperationOutcome: an unknown resource type or interaction too, not the
+  // problem details the rest of the server answers with.
+  app.register(
+    async (fhir) => {
+      fhir.setNotFoundHandler((req, reply) =>
+        outcome(
+          reply,
+          404,
+          'not-supported',
+          `${req.method} ${req.url.split('?')[0]} is not supported by this server`,
+        ),
+      );
+    },
+    { prefix: '/fhir' },
+  );
   observationRoutes(app, deps);
   registryRoutes(app, deps);
   consentRoutes(app, deps);
