@@ -1,7 +1,8 @@
 /**
  * Alarms as patient data, end to end with real accounts signed in: the FHIR Flag and Communication reads and
  * searches ask the access policy and are audited like Observation; unknown search parameters are refused;
- * Provenance reads are audited and carry meta.lastUpdated; an unknown FHIR route is an OperationOutcome.
+ * Provenance reads are audited and carry meta.lastUpdated; an unknown FHIR route is an OperationOutcome; a
+ * threshold change is audited.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, signedInAs } from '../src/identity/testing.ts';
@@ -233,5 +234,45 @@ describe.each(backends)('alarms as patient data ($name)', (backend) => {
     // Outside /fhir the answer stays problem details.
     const api = await fetch(`${t.platform.httpUrl}/api/v1/nothing-here`);
     expect(api.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
+  it('audits a threshold change: who, which patient, which settings, and no limits', async () => {
+    const put = (thresholds: unknown[], spo2Scale2?: boolean) =>
+      as['dr.in']!.browser.request('PUT', `/api/v1/patients/${a.patientId}/alarm-settings`, {
+        thresholds,
+        ...(spo2Scale2 === undefined ? {} : { spo2Scale2 }),
+      });
+    const hr = { vital: 'heart-rate', direction: 'high', limit: 131, hysteresis: 5, priority: 'medium' };
+    const spo2 = { vital: 'spo2', direction: 'low', limit: 89, hysteresis: 2, priority: 'high' };
+    expect((await put([hr, spo2], true)).status).toBe(200);
+    const settingsUpdates = async () =>
+      (await audited(a.patientId, 'update')).filter((r) => r.resourceType === 'AlarmSettings');
+    // Newest first: the clinician's change, then the administrator token's (a service) in raiseAlarm.
+    const [mine, first, ...rest] = await settingsUpdates();
+    expect(rest).toEqual([]);
+    expect(mine).toMatchObject({
+      actor: as['dr.in']!.id,
+      actorRole: 'clinician',
+      resourceId: a.patientId,
+      patientId: a.patientId,
+      outcome: 'success',
+    });
+    // Which settings changed, by name; never the limits. spo2:low was 92 low-priority before: modified.
+    expect(mine.detail).toEqual({
+      thresholds: 2,
+      added: ['heart-rate:high'],
+      removed: [],
+      modified: ['spo2:low', 'spo2Scale2'],
+    });
+    expect(first).toMatchObject({ actorRole: 'service' });
+    expect(first.detail).toEqual({ thresholds: 1, added: ['spo2:low'], removed: [], modified: [] });
+    // A refused change is recorded as denied, not as an update.
+    const byPatient = await as['pat.a']!.browser.request(
+      'PUT',
+      `/api/v1/patients/${a.patientId}/alarm-settings`,
+      { thresholds: [] },
+    );
+    expect(byPatient.status).toBe(403);
+    expect(await settingsUpdates()).toHaveLength(2);
   });
 });
