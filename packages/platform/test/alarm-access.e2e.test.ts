@@ -2,9 +2,10 @@
  * Alarms as patient data, end to end with real accounts signed in: the FHIR Flag and Communication reads and
  * searches ask the access policy and are audited like Observation; unknown search parameters are refused;
  * Provenance reads are audited and carry meta.lastUpdated; an unknown FHIR route is an OperationOutcome; a
- * threshold change is audited.
+ * threshold change is audited; the alarm stream asks for credentials before it says anything about a team.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { type Browser, signedInAs } from '../src/identity/testing.ts';
 import {
   backends,
@@ -274,5 +275,24 @@ describe.each(backends)('alarms as patient data ($name)', (backend) => {
     );
     expect(byPatient.status).toBe(403);
     expect(await settingsUpdates()).toHaveLength(2);
+  });
+
+  it('asks the alarm stream for credentials before saying whether a care team exists', async () => {
+    const open = (query: string, headers: Record<string, string> = {}) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${t.platform.httpUrl.replace('http', 'ws')}/api/v1/alarms/stream${query}`, {
+          headers,
+        });
+        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.once('open', () => {
+          ws.close();
+          resolve(101);
+        });
+      });
+    expect(await open('?careTeam=no-such-team')).toBe(401);
+    expect(await open(`?careTeam=${teamId}`)).toBe(401);
+    const cookie = { cookie: `openiomt_session=${as['dr.in']!.browser.cookie}` };
+    expect(await open('?careTeam=no-such-team', cookie)).toBe(400);
+    expect(await open(`?careTeam=${teamId}`, cookie)).toBe(101);
   });
 });
