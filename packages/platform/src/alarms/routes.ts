@@ -18,6 +18,7 @@ import { badRequest, HttpProblem, notFound } from '../http/problem.ts';
 import type { ClinicalRules } from '../rules/engine.ts';
 import type { Store } from '../store/types.ts';
 import type { AlarmService } from './service.ts';
+import { settingsChangedEvent } from './settings-audit.ts';
 
 export interface AlarmRouteDeps {
   readonly store: Store;
@@ -134,6 +135,7 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
     const scale2 = b.spo2Scale2;
     if (scale2 !== undefined && typeof scale2 !== 'boolean')
       throw badRequest('spo2Scale2 must be true or false', '/spo2Scale2');
+    const before = await store.alarmSettings.get(req.params.id);
     const saved = await store.alarmSettings.put({
       patientId: req.params.id,
       thresholds,
@@ -141,6 +143,8 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
       updatedBy: subject.userId,
     });
     await rules.settingsChanged(req.params.id);
+    // Recorded once the new limits are in force, so a failing audit write never leaves the monitor on old ones.
+    await store.audit.record(settingsChangedEvent(req, subject, req.params.id, before, saved));
     return saved;
   });
 }
