@@ -218,7 +218,16 @@ async function startHolding(
   await rules.start();
 
   const http = await createHttpApp({ logger: log, ...(tls ? { tls } : {}) });
-  await http.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await http.register(websocket, {
+    options: { maxPayload: 64 * 1024 },
+    // The plugin's own preClose runs before the routes' onClose hooks and closes every socket without a
+    // code (clients see 1005). Closing with 1001 here tells the alarm and live streams' clients that the
+    // server is going away, so they reconnect to the next one (docs/alarms.md, docs/http-api.md).
+    preClose(done) {
+      for (const client of this.websocketServer.clients) client.close(1001, 'server shutting down');
+      this.websocketServer.close(() => done());
+    },
+  });
   let brokerListening = false;
   healthRoutes(http, { store, brokerListening: () => brokerListening });
   deviceRoutes(http, { pipeline, enrolment, store });

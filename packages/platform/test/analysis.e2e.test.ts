@@ -93,6 +93,10 @@ describe.each(backends)('waveform analysis end to end ($name)', (backend) => {
       expect(fhir.errors(prov)).toBeUndefined();
       expect(prov.target).toContainEqual({ reference: `Observation/${o.id}` });
       expect(JSON.stringify(prov.agent)).toContain(WAVEFORM_ANALYSIS_VERSION);
+      // Both were made and stored when the window was analysed: the Provenance's recorded instant.
+      expect(prov.meta.lastUpdated).toBe(new Date(prov.recorded).toISOString());
+      expect(o.meta.lastUpdated).toBe(prov.meta.lastUpdated);
+      expect(Date.parse(o.meta.lastUpdated)).toBeGreaterThanOrEqual(Date.parse(o.effectivePeriod.end));
       const cited = prov.entity.map((e: any) => e.what.reference);
       for (const ref of o.derivedFrom) {
         expect(cited).toContain(ref.reference);

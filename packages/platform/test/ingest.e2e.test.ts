@@ -6,6 +6,8 @@ import { vitalSignsProblems } from '../../core/src/fhir/vitalsigns-profile.ts';
 import {
   backends,
   connectMqtt,
+  deviceWithKey,
+  newKey,
   provisionDevice,
   publish,
   startTestPlatform,
@@ -258,6 +260,53 @@ describe.each(backends)('secure ingestion end to end ($name)', (backend) => {
     const replay = await send('batch-0002');
     expect(replay.results.every((r: any) => r.status === 'rejected' && r.reason === 'replay')).toBe(true);
     expect(await observations(d.patientId)).toHaveLength(50);
+  });
+
+  it('pins a refusal it cannot read a device from on the device whose session sent it', async () => {
+    const d = await provisionDevice(t, 'stranger-key-dev');
+    const stranger = deviceWithKey(t, d.id, d.patientId, newKey()); // a key never enrolled
+    const client = await d.connect(5);
+    expect(await publish(client, topicOf(d.id), stranger.sign(1))).toBe(0x87);
+    expect(await publish(client, topicOf(d.id), 'not a JWS')).toBe(0x99);
+    client.end();
+    const res = await fetch(`${t.platform.httpUrl}/api/v1/devices/${d.id}/readings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${d.token()}` },
+      body: JSON.stringify({ messages: [stranger.sign(2)] }),
+    });
+    expect((await res.json()).results).toEqual([
+      { status: 'rejected', reason: 'unknown-key', detail: expect.any(String) },
+    ]);
+    expect((await deadLetters(d.id)).map((l: any) => l.reason).sort()).toEqual([
+      'malformed-jws',
+      'unknown-key',
+      'unknown-key',
+    ]);
+    expect((await securityEvents(d.id)).filter((e: any) => e.kind === 'unknown-key')).toHaveLength(2);
+    // A misspelt filter is refused, not answered with nothing.
+    const misspelt = await t.api('GET', '/api/v1/admin/dead-letters?reason=unknwn-key');
+    expect([misspelt.status, misspelt.body.field]).toEqual([400, '/reason']);
+    const unknownKind = await t.api('GET', '/api/v1/admin/security-events?kind=forged');
+    expect([unknownKind.status, unknownKind.body.field]).toEqual([400, '/kind']);
+  });
+
+  it('stores a batch sent out of seq order, answering in the order sent, with the seq of each refusal', async () => {
+    const d = await provisionDevice(t, 'unordered-dev', new Date(Date.now() - 30 * 86400_000).toISOString());
+    const old = new Date(Date.now() - 8 * 86400_000).toISOString();
+    const res = await fetch(`${t.platform.httpUrl}/api/v1/devices/${d.id}/readings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${d.token()}` },
+      body: JSON.stringify({ messages: [d.sign(3), d.sign(1), d.sign(4, undefined, old), d.sign(2)] }),
+    });
+    expect(res.status).toBe(200);
+    expect((await res.json()).results.map((r: any) => [r.seq, r.status, r.reason])).toEqual([
+      [3, 'accepted', undefined],
+      [1, 'accepted', undefined],
+      [4, 'rejected', 'stale-timestamp'],
+      [2, 'accepted', undefined],
+    ]);
+    expect(await observations(d.patientId)).toHaveLength(3);
+    expect(await securityEvents(d.id)).not.toContainEqual(expect.objectContaining({ kind: 'replay' }));
   });
 
   it('refuses the admin API without the administrator token', async () => {

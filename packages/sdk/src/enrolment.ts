@@ -20,9 +20,19 @@ const devicePath = (baseUrl: string, deviceId: string, tail: string) =>
 const nowS = () => Math.floor(Date.now() / 1000);
 
 /**
- * Registers the device's public key with the one-time enrolment code an administrator issued. The proof,
- * signed by the new key, shows the caller holds it and binds the code to this device.
+ * The body of `POST /api/v1/devices/{id}/enrol`: the public key, and a proof signed by the new key that
+ * shows the caller holds it and binds the code to this device (valid for 10 minutes).
  */
+export function enrolmentRequest(
+  deviceId: string,
+  enrolmentCode: string,
+  key: DeviceKeyPair,
+): { jwk: DeviceKeyPair['publicJwk']; proof: string } {
+  const proof = signCompactJws({ device: deviceId, enrolmentCode, iat: nowS() }, key.privateKey, key.kid);
+  return { jwk: key.publicJwk, proof };
+}
+
+/** Registers the device's public key with the one-time enrolment code an administrator issued. */
 export async function enrol(
   baseUrl: string,
   deviceId: string,
@@ -30,11 +40,10 @@ export async function enrol(
   key: DeviceKeyPair,
   opts: HttpsOptions = {},
 ): Promise<{ kid: string }> {
-  const proof = signCompactJws({ device: deviceId, enrolmentCode, iat: nowS() }, key.privateKey, key.kid);
   const res = await requestJson(
     devicePath(baseUrl, deviceId, 'enrol'),
     'POST',
-    { jwk: key.publicJwk, proof },
+    enrolmentRequest(deviceId, enrolmentCode, key),
     {},
     opts,
   );

@@ -1,7 +1,7 @@
 // Single-core QRS detection throughput over the mitdb records, with a same-run baseline (one summing pass
 // over the same samples) so the ratio is comparable across machines.
 // Usage: npx tsx packages/signal/scripts/bench-signal.ts --data /work/shared/data/mitdb [--out .bench/bench-signal.json]
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,21 +9,42 @@ import { detectQrsMultiLead } from '../src/ecg/qrs.ts';
 import { WaveformStream } from '../src/stream/waveform-stream.ts';
 import { readRecord } from '../src/wfdb/loader.ts';
 import { toPhysical } from '../src/wfdb/signal.ts';
+import { HELP_OPTION, recordsOf, runScript, scriptArgs, wholeNumber } from './script-cli.ts';
 
-const { values } = parseArgs({
-  options: {
-    data: { type: 'string', default: join(process.cwd(), '..', 'shared', 'data', 'mitdb') },
-    out: { type: 'string', default: '.bench/bench-signal.json' },
-    rounds: { type: 'string', default: '3' },
-  },
-});
+const USAGE = `
+Usage: npx tsx packages/signal/scripts/bench-signal.ts [options]   (npm run bench:signal)
+
+Single-core QRS detection throughput over a WFDB database, against a plain summing pass over the same samples.
+
+Options:
+  --data <dir>     the database folder (default ../shared/data/mitdb): a RECORDS file naming its records, and
+                   for each record <record>.hea and the signal file it names
+  --rounds <n>     timed rounds; the best is kept (default 3)
+  --out <file>     where the JSON results go (default .bench/bench-signal.json)
+  -h, --help       this text
+`;
+
+const { values } = scriptArgs(USAGE, () =>
+  parseArgs({
+    options: {
+      data: { type: 'string', default: join(process.cwd(), '..', 'shared', 'data', 'mitdb') },
+      out: { type: 'string', default: '.bench/bench-signal.json' },
+      rounds: { type: 'string', default: '3' },
+      help: HELP_OPTION,
+    },
+  }),
+);
 const dataDir = values.data!;
-const names = readFileSync(join(dataDir, 'RECORDS'), 'latin1').trim().split(/\s+/);
-const records: { fs: number; leads: Float64Array[] }[] = [];
-for (const name of names) {
-  const r = await readRecord(join(dataDir, name));
-  records.push({ fs: r.header.samplingFrequency, leads: r.signals.map((s) => toPhysical(s)) });
-}
+const rounds = await runScript(() => wholeNumber('--rounds', values.rounds!));
+const names = await runScript(() => recordsOf(dataDir));
+const records = await runScript(async () => {
+  const out: { fs: number; leads: Float64Array[] }[] = [];
+  for (const name of names) {
+    const r = await readRecord(join(dataDir, name));
+    out.push({ fs: r.header.samplingFrequency, leads: r.signals.map((s) => toPhysical(s)) });
+  }
+  return out;
+});
 const samplesPerLead = records.reduce((a, r) => a + r.leads[0]!.length, 0);
 
 function baselinePass(): number {
@@ -40,7 +61,6 @@ const run = (leadCount: number) => () => {
   for (const r of records) detectQrsMultiLead(r.leads.slice(0, leadCount), r.fs);
 };
 
-const rounds = Number(values.rounds);
 time(run(1)); // warm-up (JIT)
 time(run(2));
 time(baselinePass);

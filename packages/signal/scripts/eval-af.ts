@@ -35,18 +35,59 @@ import {
 import { type LiveAfCall, liveAfCalls, scoreLiveAf } from '../src/eval/live-af.ts';
 import { readAnnotations, readRecord } from '../src/wfdb/loader.ts';
 import { toPhysical } from '../src/wfdb/signal.ts';
+import {
+  HELP_OPTION,
+  positiveNumber,
+  recordsOf,
+  runScript,
+  ScriptError,
+  scriptArgs,
+  wholeNumber,
+} from './script-cli.ts';
 
-const { values } = parseArgs({
-  options: {
-    data: { type: 'string', default: join(process.cwd(), '..', 'shared', 'data') },
-    out: { type: 'string', default: '.bench/eval-af.json' },
-    'window-beats': { type: 'string', default: '32' },
-    'mitdb-windows': { type: 'string', default: '20,30' },
-  },
-});
+const USAGE = `
+Usage: npx tsx packages/signal/scripts/eval-af.ts [options]   (npm run eval:af)
+
+Evaluates the AF screen on the shared reference data (see the comment at the top of this script).
+
+Options:
+  --data <dir>              the shared data folder (default ../shared/data), holding
+                              challenge-2017/  LABELS.csv and the records it names (.hea, .mat)
+                              afdb-derived/    qrs<record>.txt RR tables with atr<record>.txt rhythm listings
+                              mitdb/           RECORDS, and each record's .hea, .dat and .atr
+  --window-beats <n>        RR intervals per AF call on afdb-derived (default 32)
+  --mitdb-windows <s,...>   window lengths in seconds on mitdb (default 20,30)
+  --out <file>              where the JSON results go (default .bench/eval-af.json)
+  -h, --help                this text
+`;
+
+const { values } = scriptArgs(USAGE, () =>
+  parseArgs({
+    options: {
+      data: { type: 'string', default: join(process.cwd(), '..', 'shared', 'data') },
+      out: { type: 'string', default: '.bench/eval-af.json' },
+      'window-beats': { type: 'string', default: '32' },
+      'mitdb-windows': { type: 'string', default: '20,30' },
+      help: HELP_OPTION,
+    },
+  }),
+);
 const dataDir = values.data!;
-const windowBeats = Number(values['window-beats']);
-const mitdbWindows = values['mitdb-windows']!.split(',').map(Number);
+const windowBeats = await runScript(() => wholeNumber('--window-beats', values['window-beats']!, 2));
+const mitdbWindows = await runScript(() =>
+  values['mitdb-windows']!.split(',').map((w) => positiveNumber('--mitdb-windows', w)),
+);
+
+/** A file the evaluation needs, or a ScriptError saying which and where the data should be. */
+function readNeeded(path: string): string {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch (e) {
+    throw new ScriptError(
+      `cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): --data must be the shared data folder holding challenge-2017/, afdb-derived/ and mitdb/ (see --help)`,
+    );
+  }
+}
 
 /** P-wave thresholds of the sensitivity analysis: each one varied with the other at its chosen value. */
 const SWEEP = [
@@ -109,7 +150,7 @@ function f1(rows: Row[], afLabel: string, pick: (r: Row) => RhythmCall, classifi
 }
 
 async function evalChallenge(dir: string) {
-  const labels = readFileSync(join(dir, 'LABELS.csv'), 'latin1')
+  const labels = readNeeded(join(dir, 'LABELS.csv'))
     .trim()
     .split(/\r?\n/)
     .slice(1)
@@ -134,14 +175,24 @@ async function evalChallenge(dir: string) {
 }
 
 function evalAfdb(dir: string) {
-  const records = readdirSync(dir)
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    files = [];
+  }
+  const records = files
     .filter((f) => /^qrs\d+\.txt$/.test(f))
     .map((f) => f.slice(3, -4))
     .sort();
+  if (records.length === 0)
+    throw new ScriptError(
+      `no RR tables (qrs<record>.txt) in ${dir}: --data must be the shared data folder holding challenge-2017/, afdb-derived/ and mitdb/ (see --help)`,
+    );
   const rows: ({ record: string } & AfTimeAgreement)[] = [];
   for (const record of records) {
-    const rr = parseRrTable(readFileSync(join(dir, `qrs${record}.txt`), 'latin1'));
-    const changes = parseRhythmListing(readFileSync(join(dir, `atr${record}.txt`), 'latin1'));
+    const rr = parseRrTable(readNeeded(join(dir, `qrs${record}.txt`)));
+    const changes = parseRhythmListing(readNeeded(join(dir, `atr${record}.txt`)));
     const calls = afByWindow(rr.intervals, { windowBeats });
     rows.push({ record, ...afTimeAgreement(rr.intervals, rhythmOfBeats(rr.beats, changes), calls) });
   }
@@ -163,8 +214,7 @@ function countBy(rows: Row[]): Record<string, number> {
 
 /** Each record of a WFDB directory with its reference rhythm changes, and its first two signals (leads). */
 async function* mitdbLeads(dir: string) {
-  const records = readFileSync(join(dir, 'RECORDS'), 'latin1').trim().split(/\s+/);
-  for (const record of records) {
+  for (const record of recordsOf(dir, '--data <dir>/mitdb')) {
     const rec = await readRecord(join(dir, record));
     const changes = rhythmChanges((await readAnnotations(join(dir, record), 'atr')).annotations);
     for (const li of [0, 1]) {
@@ -223,11 +273,17 @@ async function evalMitdbLive(dir: string) {
   });
 }
 
-const challenge = await evalChallenge(join(dataDir, 'challenge-2017'));
-const afdb = evalAfdb(join(dataDir, 'afdb-derived'));
-const mitdb = [];
-for (const w of mitdbWindows) mitdb.push(...(await evalMitdb(join(dataDir, 'mitdb'), w)));
-const live = await evalMitdbLive(join(dataDir, 'mitdb'));
+const { challenge, afdb, mitdb, live } = await runScript(async () => {
+  // Every part's data is looked for before the long runs, so a wrong --data fails at once.
+  readNeeded(join(dataDir, 'challenge-2017', 'LABELS.csv'));
+  recordsOf(join(dataDir, 'mitdb'), '--data <dir>/mitdb');
+  const afdb = evalAfdb(join(dataDir, 'afdb-derived'));
+  const challenge = await evalChallenge(join(dataDir, 'challenge-2017'));
+  const mitdb = [];
+  for (const w of mitdbWindows) mitdb.push(...(await evalMitdb(join(dataDir, 'mitdb'), w)));
+  const live = await evalMitdbLive(join(dataDir, 'mitdb'));
+  return { challenge, afdb, mitdb, live };
+});
 
 const pct = (x: number) => (Number.isNaN(x) ? '    -' : (100 * x).toFixed(1).padStart(5));
 const num = (x: number | undefined, d: number) =>

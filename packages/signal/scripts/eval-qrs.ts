@@ -3,29 +3,57 @@
 //        [--records 100,101] [--leads 1|all] [--resample 250]
 // --resample re-samples every lead (linear interpolation after a moving-average anti-alias filter when
 // going down) and the annotations to another rate, to check that nothing depends on 360 Hz.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// A record without reference annotations (<record>.atr) or without an ECG signal cannot be scored: it is
+// skipped with a note on stderr, and a run that scores no record at all fails (exit 2).
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { detectRecordQrs, ecgSignalIndex, fusableLeadIndices } from '../src/cli.ts';
+import {
+  detectRecordQrs,
+  ecgSignalIndex,
+  fusableLeadIndices,
+  NoEcgSignalError,
+  shortFileWarning,
+} from '../src/cli.ts';
 import { detectQrsMultiLead, movingAverage } from '../src/ecg/qrs.ts';
 import { beatsFromSamples, compareBeats, type Ec57Result, medianAbs } from '../src/eval/ec57.ts';
-import { readAnnotations, readRecord } from '../src/wfdb/loader.ts';
+import type { AnnotationFile } from '../src/wfdb/annotation.ts';
+import { readAnnotations, readRecord, WfdbFileError } from '../src/wfdb/loader.ts';
 import { toPhysical, type WfdbRecord } from '../src/wfdb/signal.ts';
+import { HELP_OPTION, positiveNumber, recordsOf, runScript, ScriptError, scriptArgs } from './script-cli.ts';
 
-const { values } = parseArgs({
-  options: {
-    data: { type: 'string', default: join(process.cwd(), '..', 'shared', 'data', 'mitdb') },
-    out: { type: 'string', default: '.bench/eval-qrs.json' },
-    records: { type: 'string' },
-    /** 'all' (default): fuse every ECG lead; '1': the first ECG lead only. */
-    leads: { type: 'string', default: 'all' },
-    resample: { type: 'string' },
-  },
-});
+const USAGE = `
+Usage: npx tsx packages/signal/scripts/eval-qrs.ts [options]   (npm run eval:qrs)
+
+EC57 beat-by-beat evaluation of the QRS detector over a WFDB database folder.
+
+Options:
+  --data <dir>       the database folder (default ../shared/data/mitdb): a RECORDS file naming its records,
+                     and for each record <record>.hea, the signal file it names, and the reference beat
+                     annotations <record>.atr
+  --records <list>   comma-separated records to score instead of those RECORDS names (e.g. 100,101)
+  --leads 1|all      the first ECG lead only, or every ECG lead fused (default all)
+  --resample <Hz>    re-sample the leads and the annotations to this rate first
+  --out <file>       where the JSON results go (default .bench/eval-qrs.json)
+  -h, --help         this text
+
+A record without reference annotations (.atr) or without an ECG signal is skipped with a note on stderr.
+`;
+
+const { values } = scriptArgs(USAGE, () =>
+  parseArgs({
+    options: {
+      data: { type: 'string', default: join(process.cwd(), '..', 'shared', 'data', 'mitdb') },
+      out: { type: 'string', default: '.bench/eval-qrs.json' },
+      records: { type: 'string' },
+      /** 'all' (default): fuse every ECG lead; '1': the first ECG lead only. */
+      leads: { type: 'string', default: 'all' },
+      resample: { type: 'string' },
+      help: HELP_OPTION,
+    },
+  }),
+);
 const dataDir = values.data!;
-const records = values.records
-  ? values.records.split(',')
-  : readFileSync(join(dataDir, 'RECORDS'), 'latin1').trim().split(/\s+/);
 
 interface Row {
   record: string;
@@ -80,15 +108,37 @@ function detect(record: WfdbRecord): { beats: Int32Array; fs: number } {
 const rows: Row[] = [];
 const errors0: number[] = [];
 const errors5: number[] = [];
-for (const name of records) {
+
+/** The reference annotations of a record, or undefined (with a note) when it has none to score against. */
+async function referenceOf(name: string, path: string): Promise<AnnotationFile | undefined> {
+  try {
+    return await readAnnotations(path, 'atr');
+  } catch (e) {
+    if (!(e instanceof WfdbFileError && e.problem === 'no-annotations')) throw e;
+    process.stderr.write(
+      `note: skipping ${name}: it has no reference annotations (${path}.atr) to score against\n`,
+    );
+    return undefined;
+  }
+}
+
+async function scoreRecord(name: string): Promise<void> {
   const path = join(dataDir, name);
   const record = await readRecord(path);
-  const { beats, fs } = detect(record);
+  const reference = await referenceOf(name, path);
+  if (!reference) return;
+  for (const s of record.shortFiles) process.stderr.write(`note: ${name}: ${shortFileWarning(record, s)}\n`);
+  let detected: { beats: Int32Array; fs: number };
+  try {
+    detected = detect(record);
+  } catch (e) {
+    if (!(e instanceof NoEcgSignalError)) throw e;
+    process.stderr.write(`note: skipping ${name}: ${e.message}\n`);
+    return;
+  }
+  const { beats, fs } = detected;
   const scale = fs / record.header.samplingFrequency;
-  const ref = (await readAnnotations(path, 'atr')).annotations.map((a) => ({
-    ...a,
-    sample: Math.round(a.sample * scale),
-  }));
+  const ref = reference.annotations.map((a) => ({ ...a, sample: Math.round(a.sample * scale) }));
   const test = beatsFromSamples(beats);
   const frames = record.header.frameCount;
   const end = frames === undefined ? undefined : Math.round(frames * scale);
@@ -98,6 +148,18 @@ for (const name of records) {
   for (const e of r5.timingErrors) errors5.push((e * 1000) / fs);
   rows.push({ record: name, fs, fromStart: summary(r0, fs), from5min: summary(r5, fs) });
 }
+
+await runScript(async () => {
+  if (values.leads !== '1' && values.leads !== 'all')
+    throw new ScriptError(`--leads must be 1 or all, got "${values.leads}"`, true);
+  if (values.resample !== undefined) positiveNumber('--resample', values.resample);
+  const records = values.records ? values.records.split(',').filter(Boolean) : recordsOf(dataDir);
+  for (const name of records) await scoreRecord(name);
+  if (rows.length === 0)
+    throw new ScriptError(
+      `no record of ${dataDir} could be scored: each needs <record>.hea, its signal file, an ECG signal and the reference annotations <record>.atr`,
+    );
+});
 
 function gross(pick: (r: Row) => Summary, errs: number[]): Summary {
   const tp = rows.reduce((a, r) => a + pick(r).tp, 0);

@@ -1,6 +1,19 @@
 // @openiomt/signal: pure signal analysis (WFDB reading, QRS detection, HR/HRV, AF screening, signal quality,
 // EC57 and AF evaluation, PPG pulses, respiration rate, streaming waveform analysis).
-export { detectRecordQrs, ecgLeadIndices, ecgSignalIndex, fusableLeadIndices, qrsCommand } from './cli.ts';
+export {
+  describeSignals,
+  detectRecordQrs,
+  ecgLeadIndices,
+  ecgSignalIndex,
+  fusableLeadIndices,
+  looksLikeEcg,
+  MIN_ECG_HZ,
+  NoEcgSignalError,
+  type QrsCommandResult,
+  qrsCommand,
+  shortFileWarning,
+  signalIndexOf,
+} from './cli.ts';
 export {
   type AfThresholds,
   afByWindow,
@@ -105,11 +118,18 @@ export {
 } from './wfdb/annotation.ts';
 export { bxbClassOf, isBeatCode, symbolOf } from './wfdb/codes.ts';
 export { parseHeader, type RecordHeader, type SignalSpec, WfdbHeaderError } from './wfdb/header.ts';
-export { readAnnotations, readRecord } from './wfdb/loader.ts';
+export {
+  RECORD_PATH_HINT,
+  readAnnotations,
+  readRecord,
+  WfdbFileError,
+  type WfdbFileProblem,
+} from './wfdb/loader.ts';
 export {
   checksum,
   decodeRecord,
   INVALID_SAMPLE,
+  type ShortFile,
   toPhysical,
   WfdbFormatError,
   type WfdbRecord,

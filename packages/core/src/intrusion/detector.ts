@@ -23,12 +23,15 @@ export const INTRUSION_SIGNAL_TEXT: Readonly<Record<IntrusionSignal, string>> = 
  */
 const SIGNAL_OF_KIND: Readonly<Record<string, IntrusionSignal>> = {
   'bad-signature': 'forgery',
+  // Signed with a key the platform does not know, by a session that logged in as a device: the sender's.
+  'unknown-key': 'forgery',
   'unsupported-algorithm': 'forgery',
   'topic-not-allowed': 'acl-violation',
   'acl-denied': 'acl-violation',
   'auth-failed': 'auth-failure',
   replay: 'replay',
   'malformed-jws': 'malformed',
+  'protocol-violation': 'malformed',
   'schema-violation': 'malformed',
 };
 

@@ -8,6 +8,7 @@ import { REJECTION_CODES, type RejectionCode } from '../message/rejection.ts';
 export const SECURITY_EVENT_KINDS = [
   'auth-failed',
   'acl-denied',
+  'protocol-violation',
   'device-revoked',
   'device-released',
   'intrusion-detected',

@@ -1,4 +1,10 @@
-import { DEVICE_ID_PATTERN, deviceResource, type Subject } from '@openiomt/core';
+import {
+  DEVICE_ID_PATTERN,
+  deviceResource,
+  REJECTION_CODE_LIST,
+  SECURITY_KINDS,
+  type Subject,
+} from '@openiomt/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireAdministrator } from '../access/administrator.ts';
 import type { AccessGuard } from '../access/guard.ts';
@@ -32,6 +38,12 @@ const DEVICE_KINDS = [
  * administrator with a second factor, or the administrator API token). Reading a stored reading discloses
  * clinical data, so it also needs the policy's permission to read the patient's Observations.
  */
+/** A filter value from a fixed list: a misspelt one is refused rather than matching nothing. */
+function oneOf(value: string, allowed: readonly string[], name: string): string {
+  if (!allowed.includes(value)) throw badRequest(`${name} must be one of ${allowed.join(', ')}`, `/${name}`);
+  return value;
+}
+
 export function adminRoutes(
   app: FastifyInstance,
   deps: { store: Store; devices: DeviceAdmin; guard: AccessGuard },
@@ -140,7 +152,7 @@ export function adminRoutes(
       return store.deadLetters.list({
         ...listQuery(q),
         ...(q.device ? { deviceId: q.device } : {}),
-        ...(q.reason ? { reason: q.reason } : {}),
+        ...(q.reason ? { reason: oneOf(q.reason, REJECTION_CODE_LIST, 'reason') } : {}),
       });
     });
     admin.get('/api/v1/admin/security-events', async (req) => {
@@ -148,7 +160,7 @@ export function adminRoutes(
       return store.securityEvents.list({
         ...listQuery(q),
         ...(q.device ? { deviceId: q.device } : {}),
-        ...(q.kind ? { kind: q.kind } : {}),
+        ...(q.kind ? { kind: oneOf(q.kind, SECURITY_KINDS, 'kind') } : {}),
       });
     });
     admin.get<{ Params: { id: string; seq: string } }>('/api/v1/admin/readings/:id/:seq', async (req) => {

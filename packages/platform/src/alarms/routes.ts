@@ -13,6 +13,7 @@ import type { ClinicalRules } from '../rules/engine.ts';
 import type { Store } from '../store/types.ts';
 import { ALARM_ACTIONS, type AlarmAction, actionEvent } from './action-input.ts';
 import type { AlarmService } from './service.ts';
+import { settingsChangedEvent } from './settings-audit.ts';
 import { parseSettingsChange, settingsEtag, settingsIfMatch } from './settings-input.ts';
 
 export interface AlarmRouteDeps {
@@ -120,6 +121,7 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
     const change = parseSettingsChange(req.body);
     const expected = settingsIfMatch(req.headers['if-match']);
     if (!(await store.patients.get(req.params.id))) throw notFound(`no patient ${req.params.id}`);
+    const before = await store.alarmSettings.get(req.params.id);
     const saved = await store.alarmSettings.put({
       patientId: req.params.id,
       ...change,
@@ -128,6 +130,8 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
     });
     if (!saved) throw await settingsChangedMeanwhile(store, req.params.id);
     await rules.settingsChanged(req.params.id);
+    // Recorded once the new limits are in force, so a failing audit write never leaves the monitor on old ones.
+    await store.audit.record(settingsChangedEvent(req, subject, req.params.id, before, saved));
     reply.header('etag', settingsEtag(saved));
     return saved;
   });

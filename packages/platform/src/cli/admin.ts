@@ -225,30 +225,43 @@ export function adminCommands(program: Command): void {
   connectionOptions(
     program.command('dead-letters').description('messages refused by ingest, with their reasons'),
   )
-    .option('--device <id>')
-    .option('--reason <code>')
+    .option('--device <id>', 'only those pinned on this device')
+    .option('--reason <code>', 'only this refusal reason (docs/device-protocol.md §5), e.g. bad-signature')
     .option('--limit <n>', 'at most this many', '50')
+    .option('--json', 'print them whole (id, topic, raw payload in base64) instead of a table')
     .action(async (o) => {
       const q = new URLSearchParams({
         ...(o.device ? { device: o.device } : {}),
         ...(o.reason ? { reason: o.reason } : {}),
       });
-      printTable(await listAll(conn(o), `/api/v1/admin/dead-letters?${q}`, Number(o.limit)), [
-        'receivedAt',
-        'via',
-        'deviceId',
-        'reason',
-        'field',
-        'detail',
-      ]);
+      const letters = await listAll<Record<string, unknown>>(
+        conn(o),
+        `/api/v1/admin/dead-letters?${q}`,
+        Number(o.limit),
+      );
+      if (o.json) return print(letters);
+      printTable(letters, ['receivedAt', 'via', 'deviceId', 'topic', 'reason', 'field', 'detail']);
     });
+  connectionOptions(
+    program
+      .command('reading <device> <seq>')
+      .description('one stored reading: the signed message as received, its patient and Provenance'),
+  ).action(async (device, seq, o) =>
+    print(
+      await adminRequest(
+        conn(o),
+        'GET',
+        `/api/v1/admin/readings/${encodeURIComponent(device)}/${encodeURIComponent(seq)}`,
+      ),
+    ),
+  );
   connectionOptions(
     program
       .command('security-events')
       .description('authentication failures, forged and replayed messages, ACL violations'),
   )
-    .option('--device <id>')
-    .option('--kind <kind>')
+    .option('--device <id>', 'only those about this device')
+    .option('--kind <kind>', 'only this kind, e.g. bad-signature, auth-failed, intrusion-detected')
     .option('--limit <n>', 'at most this many', '50')
     .action(async (o) => {
       const q = new URLSearchParams({

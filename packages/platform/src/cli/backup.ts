@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { defaultMasterKeyPath } from '../security/keys/master-key-file.ts';
@@ -40,7 +41,8 @@ export function backupCommands(program: Command): void {
       const { bytes } = await run(() => backupPglite(`${dataDir}/pg`, o.out));
       process.stdout.write(
         `Backed up the embedded database to ${o.out} (${bytes} bytes).\n` +
-          `The master key is not in it: keep a copy of ${defaultMasterKeyPath(dataDir)} (or your --master-key-file) apart from the backup; without it the patient identities in the backup cannot be read.\n`,
+          `The master key is not in it: keep a copy of ${defaultMasterKeyPath(dataDir)} (or your --master-key-file) apart from the backup; without it the patient identities in the backup cannot be read.\n` +
+          `The audit log's files are not in it either: copy ${join(dataDir, 'audit')} with it (its tree heads and public key are what \`openiomt audit verify\` checks the log against).\n`,
       );
     });
   program
@@ -52,7 +54,7 @@ export function backupCommands(program: Command): void {
       const dataDir = dataDirOf(o);
       await run(() => restorePglite(o.from, `${dataDir}/pg`));
       process.stdout.write(
-        `Restored ${o.from} into ${dataDir}. Put the master key it was made with at ${defaultMasterKeyPath(dataDir)} (mode 0600) or pass --master-key-file to openiomt start.\n`,
+        `Restored ${o.from} into ${dataDir}. Put the master key it was made with at ${defaultMasterKeyPath(dataDir)} (mode 0600) or pass --master-key-file to openiomt start, and the audit folder saved with the backup at ${join(dataDir, 'audit')}.\n`,
       );
     });
 }

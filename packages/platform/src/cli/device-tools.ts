@@ -4,6 +4,7 @@ import { deviceTokenClaims, signCompactJws } from '@openiomt/core';
 import {
   EnrolmentError,
   enrol,
+  enrolmentRequest,
   generateDeviceKey,
   loadDeviceKey,
   rotateKey,
@@ -60,8 +61,16 @@ export function deviceToolCommands(device: Command): void {
     .requiredOption('--key <file>', 'private key file from keygen')
     .requiredOption('--code <code>', 'enrolment code from `openiomt device register`')
     .option('--url <url>', 'platform URL (default OPENIOMT_URL or http://127.0.0.1:8080)')
+    .option(
+      '--print-request',
+      'print the request body instead of sending it (to POST with curl within 10 min)',
+    )
     .action(async (id, o) => {
       const key = await readKey(o.key);
+      if (o.printRequest) {
+        process.stdout.write(`${JSON.stringify(enrolmentRequest(id, o.code, key))}\n`);
+        return;
+      }
       const r = await askPlatform(platformUrl(o), () => enrol(platformUrl(o), id, o.code, key));
       process.stdout.write(`${JSON.stringify(r)}\n`);
     });

@@ -39,6 +39,13 @@ export function startCommand(program: Command): void {
     )
     .option('--insecure', 'allow plaintext listeners on non-loopback addresses (not for patient data)')
     .option('--demo', 'also provision demo patients and devices that stream real recordings')
+    .option('--max-clock-skew-s <seconds>', 'how far in the future a reading ts may be (default 300)')
+    .option(
+      '--max-message-age-s <seconds>',
+      'how old a reading may be: the store-and-forward horizon (default 604800, 7 days)',
+    )
+    .option('--max-message-bytes <bytes>', 'largest signed message accepted (default 262144)')
+    .option('--key-overlap-s <seconds>', 'how long a rotated-out device key stays valid (default 86400)')
     .option('--intrusion-window-s <seconds>', 'intrusion detection window (default 60; 0 turns it off)')
     .option(
       '--intrusion-forgery-threshold <n>',

@@ -2,80 +2,109 @@
  * Alarms as FHIR: each alarm is a Flag (status active while open, inactive once resolved, with its
  * priority and lifecycle in extensions) and each notification it caused is a Communication about that
  * Flag. Read and search; the resources are made on read from the alarm records by core's pure mapping.
+ * Like Observation, every read and search asks the access policy for the patient and is recorded in the
+ * audit log; a search parameter the server does not know is refused, so a typo cannot widen a search.
  */
 import { type Alarm, alarmToFlag, notificationToCommunication } from '@openiomt/core';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessGuard } from '../access/guard.ts';
+import { adminAccess, searchEvents } from '../audit/http-events.ts';
+import { badRequest } from '../http/problem.ts';
 import type { Store } from '../store/types.ts';
-import { answerWithOperationOutcome, FHIR_JSON, outcome, searchCount, searchset } from './responses.ts';
+import { answerWithOperationOutcome, FHIR_JSON, outcome, searchset } from './responses.ts';
+import { checkParams, countParam, type Query, referenceParam } from './search-params.ts';
 
-const reference = (v: string | undefined, type: string) =>
-  v === undefined ? undefined : v.replace(new RegExp(`^${type}/`), '');
+const FLAG_PARAMS = ['patient', 'subject', 'status'];
+const COMMUNICATION_PARAMS = ['patient', 'subject', 'about'];
 
 export function fhirAlarmRoutes(app: FastifyInstance, deps: { store: Store; guard: AccessGuard }): void {
   const { store, guard } = deps;
+
+  /** The search's common parameters: the patient asked for (if any), the page size and the cursor. */
+  const searchParams = (req: FastifyRequest, resourceType: string, known: readonly string[]) => {
+    const { one } = checkParams(req.query as Query, known);
+    // These searches return whole pages only; a count would otherwise be silently ignored.
+    if (one._summary === 'count')
+      throw badRequest(`_summary=count is not supported for ${resourceType}`, '_summary');
+    const asked = referenceParam(
+      one.patient ?? one.subject,
+      'Patient',
+      one.patient !== undefined ? 'patient' : 'subject',
+    );
+    return { one, asked, limit: countParam(one._count) };
+  };
+
   app.register(async (fhir) => {
     answerWithOperationOutcome(fhir);
 
     fhir.get<{ Params: { id: string } }>('/fhir/R4/Flag/:id', async (req, reply) => {
+      // Who is asking comes first, so an anonymous caller cannot learn which ids exist.
+      const subject = await guard.subject(req);
       const found = await store.alarms.get(req.params.id);
+      const patientId = found?.alarm.patientId;
+      if (patientId !== undefined)
+        await guard.check(req, { action: 'read', resourceType: 'Flag', patientId });
+      await store.audit.record(
+        adminAccess(req, subject, {
+          action: 'read',
+          resourceType: 'Flag',
+          resourceId: req.params.id,
+          ...(patientId !== undefined ? { patientId } : {}),
+          found: !!found,
+        }),
+      );
       if (!found) return outcome(reply, 404, 'not-found', `Flag/${req.params.id} is not known`);
-      await guard.check(req, { action: 'read', resourceType: 'Flag', patientId: found.alarm.patientId });
       return reply.type(FHIR_JSON).send(alarmToFlag(found.alarm));
     });
 
     fhir.get('/fhir/R4/Flag', async (req, reply) => {
-      const q = req.query as Record<string, string | undefined>;
-      const count = searchCount(q._count);
-      if (count === null) return outcome(reply, 400, 'invalid', '_count must be 1..1000', '_count');
-      if (q.status !== undefined && q.status !== 'active' && q.status !== 'inactive')
-        return outcome(reply, 400, 'invalid', 'status must be active or inactive', 'status');
-      const scope = await guard.searchScope(
-        req,
-        { resourceType: 'Flag' },
-        reference(q.patient ?? q.subject, 'Patient'),
-      );
+      const { one, asked, limit } = searchParams(req, 'Flag', FLAG_PARAMS);
+      if (one.status !== undefined && one.status !== 'active' && one.status !== 'inactive')
+        throw badRequest('status must be active or inactive', 'status');
+      const scope = await guard.searchScope(req, { resourceType: 'Flag' }, asked);
       const page = await store.alarms.list({
-        limit: count,
+        limit,
         ...(scope.patientId ? { patientId: scope.patientId } : {}),
         ...(scope.patientIds ? { patientIds: scope.patientIds } : {}),
-        ...(q.status ? { state: q.status === 'active' ? 'open' : 'resolved' } : {}),
-        ...(q._cursor ? { cursor: q._cursor } : {}),
+        ...(one.status ? { state: one.status === 'active' ? 'open' : 'resolved' } : {}),
+        ...(one._cursor ? { cursor: one._cursor } : {}),
       });
-      return reply.type(FHIR_JSON).send(
-        searchset(
-          req,
-          'Flag',
-          page.items.map((a) => alarmToFlag(a)),
-          page.next,
-        ),
-      );
+      const flags = page.items.map((a) => alarmToFlag(a) as unknown as Record<string, unknown>);
+      await store.audit.recordAll(searchEvents(req, scope.subject, 'Flag', flags, asked));
+      return reply.type(FHIR_JSON).send(searchset(req, 'Flag', flags, page.next));
     });
 
     fhir.get<{ Params: { id: string } }>('/fhir/R4/Communication/:id', async (req, reply) => {
+      const subject = await guard.subject(req);
       const n = await store.alarms.notification(req.params.id);
       const alarm = n && (await store.alarms.get(n.alarmId));
+      const patientId = n && alarm ? n.patientId : undefined;
+      if (patientId !== undefined)
+        await guard.check(req, { action: 'read', resourceType: 'Communication', patientId });
+      await store.audit.record(
+        adminAccess(req, subject, {
+          action: 'read',
+          resourceType: 'Communication',
+          resourceId: req.params.id,
+          ...(patientId !== undefined ? { patientId } : {}),
+          found: patientId !== undefined,
+        }),
+      );
       if (!n || !alarm)
         return outcome(reply, 404, 'not-found', `Communication/${req.params.id} is not known`);
       return reply.type(FHIR_JSON).send(notificationToCommunication(n, alarm.alarm));
     });
 
     fhir.get('/fhir/R4/Communication', async (req, reply) => {
-      const q = req.query as Record<string, string | undefined>;
-      const count = searchCount(q._count);
-      if (count === null) return outcome(reply, 400, 'invalid', '_count must be 1..1000', '_count');
-      const scope = await guard.searchScope(
-        req,
-        { resourceType: 'Communication' },
-        reference(q.patient ?? q.subject, 'Patient'),
-      );
-      const alarmId = reference(q.about, 'Flag');
+      const { one, asked, limit } = searchParams(req, 'Communication', COMMUNICATION_PARAMS);
+      const alarmId = referenceParam(one.about, 'Flag', 'about');
+      const scope = await guard.searchScope(req, { resourceType: 'Communication' }, asked);
       const page = await store.alarms.notifications({
-        limit: count,
+        limit,
         ...(scope.patientId ? { patientId: scope.patientId } : {}),
         ...(scope.patientIds ? { patientIds: scope.patientIds } : {}),
         ...(alarmId ? { alarmId } : {}),
-        ...(q._cursor ? { cursor: q._cursor } : {}),
+        ...(one._cursor ? { cursor: one._cursor } : {}),
       });
       const alarms = new Map<string, Alarm>();
       for (const id of new Set(page.items.map((n) => n.alarmId))) {
@@ -84,8 +113,9 @@ export function fhirAlarmRoutes(app: FastifyInstance, deps: { store: Store; guar
       }
       const resources = page.items.flatMap((n) => {
         const a = alarms.get(n.alarmId);
-        return a ? [notificationToCommunication(n, a)] : [];
+        return a ? [notificationToCommunication(n, a) as unknown as Record<string, unknown>] : [];
       });
+      await store.audit.recordAll(searchEvents(req, scope.subject, 'Communication', resources, asked));
       return reply.type(FHIR_JSON).send(searchset(req, 'Communication', resources, page.next));
     });
   });

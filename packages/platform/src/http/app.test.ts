@@ -49,6 +49,12 @@ describe('the HTTP app', () => {
     });
     expect(media.status).toBe(415);
     expect(await media.json()).toMatchObject({ status: 415, title: 'Unsupported media type' });
+    const text = await fetch(`${base}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '{"text":"x"}',
+    });
+    expect(text.status).toBe(415);
     const bad = await fetch(`${base}/echo`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

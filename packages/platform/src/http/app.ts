@@ -23,6 +23,9 @@ export async function createHttpApp(opts: HttpOptions): Promise<FastifyInstance>
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     ...(opts.tls ? { https: opts.tls } : {}),
   }) as unknown as FastifyInstance;
+  // Every body the API takes is JSON: a text/plain one is refused as 415 rather than parsed to a string and
+  // refused as "not a JSON object".
+  app.removeContentTypeParser('text/plain');
   await app.register(helmet, { global: true });
   await app.register(rateLimit, { global: true, max: 6000, timeWindow: '1 minute' });
 

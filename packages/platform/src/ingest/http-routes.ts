@@ -5,7 +5,8 @@ import { badRequest } from '../http/problem.ts';
 import type { Store } from '../store/types.ts';
 import type { Enrolment } from './enrolment.ts';
 import { IdempotencyKeys } from './idempotency.ts';
-import type { IngestPipeline } from './pipeline.ts';
+import type { IngestOutcome, IngestPipeline } from './pipeline.ts';
+import { inAscendingSeq } from './seq-order.ts';
 
 export const MAX_BATCH = 500;
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -57,17 +58,21 @@ export function deviceRoutes(
           'Idempotency-Key',
         );
       const retry = key !== undefined && (await idempotency.check(deviceId, key, Date.now()));
-      // Submitted together so their commits group; the pipeline admits one device's messages in order.
-      const outcomes = await Promise.all(
-        (messages as string[]).map((m) =>
-          deps.pipeline.ingest({
-            raw: Buffer.from(m, 'latin1'),
+      // Submitted together so their commits group; the pipeline admits one device's messages in the order
+      // submitted, so a batch sent out of seq order is submitted in seq order: otherwise its lower seqs
+      // would be refused as replays and lost. The results keep the order of the request.
+      const inSeqOrder = inAscendingSeq(messages as string[]);
+      const outcomes: IngestOutcome[] = new Array(messages.length);
+      await Promise.all(
+        inSeqOrder.map(async (i) => {
+          outcomes[i] = await deps.pipeline.ingest({
+            raw: Buffer.from((messages as string[])[i] as string, 'latin1'),
             via: 'https',
             authenticatedDevice: deviceId,
             retry,
             source: req.ip,
-          }),
-        ),
+          });
+        }),
       );
       const results = outcomes.map((o) =>
         o.status === 'rejected'

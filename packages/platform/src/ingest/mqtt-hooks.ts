@@ -82,8 +82,13 @@ export function mqttHooks(deps: {
     },
 
     async onSecurityEvent(e) {
+      // A broken or oversize MQTT packet is not a JWS at all: it is the client breaking the protocol.
       const kind =
-        e.kind === 'acl-denied' ? 'acl-denied' : e.kind === 'auth-failed' ? 'auth-failed' : 'malformed-jws';
+        e.kind === 'acl-denied'
+          ? 'acl-denied'
+          : e.kind === 'auth-failed'
+            ? 'auth-failed'
+            : 'protocol-violation';
       if (e.kind === 'acl-denied' && e.payload) {
         // A publish on a topic that is not the device's own: refused, and its payload kept with the reason
         // before the device hears the refusal.

@@ -107,7 +107,10 @@ export class IngestPipeline {
       this.registry,
       this.pool,
     );
-    if (!verified.ok) return this.refuse(m, verified.rejection, verified.deviceId);
+    // A refusal the message itself cannot be pinned on (an unknown key, a malformed JWS) is the sender's:
+    // its session authenticated as a device, so intrusion detection and the dead-letter filter see it.
+    if (!verified.ok)
+      return this.refuse(m, verified.rejection, verified.deviceId ?? m.authenticatedDevice, verified.seq);
     const { device, seq } = verified.value.reading;
     const highest = await this.registry.highestSeq(device);
     if (seq <= highest) return this.judgeRepeat(m, verified.value);

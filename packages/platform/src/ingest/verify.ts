@@ -32,7 +32,8 @@ export interface VerifiedMessage {
   message(): ReadingMessage;
 }
 
-type Verification = Result<VerifiedMessage> & { deviceId?: string };
+/** A refusal names the device and the seq when they are known (seq only from a verified signature). */
+type Verification = Result<VerifiedMessage> & { deviceId?: string; seq?: number };
 
 /**
  * Everything that decides whether one signed message may be believed, cheapest check first: size, JWS
@@ -170,22 +171,25 @@ async function judgeReading(
   nowMs: number,
   policy: VerifyPolicy,
   registry: DeviceRegistry,
-): Promise<Result<VerifiedMessage>> {
+): Promise<Result<VerifiedMessage> & { seq?: number }> {
   if (!checked.verdict.ok) return checked.verdict;
   const { reading, observations } = checked.verdict;
+  const refuse = (r: Rejection) => ({ ok: false as const, rejection: r, seq: reading.seq });
   if (reading.device !== key.deviceId)
-    return fail(
+    return refuse(
       reject('device-mismatch', `payload names ${reading.device}, key belongs to ${key.deviceId}`, '/device'),
     );
   if (reading.tsMs > nowMs + policy.maxClockSkewS * 1000)
-    return fail(
+    return refuse(
       reject('stale-timestamp', `ts is ${Math.round((reading.tsMs - nowMs) / 1000)} s in the future`, '/ts'),
     );
   if (reading.tsMs < nowMs - policy.maxMessageAgeS * 1000)
-    return fail(reject('stale-timestamp', `ts is older than ${policy.maxMessageAgeS} s`, '/ts'));
+    return refuse(reject('stale-timestamp', `ts is older than ${policy.maxMessageAgeS} s`, '/ts'));
   const patientId = await registry.patientAt(key.deviceId, reading.tsMs);
   if (patientId === undefined)
-    return fail(reject('unassigned-device', `device ${key.deviceId} had no patient at ${reading.ts}`, '/ts'));
+    return refuse(
+      reject('unassigned-device', `device ${key.deviceId} had no patient at ${reading.ts}`, '/ts'),
+    );
   return ok({
     compact: checked.compact,
     reading,

@@ -38,6 +38,8 @@ export function alarmStreamRoute(
   const clients = new Set<{ socket: WebSocket; patients?: Set<string> }>();
   /** The patients a request may watch (undefined: every patient), or a refusal thrown. */
   const scopeOf = async (req: FastifyRequest): Promise<Set<string> | undefined> => {
+    // Credentials first: an anonymous caller must not learn from the refusal whether a care team exists.
+    await deps.guard.subject(req);
     const q = req.query as Record<string, string | undefined>;
     const team = q.careTeam === undefined ? undefined : await deps.careTeamPatients(q.careTeam);
     if (q.careTeam !== undefined && team === undefined) throw badRequest('no such care team', '/careTeam');

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type MappedDerived, mapDerived } from '@openiomt/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDateCondition } from '../fhir/search-params.ts';
 import type { DerivedToStore } from './derived.ts';
+import { observationSearchRepository } from './observation-search.ts';
 import { type SampleKey, sampleKey, sampleReading } from './sample-readings.ts';
 import { type DisposableStore, storeBackends } from './testing.ts';
 import type { StoreError } from './types.ts';
@@ -28,7 +30,12 @@ describe.each(storeBackends())('derived observations on $name', ({ open }) => {
   };
 
   /** An analysed ECG window of 10 s starting at `startMs`, with HRV and a rhythm call. */
-  const window = (deviceId: string, patientId: string, startMs: number): DerivedToStore & MappedDerived => {
+  const window = (
+    deviceId: string,
+    patientId: string,
+    startMs: number,
+    recorded = new Date().toISOString(),
+  ): DerivedToStore & MappedDerived => {
     const mapped = mapDerived({
       deviceId,
       patientId,
@@ -45,7 +52,7 @@ describe.each(storeBackends())('derived observations on $name', ({ open }) => {
       },
       sources: [{ id: randomUUID(), startMs, endMs: startMs + 10_000 }],
       algorithmVersion: 'test-1',
-      recorded: new Date().toISOString(),
+      recorded,
     });
     return { ...mapped, deviceId, patientId };
   };
@@ -76,6 +83,33 @@ describe.each(storeBackends())('derived observations on $name', ({ open }) => {
     await store.readings.commit([reading]);
     const obs = reading.fhir.observations[0];
     expect(await store.observations.provenanceOf(obs?.id as string)).toEqual(reading.fhir.provenance);
+  });
+
+  it('serves derived Observations with meta.lastUpdated, the instant their window was recorded', async () => {
+    const { deviceId, patientId } = await setup();
+    // Analysed 12 s after the window began: lastUpdated is when it was made and stored, not its effective time.
+    const recorded = new Date(T0 + 12_345).toISOString();
+    const w = window(deviceId, patientId, T0, recorded);
+    await store.derivedObservations.addMany([w]);
+    const fhir = observationSearchRepository(store.db);
+    // The first Observation of a window holds the Provenance, the others point to it: both paths.
+    for (const o of w.observations) {
+      const read = await fhir.get(o.id);
+      expect(read?.meta).toEqual({ ...(o.resource as { meta?: object }).meta, lastUpdated: recorded });
+    }
+    const page = await fhir.search({ patientId, limit: 100 });
+    expect(page.items.map((o) => (o.meta as { lastUpdated?: string }).lastUpdated)).toEqual(
+      w.observations.map(() => recorded),
+    );
+    const codes = w.observations.map((o) => o.code);
+    const lastn = await fhir.lastn(patientId, codes, 1);
+    expect(lastn.map((o) => (o.meta as { lastUpdated?: string }).lastUpdated)).toEqual(
+      codes.map(() => recorded),
+    );
+    // _lastUpdated searches the same instant that is served.
+    const since = (prefix: string) => [parseDateCondition(`${prefix}${recorded}`)!];
+    expect((await fhir.search({ patientId, lastUpdated: since('ge'), limit: 100 })).items).toHaveLength(4);
+    expect((await fhir.search({ patientId, lastUpdated: since('lt'), limit: 100 })).items).toHaveLength(0);
   });
 
   it('refuses a window whose Provenance is not keyed by its first Observation', async () => {

@@ -26,6 +26,21 @@ export interface DerivedToStore {
   readonly provenance: { readonly id?: string } & object;
 }
 
+/**
+ * SQL for when the stored row aliased `d` (a derived or entered Observation) was last updated. The table
+ * has no stored-at column, and these rows are never changed once written: an entered one carries
+ * meta.lastUpdated; a derived one was made and stored in the same moment its window's Provenance was
+ * `recorded`, so that instant stands for it (kept whole on the first row of a window, one primary-key probe
+ * away for the others). The effective time is a last resort for a row whose Provenance is missing.
+ * Observation search filters `_lastUpdated` on this and serves it as meta.lastUpdated, so the two agree.
+ */
+export const STORED_LAST_UPDATED_SQL = `COALESCE(
+  (d.resource->'meta'->>'lastUpdated')::timestamptz,
+  (CASE WHEN d.provenance ? 'recorded' THEN d.provenance->>'recorded'
+        ELSE (SELECT w.provenance->>'recorded' FROM derived_observations w
+               WHERE w.id = (d.provenance->>'id')::uuid) END)::timestamptz,
+  d.effective)`;
+
 export interface DerivedObservationsRepository {
   /** Stores windows in one transaction; an Observation already stored (same id) is kept as it was. Returns how many were new. */
   addMany(windows: readonly DerivedToStore[]): Promise<number>;

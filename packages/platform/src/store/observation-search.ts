@@ -6,9 +6,11 @@
  * same way, each on its (patient_id, code, effective) and (effective, id) indexes, and merged.
  *
  * `lastUpdated` of a device Observation is when its reading was received (it never changes); of a stored
- * one its meta.lastUpdated, else its effective time (derived Observations are stored as they are made).
+ * one its meta.lastUpdated, else when its window's Provenance was recorded (derived Observations are stored
+ * as they are made; STORED_LAST_UPDATED_SQL). Either is served as meta.lastUpdated.
  */
 import { type DateCondition, dateSql } from '../fhir/search-params.ts';
+import { STORED_LAST_UPDATED_SQL } from './derived.ts';
 import { observationsOf } from './fhir-view.ts';
 import { decodeCursor, encodeCursor, isUuid } from './sql.ts';
 import { type Database, type Page, type Queryable, StoreError } from './types.ts';
@@ -40,10 +42,9 @@ const TABLES = {
   },
   stored: {
     from: 'derived_observations d',
-    select:
-      'd.id, d.effective, d.code, d.patient_id, d.device_id, NULL::bigint AS seq, d.resource, NULL::text AS jws, NULL::timestamptz AS received_at',
+    select: `d.id, d.effective, d.code, d.patient_id, d.device_id, NULL::bigint AS seq, d.resource, NULL::text AS jws, ${STORED_LAST_UPDATED_SQL} AS received_at`,
     col: (c: string) => `d.${c}`,
-    lastUpdated: "COALESCE((d.resource->'meta'->>'lastUpdated')::timestamptz, d.effective)",
+    lastUpdated: STORED_LAST_UPDATED_SQL,
   },
 } as const;
 
@@ -56,7 +57,8 @@ interface Row {
   seq: number | null;
   resource: Record<string, unknown> | null;
   jws: string | null;
-  received_at: string | null;
+  /** When the row was stored: the reading's receipt, or a stored Observation's last update. */
+  received_at: string;
 }
 
 function conditions(
@@ -89,15 +91,16 @@ function resourcesOf(rows: readonly Row[]): Record<string, unknown>[] {
       seq: r.seq as number,
       jws: r.jws as string,
       patient_id: r.patient_id,
-      received_at: r.received_at as string,
+      received_at: r.received_at,
     })),
   );
   const byId = new Map(device.map((r, i) => [r.id, made[i] as Record<string, unknown>]));
   return rows.map((r) => {
-    if (r.resource !== null) return r.resource;
-    const o = byId.get(r.id) as Record<string, unknown>;
+    const o = r.resource ?? (byId.get(r.id) as Record<string, unknown>);
     const meta = (o.meta as Record<string, unknown> | undefined) ?? {};
-    return { ...o, meta: { ...meta, lastUpdated: new Date(r.received_at as string).toISOString() } };
+    // An entered Observation keeps the lastUpdated it was stored with, as written.
+    const lastUpdated = meta.lastUpdated ?? new Date(r.received_at).toISOString();
+    return { ...o, meta: { ...meta, lastUpdated } };
   });
 }
 
@@ -170,7 +173,8 @@ export function observationSearchRepository(db: Database): ObservationSearchRepo
                                 ORDER BY effective DESC, id DESC LIMIT $3) o
            JOIN readings r ON r.device_id = o.device_id AND r.seq = o.seq
          UNION ALL
-         SELECT d.id, d.effective, d.code, d.patient_id, d.device_id, NULL::bigint, d.resource, NULL::text, NULL::timestamptz
+         SELECT d.id, d.effective, d.code, d.patient_id, d.device_id, NULL::bigint, d.resource, NULL::text,
+                ${STORED_LAST_UPDATED_SQL}
            FROM unnest($2::text[]) AS c(code)
            CROSS JOIN LATERAL (SELECT * FROM derived_observations
                                 WHERE patient_id = $1 AND code = c.code

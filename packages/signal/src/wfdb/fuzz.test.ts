@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseAnnotations, WfdbAnnotationError } from './annotation.ts';
 import { parseHeader, WfdbHeaderError } from './header.ts';
-import { decodeStream } from './signal.ts';
+import { decodeRecord, decodeStream } from './signal.ts';
 
 /** Packs 12-bit samples two per three bytes (WFDB format 212 writer layout). */
 function encode212(samples: number[]): Uint8Array {
@@ -51,6 +51,43 @@ describe('WFDB parsers under arbitrary input', () => {
         const decoded = decodeStream(encode212(samples), 212, 0, samples.length);
         expect(Array.from(decoded)).toEqual(samples);
       }),
+    );
+  });
+
+  it('a data file of any length decodes as far as it goes, and a shortfall is reported exactly', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(16, 212, 80, 24),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.nat(),
+        (format, signalCount, declared, cut) => {
+          const header = parseHeader(
+            [
+              `r ${signalCount} 250 ${declared}`,
+              ...Array.from({ length: signalCount }, () => `r.dat ${format}`),
+            ].join('\n'),
+          );
+          const bytesPerFrame = (signalCount * { 16: 16, 212: 12, 80: 8, 24: 24 }[format]!) / 8;
+          const full = Uint8Array.from(
+            { length: Math.ceil(declared * bytesPerFrame) },
+            (_, i) => (i * 37) & 0xff,
+          );
+          const bytes = full.subarray(0, cut % (full.length + 1));
+          const whole = decodeRecord(header, new Map([['r.dat', full]]));
+          const part = decodeRecord(header, new Map([['r.dat', bytes]]));
+          const frames = part.signals[0]!.digital.length;
+          expect(whole.shortFiles).toEqual([]);
+          expect(frames).toBeLessThanOrEqual(declared);
+          expect(part.shortFiles).toEqual(
+            frames < declared ? [{ fileName: 'r.dat', frames, declaredFrames: declared }] : [],
+          );
+          // Every whole frame the bytes hold is decoded, and decoded as in the complete file.
+          expect(frames).toBe(Math.min(declared, Math.floor((bytes.length * 8) / (bytesPerFrame * 8))));
+          for (const [i, s] of part.signals.entries())
+            expect(Array.from(s.digital)).toEqual(Array.from(whole.signals[i]!.digital.subarray(0, frames)));
+        },
+      ),
     );
   });
 });

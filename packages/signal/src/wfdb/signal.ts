@@ -14,6 +14,18 @@ export interface WfdbSignal {
 export interface WfdbRecord {
   header: RecordHeader;
   signals: WfdbSignal[];
+  /**
+   * Signal files that hold fewer frames than the header declares (a copy or download cut short). Their
+   * signals are decoded as far as the file goes; a reader that analyses them should say so.
+   */
+  shortFiles: ShortFile[];
+}
+
+/** A signal file holding `frames` of the `declaredFrames` frames (samples per signal) its header declares. */
+export interface ShortFile {
+  fileName: string;
+  frames: number;
+  declaredFrames: number;
 }
 
 export class WfdbFormatError extends Error {
@@ -94,6 +106,7 @@ function samplesInBytes(format: number, byteCount: number): number {
  */
 export function decodeRecord(header: RecordHeader, files: ReadonlyMap<string, Uint8Array>): WfdbRecord {
   const signals: WfdbSignal[] = new Array(header.signals.length);
+  const shortFiles: ShortFile[] = [];
   const groups = new Map<string, number[]>();
   header.signals.forEach((s, i) => {
     const list = groups.get(s.fileName) ?? [];
@@ -118,10 +131,10 @@ export function decodeRecord(header: RecordHeader, files: ReadonlyMap<string, Ui
     const available = Math.floor(
       samplesInBytes(first.format, Math.max(0, bytes.length - first.byteOffset)) / frameSize,
     );
-    const frames =
-      header.frameCount !== undefined && header.frameCount > 0
-        ? Math.min(header.frameCount, available)
-        : available;
+    const declared = header.frameCount !== undefined && header.frameCount > 0 ? header.frameCount : undefined;
+    const frames = declared !== undefined ? Math.min(declared, available) : available;
+    if (declared !== undefined && available < declared)
+      shortFiles.push({ fileName, frames, declaredFrames: declared });
     const flat = decodeStream(bytes, first.format, first.byteOffset, frames * frameSize);
     let column = 0;
     specs.forEach((spec, k) => {
@@ -134,7 +147,7 @@ export function decodeRecord(header: RecordHeader, files: ReadonlyMap<string, Ui
       signals[indices[k]!] = { spec, samplingFrequency: header.samplingFrequency * spf, digital };
     });
   }
-  return { header, signals };
+  return { header, signals, shortFiles };
 }
 
 /** Physical values (digital − baseline) / gain; invalid samples become NaN. */

@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURES, sharedDataDir } from '../testdata.ts';
 import { parseAnnotations, rescaleAnnotations } from './annotation.ts';
 import { parseHeader, WfdbHeaderError } from './header.ts';
-import { readAnnotations, readRecord } from './loader.ts';
+import { readAnnotations, readRecord, WfdbFileError } from './loader.ts';
 import { checksum, toPhysical } from './signal.ts';
 
 const micro = join(FIXTURES, 'wfdb-microdb');
@@ -161,5 +162,55 @@ describe('MIT annotations', () => {
     expect(file.customLabels.get(15)?.symbol).toBe('c');
     expect(file.customLabels.size).toBe(6);
     expect(file.annotations.filter((a) => a.symbol === 'N')).toHaveLength(957);
+  });
+});
+
+describe('WFDB files missing or cut short', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'openiomt-wfdb-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('names the missing header and says the path is the record without extension', async () => {
+    const err = await readRecord(join(micro, '100')).catch((e) => e);
+    expect(err).toBeInstanceOf(WfdbFileError);
+    expect(err).toMatchObject({ problem: 'no-header' });
+    expect(err.message).toContain(
+      `no WFDB header ${join(micro, '100')}.hea: give the record path without extension`,
+    );
+    // The folder holds other records: they are named, the one asked for is not among them.
+    expect(err.message).toContain(`${micro} holds 2 records: 100a, 100s`);
+    expect((await readRecord(micro).catch((e) => e)).message).toContain(
+      `${micro} is a folder of records: name one, e.g. ${join(micro, '100a')}`,
+    );
+    await expect(readRecord('')).rejects.toThrow(/^no record given: give the record path without extension/);
+  });
+
+  it('names a signal file the header lists but the folder lacks (Challenge 2014 1003: header only)', async () => {
+    const err = await readRecord(join(FIXTURES, 'challenge-2014', '1003')).catch((e) => e);
+    expect(err).toMatchObject({ problem: 'no-signal-file' });
+    expect(err.message).toMatch(
+      /names the signal file 1003\.dat, which is not in .*: .*put 1003\.dat beside 1003\.hea$/,
+    );
+  });
+
+  it('names a missing annotation file, and the header file in a header error', async () => {
+    await expect(readAnnotations(join(micro, '100s'), 'qrs')).rejects.toMatchObject({
+      problem: 'no-annotations',
+    });
+    writeFileSync(join(dir, 'bad.hea'), 'bad 1 360\nbad.dat 21z2\n');
+    await expect(readRecord(join(dir, 'bad'))).rejects.toThrow(
+      `${join(dir, 'bad')}.hea: signal 0 format "21z2"`,
+    );
+  });
+
+  it('decodes a data file cut short as far as it goes and reports how much it holds', async () => {
+    copyFileSync(join(micro, '100s.hea'), join(dir, '100s.hea'));
+    // Format 212, two signals: 3 bytes a frame; 1000 whole frames and a stray byte.
+    writeFileSync(join(dir, '100s.dat'), readFileSync(join(micro, '100s.dat')).subarray(0, 3001));
+    const cut = await readRecord(join(dir, '100s'));
+    expect(cut.shortFiles).toEqual([{ fileName: '100s.dat', frames: 1000, declaredFrames: 21600 }]);
+    const whole = await readRecord(join(micro, '100s'));
+    expect(whole.shortFiles).toEqual([]);
+    for (const [i, s] of cut.signals.entries())
+      expect(Array.from(s.digital)).toEqual(Array.from(whole.signals[i]!.digital.subarray(0, 1000)));
   });
 });
