@@ -96,6 +96,16 @@ describe.each(backends)('alarms as patient data ($name)', (backend) => {
     expect(JSON.stringify(nobody.json)).not.toContain('payload');
     // An unknown id is 401 too: nothing is said about which ids exist before credentials.
     expect((await anonymous('/fhir/R4/Communication/00000000-0000-4000-8000-000000000000')).status).toBe(401);
+    // So too for the alarm API, known or unknown alarm.
+    for (const id of [flag.a, '00000000-0000-4000-8000-000000000000']) {
+      expect((await anonymous(`/api/v1/alarms/${id}`)).status).toBe(401);
+      const act = await fetch(`${t.platform.httpUrl}/api/v1/alarms/${id}/acknowledge`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-requested-with': 'fetch' },
+        body: '{}',
+      });
+      expect(act.status).toBe(401);
+    }
 
     const other = await as['pat.a']!.browser.get(`/fhir/R4/Communication/${comm.b}`);
     expect(other.status).toBe(403);

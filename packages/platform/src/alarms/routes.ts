@@ -44,6 +44,8 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/alarms/:id', async (req) => {
+    // Credentials first: an anonymous caller must not learn which alarm ids exist (404 against 401).
+    await guard.subject(req);
     const found = await store.alarms.get(req.params.id);
     if (!found) throw notFound(`no alarm ${req.params.id}`);
     await guard.check(req, { action: 'read', resourceType: 'Flag', patientId: found.alarm.patientId });
@@ -58,6 +60,7 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
     const action = req.params.action;
     if (!(ALARM_ACTIONS as readonly string[]).includes(action))
       throw notFound(`no action ${action}; use one of ${ALARM_ACTIONS.join(', ')}`);
+    await guard.subject(req);
     const found = await store.alarms.get(req.params.id);
     if (!found) throw notFound(`no alarm ${req.params.id}`);
     const subject = await guard.check(req, {
