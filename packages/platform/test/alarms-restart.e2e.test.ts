@@ -6,12 +6,12 @@
  * from its raise to its current state, every change the dashboard saw before the crash is in the
  * database, and no alarm is left believing its condition is still present.
  */
-import { deviceTokenClaims, readingsTopic, signCompactJws } from '@openiomt/core';
-import mqtt, { type MqttClient } from 'mqtt';
+import { readingsTopic, signCompactJws } from '@openiomt/core';
+import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { openAlarmStream } from './alarm-stream-client.ts';
-import { newKey, proof } from './harness.ts';
 import { api, type PlatformProcess, processTargets, startPlatformProcess } from './process.ts';
+import { connectProcessDevice, type ProcessDevice, provisionProcessDevice } from './process-devices.ts';
 
 const DEVICES = 4;
 const THRESHOLDS = [
@@ -19,49 +19,20 @@ const THRESHOLDS = [
   { vital: 'spo2', direction: 'low', limit: 92, hysteresis: 2, priority: 'medium' },
 ];
 
-interface StormDevice {
-  readonly id: string;
-  readonly patientId: string;
-  readonly key: ReturnType<typeof newKey>;
-  seq: number;
-}
+type StormDevice = ProcessDevice;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function provision(p: PlatformProcess, token: string, i: number): Promise<StormDevice> {
-  const id = `storm-${i}`;
-  const patient = await api(p.httpUrl, token, 'POST', '/api/v1/admin/patients', {});
-  const reg = await api(p.httpUrl, token, 'POST', '/api/v1/admin/devices', { id, kind: 'monitor' });
-  const key = newKey();
-  await api(p.httpUrl, token, 'POST', `/api/v1/devices/${id}/enrol`, {
-    jwk: key.jwk,
-    proof: proof(key, { device: id, enrolmentCode: reg.body.enrolmentCode }),
-  });
-  await api(p.httpUrl, token, 'POST', `/api/v1/admin/devices/${id}/assignments`, {
-    patientId: patient.body.id,
-    from: new Date(Date.now() - 60_000).toISOString(),
-  });
-  const settings = await api(p.httpUrl, token, 'PUT', `/api/v1/patients/${patient.body.id}/alarm-settings`, {
+  const d = await provisionProcessDevice(p, token, `storm-${i}`);
+  const settings = await api(p.httpUrl, token, 'PUT', `/api/v1/patients/${d.patientId}/alarm-settings`, {
     thresholds: THRESHOLDS,
   });
   expect(settings.status).toBe(200);
-  return { id, patientId: patient.body.id, key, seq: 0 };
+  return d;
 }
 
-async function connect(p: PlatformProcess, d: StormDevice): Promise<MqttClient> {
-  const client = mqtt.connect(p.mqttUrl, {
-    username: d.id,
-    password: signCompactJws(deviceTokenClaims(d.id, Date.now()), d.key.privateKey, d.key.kid, 'JWT'),
-    protocolVersion: 5,
-    reconnectPeriod: 0,
-  });
-  await new Promise((resolve, reject) => {
-    client.once('connect', resolve);
-    client.once('error', reject);
-  });
-  client.on('error', () => undefined);
-  return client;
-}
+const connect = (p: PlatformProcess, d: StormDevice) => connectProcessDevice(p.mqttUrl, d);
 
 function send(client: MqttClient, d: StormDevice, breach: boolean): void {
   const seq = ++d.seq;

@@ -4,55 +4,19 @@
  * device-offline alarm (the platform's own downtime is not its silence); the one that stays silent is
  * found within twice its interval of the platform listening again, and the alarm says so.
  */
-import { deviceTokenClaims, readingsTopic, signCompactJws } from '@openiomt/core';
-import mqtt, { type MqttClient } from 'mqtt';
+import { readingsTopic, signCompactJws } from '@openiomt/core';
+import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import { newKey, proof } from './harness.ts';
 import { api, type PlatformProcess, processTargets, startPlatformProcess } from './process.ts';
+import { connectProcessDevice, type ProcessDevice, provisionProcessDevice } from './process-devices.ts';
 
-interface Device {
-  readonly id: string;
-  readonly patientId: string;
-  readonly key: ReturnType<typeof newKey>;
-  seq: number;
-}
+type Device = ProcessDevice;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function provision(p: PlatformProcess, token: string, id: string, expectedIntervalS: number) {
-  const patient = await api(p.httpUrl, token, 'POST', '/api/v1/admin/patients', {});
-  const reg = await api(p.httpUrl, token, 'POST', '/api/v1/admin/devices', {
-    id,
-    kind: 'monitor',
-    expectedIntervalS,
-  });
-  expect(reg.status).toBe(201);
-  const key = newKey();
-  await api(p.httpUrl, token, 'POST', `/api/v1/devices/${id}/enrol`, {
-    jwk: key.jwk,
-    proof: proof(key, { device: id, enrolmentCode: reg.body.enrolmentCode }),
-  });
-  await api(p.httpUrl, token, 'POST', `/api/v1/admin/devices/${id}/assignments`, {
-    patientId: patient.body.id,
-    from: new Date(Date.now() - 60_000).toISOString(),
-  });
-  return { id, patientId: patient.body.id as string, key, seq: 0 } satisfies Device;
-}
-
-async function connect(p: PlatformProcess, d: Device): Promise<MqttClient> {
-  const client = mqtt.connect(p.mqttUrl, {
-    username: d.id,
-    password: signCompactJws(deviceTokenClaims(d.id, Date.now()), d.key.privateKey, d.key.kid, 'JWT'),
-    protocolVersion: 5,
-    reconnectPeriod: 0,
-  });
-  await new Promise((resolve, reject) => {
-    client.once('connect', resolve);
-    client.once('error', reject);
-  });
-  client.on('error', () => undefined);
-  return client;
-}
+const provision = (p: PlatformProcess, token: string, id: string, expectedIntervalS: number) =>
+  provisionProcessDevice(p, token, id, { expectedIntervalS });
+const connect = (p: PlatformProcess, d: Device) => connectProcessDevice(p.mqttUrl, d);
 
 /** A normal temperature every 300 ms until stopped. */
 function report(client: MqttClient, d: Device): () => void {

@@ -185,16 +185,26 @@ describe('manual resolution', () => {
       ok: false,
       alarm: a,
       reason:
-        "cannot resolve while the condition is still present: acknowledge or snooze the alarm; it resolves itself once the condition has cleared; if the limit is wrong for this patient, change the patient's alarm settings",
+        "cannot resolve while the condition is still present: acknowledge or snooze the alarm; it resolves itself once the condition has cleared; if the limit is wrong for this patient, change the patient's alarm settings; if it can no longer be measured (the device was removed), resolve with force and a reason",
     });
     const high = raiseAlarm({ ...news2Raise, priority: 'high' }, T0).alarm;
     const refused = reduceAlarm(high, { type: 'resolve', by: 'dr-1', reason: 'reviewed' }, T0 + S);
     expect(!refused.ok && refused.reason).toBe(
-      'cannot resolve while the condition is still present: acknowledge or snooze the alarm; it can be resolved once the condition has cleared',
+      'cannot resolve while the condition is still present: acknowledge or snooze the alarm; it can be resolved once the condition has cleared; if it can no longer be measured (the device was removed), resolve with force and a reason',
     );
     // Acknowledged makes no difference: the condition is what counts.
     const acked = ok(reduceAlarm(a, ack, T0 + S)).alarm;
     expect(reduceAlarm(acked, { type: 'resolve', by: 'dr-1', reason: 'r' }, T0 + 2 * S).ok).toBe(false);
+  });
+  it('is allowed with force, for a condition that can no longer be measured', () => {
+    const r = ok(
+      reduceAlarm(raise(), { type: 'resolve', by: 'dr-1', reason: 'monitor removed', force: true }, T0 + S),
+    );
+    expect([r.alarm.state, r.alarm.resolvedBy, r.alarm.resolution]).toEqual([
+      'resolved',
+      'dr-1',
+      'monitor removed',
+    ]);
   });
   it('is allowed once the condition has cleared, and for technical alarms at any time', () => {
     const clear = ok(reduceAlarm(raise(), cleared, T0 + S)).alarm;

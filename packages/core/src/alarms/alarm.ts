@@ -52,7 +52,13 @@ export type AlarmEvent =
   | { readonly type: 'assign'; readonly by: string; readonly assignee: string; readonly reason: string }
   | { readonly type: 'snooze'; readonly by: string; readonly durationMs: number; readonly reason: string }
   | { readonly type: 'escalate'; readonly by: string; readonly reason: string }
-  | { readonly type: 'resolve'; readonly by: string; readonly reason: string }
+  | {
+      readonly type: 'resolve';
+      readonly by: string;
+      readonly reason: string;
+      /** Resolves though the condition is present: for a condition that can no longer be measured. */
+      readonly force?: boolean;
+    }
   | { readonly type: 'condition-cleared'; readonly by: string; readonly reason: string }
   | {
       readonly type: 'condition-onset';
@@ -162,7 +168,10 @@ export function reduceAlarm(alarm: Alarm, event: AlarmEvent, now: number): Alarm
     case 'escalate':
       return escalate(alarm, event, now);
     case 'resolve':
-      return resolvable(alarm) ?? resolve(alarm, now, 'resolve', event.by, event.reason);
+      return (
+        (event.force ? undefined : resolvable(alarm)) ??
+        resolve(alarm, now, 'resolve', event.by, event.reason)
+      );
     case 'condition-cleared':
       return conditionCleared(alarm, event, now);
     case 'condition-onset':
@@ -240,7 +249,7 @@ function resolvable(alarm: Alarm): AlarmResult | undefined {
     : '';
   return refuse(
     alarm,
-    `cannot resolve while the condition is still present: acknowledge or snooze the alarm; ${after} once the condition has cleared${limit}`,
+    `cannot resolve while the condition is still present: acknowledge or snooze the alarm; ${after} once the condition has cleared${limit}; if it can no longer be measured (the device was removed), resolve with force and a reason`,
   );
 }
 

@@ -28,7 +28,19 @@ describe('alarm action bodies', () => {
     expect(refusal('snooze', { durationS: 60, minutes: 1 })?.field).toBe('/minutes');
     expect(refusal('assign', { assignee: 'u1', durationS: 60 })?.field).toBe('/durationS');
     expect(refusal('resolve', { 'a/b': 1 })?.field).toBe('/a~1b');
-    for (const action of ALARM_ACTIONS) expect(refusal(action, { force: true })?.field).toBe('/force');
+    for (const action of ALARM_ACTIONS.filter((a) => a !== 'resolve'))
+      expect(refusal(action, { force: true })?.field).toBe('/force');
+  });
+
+  it('resolve with force only with a reason, for a condition that can no longer be measured', () => {
+    expect(refusal('resolve', { force: true })?.field).toBe('/reason');
+    expect(refusal('resolve', { force: 'yes', reason: 'r' })?.field).toBe('/force');
+    expect(actionEvent('resolve', { force: true, reason: 'monitor removed' }, 'dr.ng', medium)).toEqual({
+      type: 'resolve',
+      by: 'dr.ng',
+      reason: 'monitor removed',
+      force: true,
+    });
   });
 
   it('keep the reason given, or say who acted', () => {

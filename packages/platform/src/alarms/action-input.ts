@@ -25,7 +25,7 @@ const FIELDS: Record<AlarmAction, readonly string[]> = {
   assign: ['assignee', 'reason'],
   snooze: ['durationS', 'reason'],
   escalate: ['reason'],
-  resolve: ['reason'],
+  resolve: ['reason', 'force'],
 };
 
 /** The event a person's action on `alarm` makes; `body` absent is an empty object. */
@@ -49,6 +49,16 @@ export function actionEvent(
       return { type: 'assign', by, reason, assignee: requiredString(b, 'assignee') };
     case 'snooze':
       return { type: 'snooze', by, reason, durationMs: snoozeSeconds(b.durationS, alarm) * 1000 };
+    case 'resolve': {
+      if (b.force !== undefined && typeof b.force !== 'boolean')
+        throw badRequest('force must be true or false', '/force');
+      if (b.force === true && optionalString(b, 'reason', 500) === undefined)
+        throw badRequest(
+          'resolving with force needs a reason: say why the condition can no longer be measured',
+          '/reason',
+        );
+      return { type: 'resolve', by, reason, ...(b.force === true ? { force: true } : {}) };
+    }
     default:
       return { type: action, by, reason };
   }

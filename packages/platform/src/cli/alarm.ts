@@ -38,9 +38,18 @@ export function alarmCommands(program: Command): void {
   );
 
   for (const [name, { action, about }] of Object.entries(ACTIONS)) {
-    connectionOptions(alarm.command(`${name} <id>`).description(about))
-      .option('--reason <text>', 'why (kept in the audit trail)')
-      .action(async (id, o) => print(await act(o, id, action, { reason: o.reason })));
+    const command = connectionOptions(alarm.command(`${name} <id>`).description(about)).option(
+      '--reason <text>',
+      'why (kept in the audit trail)',
+    );
+    if (action === 'resolve')
+      command.option(
+        '--force',
+        'resolve though the condition is present, when it can no longer be measured (needs --reason)',
+      );
+    command.action(async (id, o) =>
+      print(await act(o, id, action, { reason: o.reason, ...(o.force ? { force: true } : {}) })),
+    );
   }
   connectionOptions(
     alarm
