@@ -158,6 +158,7 @@ describe('alarmToFlag', () => {
 
   it('makes a resolved alarm inactive with the period closed at resolution', () => {
     let a = raiseAlarm(hrHigh, T0).alarm;
+    a = ok(reduceAlarm(a, { type: 'condition-cleared', by: 'rules', reason: 'HR 90' }, T0 + 500 * S)).alarm;
     a = ok(reduceAlarm(a, { type: 'resolve', by: 'dr-2', reason: 'treated' }, T0 + 600 * S)).alarm;
     const flag = alarmToFlag(a);
     expectValid(flag);
