@@ -1,8 +1,8 @@
-import { deviceTokenClaims, readingsTopic, signCompactJws } from '@openiomt/core';
-import mqtt from 'mqtt';
+import { readingsTopic, signCompactJws } from '@openiomt/core';
 import { describe, expect, it } from 'vitest';
 import { newKey, proof } from './harness.ts';
 import { api, processTargets, startPlatformProcess } from './process.ts';
+import { connectProcessDevice } from './process-devices.ts';
 
 describe.each(processTargets())('kill -9 during a sustained stream ($name)', (target) => {
   it('stores every message the broker acknowledged exactly once after restart', async () => {
@@ -36,20 +36,8 @@ describe.each(processTargets())('kill -9 during a sustained stream ($name)', (ta
           key.privateKey,
           key.kid,
         );
-      const password = () =>
-        signCompactJws(deviceTokenClaims('crash-dev', Date.now()), key.privateKey, key.kid, 'JWT');
       const acked = new Set<number>();
-      const client = mqtt.connect(p.mqttUrl, {
-        username: 'crash-dev',
-        password: password(),
-        protocolVersion: 5,
-        reconnectPeriod: 0,
-      });
-      await new Promise((resolve, reject) => {
-        client.once('connect', resolve);
-        client.once('error', reject);
-      });
-      client.on('error', () => undefined);
+      const client = await connectProcessDevice(p.mqttUrl, { id: 'crash-dev', key });
       // A sustained stream with many messages in flight; kill -9 the platform in the middle of it.
       let seq = 0;
       const pump = setInterval(() => {

@@ -5,7 +5,7 @@
  * Like Observation, every read and search asks the access policy for the patient and is recorded in the
  * audit log; a search parameter the server does not know is refused, so a typo cannot widen a search.
  */
-import { type Alarm, alarmToFlag, notificationToCommunication } from '@openiomt/core';
+import { type Alarm, alarmToFlag, notificationToCommunication, type Subject } from '@openiomt/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessGuard } from '../access/guard.ts';
 import { adminAccess, searchEvents } from '../audit/http-events.ts';
@@ -34,6 +34,25 @@ export function fhirAlarmRoutes(app: FastifyInstance, deps: { store: Store; guar
     return { one, asked, limit: countParam(one._count) };
   };
 
+  /** A read of one resource: the access policy asked for its patient when it exists, and audited either way. */
+  const checkAndAudit = async (
+    req: FastifyRequest,
+    subject: Subject,
+    resourceType: 'Flag' | 'Communication',
+    patientId: string | undefined,
+  ) => {
+    if (patientId !== undefined) await guard.check(req, { action: 'read', resourceType, patientId });
+    await store.audit.record(
+      adminAccess(req, subject, {
+        action: 'read',
+        resourceType,
+        resourceId: (req.params as { id: string }).id,
+        ...(patientId !== undefined ? { patientId } : {}),
+        found: patientId !== undefined,
+      }),
+    );
+  };
+
   app.register(async (fhir) => {
     answerWithOperationOutcome(fhir);
 
@@ -41,18 +60,7 @@ export function fhirAlarmRoutes(app: FastifyInstance, deps: { store: Store; guar
       // Who is asking comes first, so an anonymous caller cannot learn which ids exist.
       const subject = await guard.subject(req);
       const found = await store.alarms.get(req.params.id);
-      const patientId = found?.alarm.patientId;
-      if (patientId !== undefined)
-        await guard.check(req, { action: 'read', resourceType: 'Flag', patientId });
-      await store.audit.record(
-        adminAccess(req, subject, {
-          action: 'read',
-          resourceType: 'Flag',
-          resourceId: req.params.id,
-          ...(patientId !== undefined ? { patientId } : {}),
-          found: !!found,
-        }),
-      );
+      await checkAndAudit(req, subject, 'Flag', found?.alarm.patientId);
       if (!found) return outcome(reply, 404, 'not-found', `Flag/${req.params.id} is not known`);
       return reply.type(FHIR_JSON).send(alarmToFlag(found.alarm));
     });
@@ -78,18 +86,7 @@ export function fhirAlarmRoutes(app: FastifyInstance, deps: { store: Store; guar
       const subject = await guard.subject(req);
       const n = await store.alarms.notification(req.params.id);
       const alarm = n && (await store.alarms.get(n.alarmId));
-      const patientId = n && alarm ? n.patientId : undefined;
-      if (patientId !== undefined)
-        await guard.check(req, { action: 'read', resourceType: 'Communication', patientId });
-      await store.audit.record(
-        adminAccess(req, subject, {
-          action: 'read',
-          resourceType: 'Communication',
-          resourceId: req.params.id,
-          ...(patientId !== undefined ? { patientId } : {}),
-          found: patientId !== undefined,
-        }),
-      );
+      await checkAndAudit(req, subject, 'Communication', n && alarm ? n.patientId : undefined);
       if (!n || !alarm)
         return outcome(reply, 404, 'not-found', `Communication/${req.params.id} is not known`);
       return reply.type(FHIR_JSON).send(notificationToCommunication(n, alarm.alarm));
