@@ -229,6 +229,13 @@ describe.each(backends)('FHIR R4 API ($name)', (backend) => {
     expect(p.json.resourceType).toBe('Patient');
     const devices = await fhir('dr.in', 'GET', `/fhir/R4/Device?patient=${a.patientId}`);
     expect(devices.json.entry.map((e: any) => e.resource.identifier[0].value)).toEqual([a.id]);
+    // Reading the device names who wears it: audited against that patient.
+    const device = await fhir('dr.in', 'GET', `/fhir/R4/Device/${a.id}`);
+    expect(device.json.patient).toEqual({ reference: `Patient/${a.patientId}` });
+    const audited = (await get(`/api/v1/admin/audit?patient=${a.patientId}&limit=1000`)).body.items
+      .filter((e: any) => e.resourceType === 'Device')
+      .map((e: any) => `${e.actor}:${e.action}`);
+    expect(audited).toEqual(expect.arrayContaining([`${as['dr.in']!.id}:read`, `${as['dr.in']!.id}:search`]));
     const teams = await fhir('dr.in', 'GET', `/fhir/R4/CareTeam?patient=${a.patientId}`);
     expect(teams.json.entry).toHaveLength(1);
     const staff = await fhir('dr.in', 'GET', '/fhir/R4/Practitioner');

@@ -161,13 +161,23 @@ export async function currentPatientOf(store: Store, deviceId: string): Promise<
  * devices (the registry itself is readable by staff; which patient wears what is not theirs to know).
  */
 export async function deviceFor(store: Store, guard: AccessGuard, subject: Subject, deviceId: string) {
+  return (await deviceShown(store, guard, subject, deviceId))?.resource;
+}
+
+/** The Device as this subject may see it, with the patient it names (a disclosure to audit), if any. */
+export async function deviceShown(
+  store: Store,
+  guard: AccessGuard,
+  subject: Subject,
+  deviceId: string,
+): Promise<{ resource: Record<string, unknown>; patientId?: string } | undefined> {
   const d = await store.devices.get(deviceId);
   if (!d) return undefined;
   const patientId = await currentPatientOf(store, deviceId);
   const showPatient =
     patientId !== undefined &&
     (await guard.decide(subject, { action: 'read', resourceType: 'Device', patientId })).allow;
-  return deviceResource({
+  const resource = deviceResource({
     id: d.id,
     kind: d.kind,
     status: d.status,
@@ -176,4 +186,5 @@ export async function deviceFor(store: Store, guard: AccessGuard, subject: Subje
     ...(d.firmware ? { firmware: d.firmware } : {}),
     ...(showPatient ? { patientId } : {}),
   }) as unknown as Record<string, unknown>;
+  return showPatient ? { resource, patientId } : { resource };
 }

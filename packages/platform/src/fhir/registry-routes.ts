@@ -14,7 +14,7 @@ import { USER_SYSTEM } from '../portal/fhir.ts';
 import type { CareTeam } from '../store/access.ts';
 import type { Store } from '../store/types.ts';
 import type { User } from '../store/users.ts';
-import { deviceFor, patientFor } from './observation-scope.ts';
+import { deviceShown, patientFor } from './observation-scope.ts';
 import { acceptFhirJson, answerWithOperationOutcome, FHIR_JSON, outcome, searchset } from './responses.ts';
 import { checkParams, countParam, type Query, referenceParam } from './search-params.ts';
 
@@ -190,9 +190,19 @@ export function registryRoutes(app: FastifyInstance, deps: { store: Store; guard
     fhir.get<{ Params: { id: string } }>('/fhir/R4/Device/:id', async (req, reply) => {
       const subject = await guard.check(req, { action: 'read', resourceType: 'Device' });
       const id = await deviceIdOf(req.params.id);
-      const d = id === undefined ? undefined : await deviceFor(store, guard, subject, id);
+      const d = id === undefined ? undefined : await deviceShown(store, guard, subject, id);
       if (!d) return outcome(reply, 404, 'not-found', `Device/${req.params.id} is not known`);
-      return reply.type(FHIR_JSON).send(d);
+      // A device that names its patient discloses who wears it: audited as a read of that patient's data.
+      if (d.patientId !== undefined)
+        await store.audit.record(
+          adminAccess(req, subject, {
+            action: 'read',
+            resourceType: 'Device',
+            resourceId: id,
+            patientId: d.patientId,
+          }),
+        );
+      return reply.type(FHIR_JSON).send(d.resource);
     });
     fhir.get('/fhir/R4/Device', async (req, reply) => {
       const { one } = checkParams(req.query as Query, ['patient', '_id', 'identifier', 'status']);
@@ -227,19 +237,25 @@ export function registryRoutes(app: FastifyInstance, deps: { store: Store; guard
         next = page.next;
       }
       const devices: Record<string, unknown>[] = [];
+      const named = new Map<string, number>(); // patient -> devices shown that name them
       for (const id of ids.slice(0, limit)) {
-        const d = await deviceFor(store, guard, subject, id);
-        if (d && (one.status === undefined || d.status === one.status)) devices.push(d);
+        const d = await deviceShown(store, guard, subject, id);
+        if (!d || (one.status !== undefined && d.resource.status !== one.status)) continue;
+        devices.push(d.resource);
+        if (d.patientId !== undefined) named.set(d.patientId, (named.get(d.patientId) ?? 0) + 1);
       }
-      if (patientId)
-        await store.audit.record(
+      if (patientId !== undefined && !named.has(patientId)) named.set(patientId, 0);
+      // One event per patient whose devices were disclosed (as for Observation searches).
+      await store.audit.recordAll(
+        [...named].map(([p, count]) =>
           adminAccess(req, subject, {
             action: 'search',
             resourceType: 'Device',
-            patientId,
-            detail: { count: devices.length },
+            patientId: p,
+            detail: { count },
           }),
-        );
+        ),
+      );
       return reply.type(FHIR_JSON).send(searchset(req, 'Device', devices, next));
     });
   });
