@@ -29,6 +29,28 @@ export function printTable(rows: Record<string, unknown>[], columns: string[]): 
   if (rows.length === 0) process.stdout.write('(none)\n');
 }
 
+interface ShownDevice {
+  id: string;
+  status: string;
+  quarantine?: { at: string; reason: string; by: string };
+  revokedReason?: string;
+}
+
+/**
+ * What a person reading `device show` must not miss: a quarantine leaves the status `active` (the keys
+ * stay), yet every reading is refused. Said on stderr so the JSON on stdout stays whole.
+ */
+export function deviceStateNote(d: ShownDevice): string | undefined {
+  if (d.status === 'revoked')
+    return `Device ${d.id} is REVOKED: its messages are refused and its keys are gone.`;
+  if (d.quarantine)
+    return (
+      `Device ${d.id} is QUARANTINED since ${d.quarantine.at} by ${d.quarantine.by} (${d.quarantine.reason}): ` +
+      `its readings are refused and kept as dead letters. Lift it with: openiomt device release ${d.id} --reason <why>`
+    );
+  return undefined;
+}
+
 export async function listAll<T>(c: AdminConnection, path: string, limit: number): Promise<T[]> {
   const items: T[] = [];
   let cursor: string | undefined;
@@ -152,9 +174,16 @@ export function adminCommands(program: Command): void {
     );
   connectionOptions(
     device.command('show <id>').description('a device with its keys and assignment history'),
-  ).action(async (id, o) =>
-    print(await adminRequest(conn(o), 'GET', `/api/v1/admin/devices/${encodeURIComponent(id)}`)),
-  );
+  ).action(async (id, o) => {
+    const shown = await adminRequest<ShownDevice>(
+      conn(o),
+      'GET',
+      `/api/v1/admin/devices/${encodeURIComponent(id)}`,
+    );
+    const note = deviceStateNote(shown);
+    if (note) process.stderr.write(`${note}\n`);
+    print(shown);
+  });
   connectionOptions(
     device.command('enrolment-code <id>').description('issue a fresh one-time enrolment code'),
   ).action(async (id, o) =>

@@ -196,6 +196,14 @@ describe.each(storeBackends())('patients, devices and assignments on $name', ({ 
       expect((await store.devices.keyByKid(key.kid))?.revokedAt).toBe(keys[0]?.revokedAt);
       expect((await refusal(store.devices.newEnrolmentCode(id))).code).toBe('conflict');
       expect((await refusal(store.devices.revoke(uid('none'), 'x'))).code).toBe('not-found');
+      // Revoked once: a second revocation is refused and leaves the first reason and time.
+      const again = await refusal(store.devices.revoke(id, 'found again'));
+      expect(again.code).toBe('conflict');
+      expect(again.message).toContain(`revoked already at ${revoked.revokedAt}`);
+      expect(await store.devices.get(id)).toMatchObject({
+        revokedReason: 'reported stolen',
+        revokedAt: revoked.revokedAt,
+      });
     });
 
     it('lists devices by status', async () => {

@@ -301,13 +301,21 @@ export function devicesRepository(db: Database): Store['devices'] {
       return db.transaction(async (tx) => {
         const at = nowIso();
         const { rows } = await tx.query<DeviceRow>(
-          `UPDATE devices SET status = 'revoked', revoked_at = COALESCE(revoked_at, $2),
-                              revoked_reason = COALESCE(revoked_reason, $3),
+          `UPDATE devices SET status = 'revoked', revoked_at = $2, revoked_reason = $3,
                               enrolment_code_hash = NULL, enrolment_expires_at = NULL
-            WHERE id = $1 RETURNING ${DEVICE_COLUMNS}`,
+            WHERE id = $1 AND status <> 'revoked' RETURNING ${DEVICE_COLUMNS}`,
           [id, at, reason],
         );
-        if (rows[0] === undefined) throw new StoreError('not-found', `no device ${id}`, 'id');
+        if (rows[0] === undefined) {
+          // A second revocation would log a second security event for one act: refused, naming the first.
+          const found = await tx.query<{ revoked_at: string }>(
+            'SELECT revoked_at FROM devices WHERE id = $1',
+            [id],
+          );
+          const first = found.rows[0];
+          if (!first) throw new StoreError('not-found', `no device ${id}`, 'id');
+          throw new StoreError('conflict', `device ${id} was revoked already at ${first.revoked_at}`, 'id');
+        }
         await tx.query('UPDATE device_keys SET revoked_at = $2 WHERE device_id = $1 AND revoked_at IS NULL', [
           id,
           at,
