@@ -214,7 +214,11 @@ async function startHolding(
     afterNotify: () => webhooks.wake(),
   });
   await alarms.start();
-  const rules = new ClinicalRules(store, bus, alarms, { log, devices: registry });
+  const rules = new ClinicalRules(store, bus, alarms, {
+    log,
+    devices: registry,
+    reconnectGraceMs: config.reconnectGraceS * 1000,
+  });
   await rules.start();
 
   const http = await createHttpApp({ logger: log, ...(tls ? { tls } : {}) });

@@ -271,7 +271,9 @@ describe('timers with explicit now', () => {
     expect(r.effects.map((e) => e.type)).toEqual(['remind', 'schedule']);
     a = r.alarm;
     r = t(120);
-    expect(r.effects.map((e) => e.type)).toEqual(['escalate', 'remind', 'schedule']);
+    // The reminder due at the same moment is folded into the escalation: one page, not two.
+    expect(r.effects.map((e) => e.type)).toEqual(['escalate', 'schedule']);
+    expect(r.alarm.remindAt).toBe(T0 + 180 * S);
     expect(r.alarm.escalationLevel).toBe(1);
     a = r.alarm;
     a = t(240).alarm;

@@ -357,7 +357,11 @@ function tick(alarm: Alarm, now: number): AlarmResult {
     effects.push(notice('escalate', a, now, reason));
     record('escalation-due', reason);
   }
-  if (a.remindAt !== undefined && now >= a.remindAt) {
+  const escalated = a.escalationLevel > alarm.escalationLevel;
+  if (escalated && a.remindAt !== undefined && now >= a.remindAt) {
+    // The escalation announces the alarm again: a reminder due at the same moment would be a second page.
+    a = { ...a, remindAt: now + a.policy.reminderIntervalMs };
+  } else if (a.remindAt !== undefined && now >= a.remindAt) {
     a = { ...a, remindAt: now + a.policy.reminderIntervalMs };
     effects.push(notice('remind', a, now, 'still unacknowledged'));
     record('reminder-due', 'still unacknowledged');

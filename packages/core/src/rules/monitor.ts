@@ -264,11 +264,16 @@ export class PatientMonitor {
 
   /**
    * The platform started listening for devices at `at` (after a start): the silence of the devices it
-   * watches counts from then, not from before the platform's own downtime.
+   * watches counts from then, not from before the platform's own downtime, and is blamed on a device only
+   * after the longer of twice its interval and `reconnectGraceMs` (the time its reconnect backoff may take).
    */
-  listening(at: number): void {
+  listening(at: number, reconnectGraceMs = 0): void {
     for (const [deviceId, t] of this.staleness)
-      t.state = evaluateStaleness(deviceId, t.intervalMs, t.state, { type: 'listening', at }).state;
+      t.state = evaluateStaleness(deviceId, t.intervalMs, t.state, {
+        type: 'listening',
+        at,
+        reconnectGraceMs,
+      }).state;
   }
 
   /** Stops watching a device (unassigned or revoked); an open offline alarm is cleared. */

@@ -177,17 +177,46 @@ describe('device offline (stale data)', () => {
     const early = evaluateStaleness('d1', 1000, start, { type: 'listening', at: T0 - 5000 });
     expect(stalenessDueAt(early.state, 1000)).toBe(T0 + 2000);
   });
-  it('property: offline exactly at the first tick twice the interval after max(last data, listening)', () => {
+  it('after a start, gives devices the reconnect grace where it is longer than twice their interval', () => {
+    const listening = (intervalMs: number) =>
+      evaluateStaleness('d1', intervalMs, start, {
+        type: 'listening',
+        at: T0 + 11_000,
+        reconnectGraceMs: 30_000,
+      }).state;
+    const fast = listening(1000);
+    expect(stalenessDueAt(fast, 1000)).toBe(T0 + 41_000);
+    expect(evaluateStaleness('d1', 1000, fast, { type: 'tick', now: T0 + 40_999 }).events).toEqual([]);
+    expect(evaluateStaleness('d1', 1000, fast, { type: 'tick', now: T0 + 41_000 }).events[0]).toMatchObject({
+      type: 'onset',
+      reason: 'no data for 41 s (expected every 1 s), 30 s of it since the platform started listening',
+    });
+    // A device reporting every minute: twice its interval is the longer, and rules.
+    expect(stalenessDueAt(listening(60_000), 60_000)).toBe(T0 + 131_000);
+    // Once it has reported again the grace is spent: its next silence is judged at twice its interval.
+    const back = evaluateStaleness('d1', 1000, fast, { type: 'data', at: T0 + 20_000 });
+    expect(stalenessDueAt(back.state, 1000)).toBe(T0 + 22_000);
+    // Listening before the last data: no grace (the device was heard since).
+    const early = evaluateStaleness('d1', 1000, start, {
+      type: 'listening',
+      at: T0 - 5000,
+      reconnectGraceMs: 30_000,
+    });
+    expect(stalenessDueAt(early.state, 1000)).toBe(T0 + 2000);
+  });
+  it('property: offline exactly at the first tick twice the interval (or the grace) after max(last data, listening)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 60 }),
         fc.integer({ min: -120, max: 120 }),
         fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 30 }),
-        (intervalS, listenS, tickS) => {
+        fc.integer({ min: 0, max: 90 }),
+        (intervalS, listenS, tickS, graceS) => {
           const i = intervalS * 1000;
           const listenAt = T0 + listenS * 1000;
-          let st = evaluateStaleness('d1', i, start, { type: 'listening', at: listenAt }).state;
-          const due = Math.max(T0, listenAt) + 2 * i;
+          const listen = { type: 'listening' as const, at: listenAt, reconnectGraceMs: graceS * 1000 };
+          let st = evaluateStaleness('d1', i, start, listen).state;
+          const due = Math.max(T0, listenAt) + (listenAt > T0 ? Math.max(2 * i, graceS * 1000) : 2 * i);
           let onsetAt: number | undefined;
           for (const t of [...tickS].sort((a, b) => a - b).map((x) => T0 + x * 1000)) {
             const r = evaluateStaleness('d1', i, st, { type: 'tick', now: t });

@@ -241,16 +241,27 @@ export interface StalenessState {
   readonly lastSeenAt: number;
   /** When the platform (re)started listening for devices, if after the last data. */
   readonly listeningSince?: number;
+  /**
+   * How long devices may take to reconnect after the platform listens again (their reconnect backoff):
+   * silence since the restart is blamed on a device only after the longer of this and twice its interval.
+   */
+  readonly reconnectGraceMs?: number;
 }
 export type StalenessInput =
   | { readonly type: 'data'; readonly at: number }
   | { readonly type: 'tick'; readonly now: number }
-  | { readonly type: 'listening'; readonly at: number };
+  | { readonly type: 'listening'; readonly at: number; readonly reconnectGraceMs?: number };
 
 export const offlineCondition = (deviceId: string): string => `technical:device-offline:${deviceId}`;
 
 /** Since when the device has been silent, as far as it can be blamed for it. */
 const silentSince = (s: StalenessState): number => Math.max(s.lastSeenAt, s.listeningSince ?? s.lastSeenAt);
+
+/** How long a silence from `silentSince` may last before the device is offline. */
+function allowedSilenceMs(s: StalenessState, expectedIntervalMs: number): number {
+  const sinceRestart = s.listeningSince !== undefined && s.listeningSince > s.lastSeenAt;
+  return Math.max(2 * expectedIntervalMs, sinceRestart ? (s.reconnectGraceMs ?? 0) : 0);
+}
 
 export function evaluateStaleness(
   deviceId: string,
@@ -264,8 +275,14 @@ export function evaluateStaleness(
   const time = input.type === 'tick' ? input.now : input.at;
   if (!Number.isFinite(time))
     return { state, events: [], refused: `${input.type}: time must be finite, got ${time}` };
-  if (input.type === 'listening')
-    return { state: { ...state, listeningSince: Math.max(state.listeningSince ?? time, time) }, events: [] };
+  if (input.type === 'listening') {
+    const grace = input.reconnectGraceMs;
+    const listening = { ...state, listeningSince: Math.max(state.listeningSince ?? time, time) };
+    return {
+      state: grace !== undefined && grace > 0 ? { ...listening, reconnectGraceMs: grace } : listening,
+      events: [],
+    };
+  }
   if (input.type === 'data') {
     const next = { active: false, lastSeenAt: Math.max(state.lastSeenAt, time) };
     return {
@@ -273,7 +290,8 @@ export function evaluateStaleness(
       events: state.active ? [offlineEvent(deviceId, 'clear', time, 'data received again')] : [],
     };
   }
-  if (state.active || time - silentSince(state) < 2 * expectedIntervalMs) return { state, events: [] };
+  if (state.active || time - silentSince(state) < allowedSilenceMs(state, expectedIntervalMs))
+    return { state, events: [] };
   const s = (ms: number) => Math.round(ms / 1000);
   const restarted =
     state.listeningSince !== undefined && state.listeningSince > state.lastSeenAt
@@ -307,7 +325,7 @@ export const offlineCleared = (deviceId: string, at: number, reason: string): Co
 
 /** When a tick must come to detect the device offline on time. */
 export const stalenessDueAt = (state: StalenessState, expectedIntervalMs: number): number | undefined =>
-  state.active ? undefined : silentSince(state) + 2 * expectedIntervalMs;
+  state.active ? undefined : silentSince(state) + allowedSilenceMs(state, expectedIntervalMs);
 
 /** Technical conditions from a device report: lead off, low battery, poor signal quality (0..1). */
 export interface DeviceReport {

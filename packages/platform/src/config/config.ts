@@ -43,6 +43,11 @@ export interface PlatformConfig {
   /** How long a rotated-out key keeps verifying. */
   readonly keyOverlapS: number;
   /**
+   * After a start, how long devices may take to reconnect (their reconnect backoff; the SDK's is at most
+   * 30 s) before their silence raises device-offline: the longer of this and twice their interval.
+   */
+  readonly reconnectGraceS: number;
+  /**
    * Intrusion detection (ingest/intrusion.ts): a device is quarantined when, within intrusionWindowS, it
    * sends this many forged (bad-signature) messages or ACL violations, replays or sends malformed packets
    * this many times; a network address that fails this many device logins is refused MQTT connections for
@@ -70,6 +75,7 @@ export const DEFAULTS: PlatformConfig = {
   maxMessageAgeS: 7 * 24 * 3600,
   maxMessageBytes: 256 * 1024,
   keyOverlapS: 24 * 3600,
+  reconnectGraceS: 30,
   intrusionWindowS: 60,
   intrusionForgeryThreshold: 5,
   intrusionAuthFailureThreshold: 20,
@@ -105,6 +111,7 @@ const SETTINGS: Record<
   maxMessageAgeS: { env: 'OPENIOMT_MAX_MESSAGE_AGE_S', type: 'int' },
   maxMessageBytes: { env: 'OPENIOMT_MAX_MESSAGE_BYTES', type: 'int' },
   keyOverlapS: { env: 'OPENIOMT_KEY_OVERLAP_S', type: 'int' },
+  reconnectGraceS: { env: 'OPENIOMT_RECONNECT_GRACE_S', type: 'int' },
   intrusionWindowS: { env: 'OPENIOMT_INTRUSION_WINDOW_S', type: 'int' },
   intrusionForgeryThreshold: { env: 'OPENIOMT_INTRUSION_FORGERY_THRESHOLD', type: 'int' },
   intrusionAuthFailureThreshold: { env: 'OPENIOMT_INTRUSION_AUTH_FAILURE_THRESHOLD', type: 'int' },

@@ -30,6 +30,8 @@ export interface RulesOptions {
   readonly now?: () => number;
   /** A vital measured longer ago than this when it arrives is late: NEWS2 only, no limit alarms. */
   readonly lateAfterMs?: number;
+  /** After `receiving`, how long devices may take to reconnect before their silence counts (default 0). */
+  readonly reconnectGraceMs?: number;
   readonly log?: Logger;
   /** Where a device's expected reporting interval is read (ingest's cached registry); the store if not given. */
   readonly devices?: { device(id: string): Promise<Device | undefined> };
@@ -115,7 +117,7 @@ export class ClinicalRules {
     if (this.timer || this.closed) return;
     for (const patientId of new Set([...this.deviceOwner.values()].map((o) => o.patientId)))
       void this.run(patientId, (m) => {
-        m.listening(at);
+        m.listening(at, this.options.reconnectGraceMs ?? 0);
         return [];
       });
     this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 1000);
