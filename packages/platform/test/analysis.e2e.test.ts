@@ -109,7 +109,14 @@ describe.each(backends)('waveform analysis end to end ($name)', (backend) => {
       const byId = await t.api('GET', `/fhir/R4/Provenance/${prov.id}`);
       expect(byId.body).toEqual(prov);
       expect((await t.api('GET', `/fhir/R4/Observation/${o.id}`)).body).toEqual(o);
+      // Served the same, meta.lastUpdated included, wherever else it goes (subscription notifications).
+      expect(await t.platform.store.derivedObservations.get(o.id)).toEqual(o);
+      expect(await t.platform.store.derivedObservations.provenanceOf(o.id)).toEqual(prov);
     }
+    // ... and in the patient's listed series (the patient export pages through it).
+    const listed = (await t.platform.store.observations.list({ patientId: d.patientId, limit: 1000 })).items;
+    expect(listed.filter((o) => typeof (o.meta as any)?.lastUpdated !== 'string')).toEqual([]);
+    for (const o of derived) expect(listed.find((x) => x.id === o.id)).toEqual(o);
 
     // a source chunk's own Provenance is the device's signature, found the same way
     const source = derived[0].derivedFrom[0].reference;

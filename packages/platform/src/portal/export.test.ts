@@ -99,6 +99,16 @@ describe.each(backends)('patient data export ($name)', (backend) => {
     // Every Observation that was sent, and the Provenance (device signature) of every reading.
     expect(ofType(bundle, 'Observation')).toHaveLength(READINGS * 2);
     expect(ofType(bundle, 'Provenance')).toHaveLength(READINGS);
+    // Each as the FHIR API serves it, meta.lastUpdated included.
+    const [observation] = ofType(bundle, 'Observation');
+    expect(observation.meta.lastUpdated).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect((await t.api('GET', `/fhir/R4/Observation/${observation.id}`)).body).toEqual(observation);
+    const provenance = ofType(bundle, 'Provenance').find((p: any) =>
+      p.target.some((r: any) => r.reference === `Observation/${observation.id}`),
+    );
+    expect(provenance.meta.lastUpdated).toBe(new Date(provenance.recorded).toISOString());
+    const served = await t.api('GET', `/fhir/R4/Provenance?target=Observation/${observation.id}`);
+    expect(served.body.entry[0].resource).toEqual(provenance);
     expect(ofType(bundle, 'Patient')).toHaveLength(1);
     const [message] = ofType(bundle, 'Communication');
     expect(message).toMatchObject({

@@ -7,6 +7,7 @@
  * (whose id it shares: ids are unique per resource type in FHIR) and the other rows hold only its id, so a
  * Provenance citing a minute of one-second source chunks is not stored four times.
  */
+import { provenanceWithLastUpdated, withLastUpdated } from './fhir-view.ts';
 import { isUuid, requireInstant } from './sql.ts';
 import { type Database, StoreError } from './types.ts';
 
@@ -101,11 +102,12 @@ export function derivedObservationsRepository(db: Database): DerivedObservations
 
     async get(id) {
       if (!isUuid(id)) return undefined;
-      const { rows } = await db.query<{ resource: Record<string, unknown> }>(
-        'SELECT resource FROM derived_observations WHERE id = $1',
+      const { rows } = await db.query<{ resource: Record<string, unknown>; last_updated: string }>(
+        `SELECT d.resource, ${STORED_LAST_UPDATED_SQL} AS last_updated FROM derived_observations d WHERE d.id = $1`,
         [id],
       );
-      return rows[0]?.resource;
+      const r = rows[0];
+      return r === undefined ? undefined : withLastUpdated(r.resource, r.last_updated);
     },
 
     async provenance(id) {
@@ -115,7 +117,8 @@ export function derivedObservationsRepository(db: Database): DerivedObservations
         `SELECT provenance FROM derived_observations WHERE id = $1 AND provenance ? 'target'`,
         [id],
       );
-      return rows[0]?.provenance;
+      const p = rows[0]?.provenance;
+      return p === undefined ? undefined : provenanceWithLastUpdated(p);
     },
 
     async provenanceOf(observationId) {
@@ -127,7 +130,8 @@ export function derivedObservationsRepository(db: Database): DerivedObservations
           WHERE d.id = $1 AND p.provenance ? 'target'`,
         [observationId],
       );
-      return rows[0]?.provenance;
+      const p = rows[0]?.provenance;
+      return p === undefined ? undefined : provenanceWithLastUpdated(p);
     },
   };
 }

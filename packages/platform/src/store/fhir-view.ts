@@ -64,3 +64,20 @@ export function observationsOf(
     return found.resource as unknown as Record<string, unknown>;
   });
 }
+
+/**
+ * A stored resource as served: with meta.lastUpdated, the instant given unless it carries its own (an
+ * entered Observation keeps the one it was stored with).
+ */
+export function withLastUpdated(
+  resource: Record<string, unknown>,
+  at: string | Date | undefined,
+): Record<string, unknown> {
+  const meta = (resource.meta as Record<string, unknown> | undefined) ?? {};
+  if (meta.lastUpdated !== undefined || at === undefined) return resource;
+  return { ...resource, meta: { ...meta, lastUpdated: new Date(at).toISOString() } };
+}
+
+/** A Provenance never changes once made: its `recorded` instant is when it was last updated. */
+export const provenanceWithLastUpdated = (p: Record<string, unknown>): Record<string, unknown> =>
+  withLastUpdated(p, typeof p.recorded === 'string' ? p.recorded : undefined);

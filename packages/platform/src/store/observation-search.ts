@@ -11,7 +11,7 @@
  */
 import { type DateCondition, dateSql } from '../fhir/search-params.ts';
 import { STORED_LAST_UPDATED_SQL } from './derived.ts';
-import { observationsOf } from './fhir-view.ts';
+import { observationsOf, withLastUpdated } from './fhir-view.ts';
 import { decodeCursor, encodeCursor, isUuid } from './sql.ts';
 import { type Database, type Page, type Queryable, StoreError } from './types.ts';
 
@@ -95,13 +95,9 @@ function resourcesOf(rows: readonly Row[]): Record<string, unknown>[] {
     })),
   );
   const byId = new Map(device.map((r, i) => [r.id, made[i] as Record<string, unknown>]));
-  return rows.map((r) => {
-    const o = r.resource ?? (byId.get(r.id) as Record<string, unknown>);
-    const meta = (o.meta as Record<string, unknown> | undefined) ?? {};
-    // An entered Observation keeps the lastUpdated it was stored with, as written.
-    const lastUpdated = meta.lastUpdated ?? new Date(r.received_at).toISOString();
-    return { ...o, meta: { ...meta, lastUpdated } };
-  });
+  return rows.map((r) =>
+    withLastUpdated(r.resource ?? (byId.get(r.id) as Record<string, unknown>), r.received_at),
+  );
 }
 
 export interface ObservationSearchRepository {

@@ -3,7 +3,12 @@
  * queries (one per kind), instead of one query per Observation. A reading's Provenance covers all its
  * Observations, and a derived window's covers its whole window, so each is returned once.
  */
-import { AN_OBSERVATION_ID_SQL, fhirView, type StoredReadingRow } from './fhir-view.ts';
+import {
+  AN_OBSERVATION_ID_SQL,
+  fhirView,
+  provenanceWithLastUpdated,
+  type StoredReadingRow,
+} from './fhir-view.ts';
 import { isUuid } from './sql.ts';
 import type { Queryable } from './types.ts';
 
@@ -30,5 +35,5 @@ export async function provenanceOfObservations(
   return [
     ...readings.map((r) => fhirView(r).provenance as unknown as Record<string, unknown>),
     ...derived.map((r) => r.provenance),
-  ];
+  ].map(provenanceWithLastUpdated);
 }

@@ -6,8 +6,15 @@
  * stored; FHIR resources are derived on read (fhir-view.ts), which cut the bytes written per reading by
  * about four (the JWS, the Observations' JSON and the Provenance's base64 copy of the JWS were each stored).
  */
-import { derivedObservationsRepository } from './derived.ts';
-import { AN_OBSERVATION_ID_SQL, fhirView, observationsOf, type StoredReadingRow } from './fhir-view.ts';
+import { derivedObservationsRepository, STORED_LAST_UPDATED_SQL } from './derived.ts';
+import {
+  AN_OBSERVATION_ID_SQL,
+  fhirView,
+  observationsOf,
+  provenanceWithLastUpdated,
+  type StoredReadingRow,
+  withLastUpdated,
+} from './fhir-view.ts';
 import { decodeCursor, isUuid, pageLimit, requireInstant, toPage, Where } from './sql.ts';
 import {
   type CommitOutcome,
@@ -236,24 +243,36 @@ export function observationsRepository(db: Database): Store['observations'] {
       }
       const n = where.param(limit + 1);
       const { rows } = await db.query<ListedRow>(
-        `(SELECT id, effective, device_id, seq, NULL::jsonb AS resource FROM observations ${where}
+        `(SELECT id, effective, device_id, seq, NULL::jsonb AS resource, NULL::timestamptz AS last_updated
+            FROM observations ${where}
            ORDER BY effective, id LIMIT ${n})
          UNION ALL
-         (SELECT id, effective, device_id, NULL::bigint AS seq, resource FROM derived_observations ${where}
+         (SELECT id, effective, device_id, NULL::bigint AS seq, resource, ${STORED_LAST_UPDATED_SQL} AS last_updated
+            FROM derived_observations d ${where}
            ORDER BY effective, id LIMIT ${n})
          ORDER BY effective, id LIMIT ${n}`,
         where.params,
       );
       const page = rows.slice(0, limit);
-      const fromDevices = page.filter((r): r is ListedRow & { seq: number } => r.resource === null);
-      const resources = observationsOf(await withReadings(db, fromDevices));
+      const fromDevices = await withReadings(
+        db,
+        page.filter((r): r is ListedRow & { seq: number } => r.resource === null),
+      );
+      const resources = observationsOf(fromDevices);
+      // A device Observation was last updated when its reading was received (it never changes after).
       const byId = new Map<string, Record<string, unknown>>(
-        fromDevices.map((r, i) => [r.id, resources[i] as Record<string, unknown>]),
+        fromDevices.map((r, i) => [
+          r.id,
+          withLastUpdated(resources[i] as Record<string, unknown>, r.received_at),
+        ]),
       );
       return toPage(
         rows,
         limit,
-        (r) => r.resource ?? (byId.get(r.id) as Record<string, unknown>),
+        (r) =>
+          r.resource === null
+            ? (byId.get(r.id) as Record<string, unknown>)
+            : withLastUpdated(r.resource, r.last_updated ?? undefined),
         (r) => ({ at: r.effective, id: r.id }),
       );
     },
@@ -264,7 +283,10 @@ export function observationsRepository(db: Database): Store['observations'] {
         'SELECT id, device_id, seq FROM observations WHERE id = $1',
         [id],
       );
-      if (rows.length > 0) return observationsOf(await withReadings(db, rows))[0];
+      if (rows.length > 0) {
+        const [row] = await withReadings(db, rows);
+        return row && withLastUpdated(observationsOf([row])[0] as Record<string, unknown>, row.received_at);
+      }
       return derivedObservationsRepository(db).get(id);
     },
 
@@ -277,7 +299,8 @@ export function observationsRepository(db: Database): Store['observations'] {
         [observationId],
       );
       const row = rows[0];
-      if (row) return fhirView(row).provenance as unknown as Record<string, unknown>;
+      if (row)
+        return provenanceWithLastUpdated(fhirView(row).provenance as unknown as Record<string, unknown>);
       return derivedObservationsRepository(db).provenanceOf(observationId);
     },
   };
@@ -289,6 +312,8 @@ interface ListedRow {
   device_id: string;
   seq: number | null;
   resource: Record<string, unknown> | null;
+  /** Derived rows: when stored (STORED_LAST_UPDATED_SQL); device rows take their reading's received_at. */
+  last_updated: string | null;
 }
 
 /** Joins observation index rows with the stored readings they come from. */

@@ -34,6 +34,7 @@ import type {
 } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import type { Outbox } from '../notify/webhook-deliverer.ts';
+import { withLastUpdated } from '../store/fhir-view.ts';
 import type { Store } from '../store/types.ts';
 import { notificationBundle } from './notification.ts';
 import type {
@@ -251,7 +252,14 @@ export class SubscriptionMatcher {
     if (job.kind === 'reading')
       return mapObservations(job.event.message, job.event.patientId)
         .filter((o) => job.candidates.some((c) => c.criteria.codes.includes(o.code)))
-        .map((o) => o.resource as unknown as Observation);
+        .map(
+          // As the FHIR API serves it: last updated when its reading was received.
+          (o) =>
+            withLastUpdated(
+              o.resource as unknown as Record<string, unknown>,
+              job.event.receivedAt,
+            ) as Observation,
+        );
     const found = await Promise.all(
       job.event.observationIds.map((id) => this.o.store.derivedObservations.get(id)),
     );
