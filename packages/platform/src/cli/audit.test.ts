@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAuditLog, tamper } from '../audit/testing.ts';
 import { openStore } from '../store/store.ts';
@@ -12,13 +13,14 @@ import type { Store } from '../store/types.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/openiomt.js', import.meta.url));
 const run = promisify(execFile);
-const cli = (args: string[]) =>
-  run(process.execPath, [BIN, 'audit', ...args], {
+const openiomt = (args: string[]) =>
+  run(process.execPath, [BIN, ...args], {
     env: { ...process.env, OPENIOMT_DATA_DIR: '', DATABASE_URL: '' },
   }).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
     (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
   );
+const cli = (args: string[]) => openiomt(['audit', ...args]);
 
 /** A log of `n` records, sequenced and exported into `dir` as the platform would. */
 async function writeLog(store: Store, dir: string, n: number): Promise<string[]> {
@@ -63,6 +65,42 @@ describe('openiomt audit verify on a stopped embedded platform', () => {
     const pinned = await cli(['verify', '--data-dir', dir, '--key-id', 'some-other-key']);
     expect(pinned.code).toBe(1);
     expect(pinned.stdout).toMatch(/has key id \S+, not some-other-key: it was replaced/);
+  });
+
+  it('verifies on a folder restored from a backup, which carries the audit files; a damaged one is refused', async () => {
+    const elsewhere = await mkdtemp(join(tmpdir(), 'openiomt-audit-backup-'));
+    try {
+      const file = join(elsewhere, 'backup.tar.gz');
+      const backup = await openiomt(['backup', '--out', file, '--data-dir', dir]);
+      expect(backup.stdout).toMatch(/Backed up the embedded database and the audit log's \d+ files/);
+      const restored = join(elsewhere, 'restored');
+      const restore = await openiomt(['restore', '--from', file, '--data-dir', restored]);
+      expect(restore.stderr).toBe('');
+      expect(restore.stdout).toMatch(/the database and the audit log's \d+ files/);
+      expect((await stat(join(restored, 'audit', 'tree-head-key.pem'))).mode & 0o777).toBe(0o600);
+      const ok = await cli(['verify', '--data-dir', restored]);
+      expect(ok.stdout).toMatch(
+        /^OK: the audit log is consistent with its last signed tree head: 30 records/,
+      );
+      expect(ok.code).toBe(0);
+      // One byte of the tree heads changed inside the archive: the digest in the manifest catches it.
+      const tar = gunzipSync(await readFile(file));
+      const heads = await readFile(join(dir, 'audit', 'tree-heads.jsonl'));
+      const at = tar.indexOf(heads.subarray(0, 40)) + 20;
+      tar[at] = (tar[at] as number) ^ 1;
+      await writeFile(join(elsewhere, 'damaged.tar.gz'), gzipSync(tar));
+      const refused = await openiomt([
+        'restore',
+        '--from',
+        join(elsewhere, 'damaged.tar.gz'),
+        '--data-dir',
+        join(elsewhere, 'again'),
+      ]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/is damaged: audit\/tree-heads.jsonl does not match its digest/);
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it('refuses to open the embedded database while a platform has it open (exit 2)', async () => {
