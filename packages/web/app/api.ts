@@ -26,7 +26,31 @@ export const SIGNED_OUT = 'openiomt:signed-out';
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json', 'X-Requested-With': 'openiomt-web' };
+  return (await exchange<T>(method, path, body)).data;
+}
+
+/** A resource with the version it was read at (ETag), for a save that must not overwrite another's. */
+export interface Tagged<T> {
+  readonly data: T;
+  readonly etag?: string;
+}
+
+export const getTagged = <T>(path: string) => exchange<T>('GET', path);
+/** PUT only if the stored version is still `etag` (If-Match); a 412 says someone saved meanwhile. */
+export const putIfMatch = <T>(path: string, body: unknown, etag: string | undefined) =>
+  exchange<T>('PUT', path, body, etag ? { 'If-Match': etag } : {});
+
+async function exchange<T>(
+  method: Method,
+  path: string,
+  body?: unknown,
+  extra: Record<string, string> = {},
+): Promise<Tagged<T>> {
+  const headers: Record<string, string> = {
+    Accept: 'application/json',
+    'X-Requested-With': 'openiomt-web',
+    ...extra,
+  };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let res: Response;
   try {
@@ -39,7 +63,8 @@ export async function request<T>(method: Method, path: string, body?: unknown): 
   } catch {
     throw new ApiError({ status: 0, title: 'Network error', detail: 'The platform cannot be reached.' });
   }
-  if (res.status === 204) return undefined as T;
+  const etag = res.headers.get('etag') ?? undefined;
+  if (res.status === 204) return { data: undefined as T, ...(etag ? { etag } : {}) };
   const text = await res.text();
   let json: unknown;
   try {
@@ -62,7 +87,7 @@ export async function request<T>(method: Method, path: string, body?: unknown): 
       ...(p.type ? { type: p.type } : {}),
     });
   }
-  return json as T;
+  return { data: json as T, ...(etag ? { etag } : {}) };
 }
 
 export const get = <T>(path: string) => request<T>('GET', path);

@@ -288,6 +288,52 @@ describe('web app: clinician', () => {
     expect(problems).toEqual([]);
   }, 60_000);
 
+  it("saves a patient's alarm limits, and never over a colleague's save made meanwhile", async () => {
+    const patient = await t.api('POST', '/api/v1/admin/patients', { displayName: 'Ife Adebayo' });
+    const id = patient.body.id as string;
+    await t.api('PUT', `/api/v1/admin/care-teams/${teamId}/patients/${id}`);
+    const stored = async () => (await t.api('GET', `/api/v1/patients/${id}/alarm-settings`)).body;
+    const spo2Low = (s: { thresholds: { vital: string; direction: string; limit: number }[] }) =>
+      s.thresholds.find((r) => r.vital === 'spo2' && r.direction === 'low')?.limit;
+    await page.goto(`/#/patients/${id}`);
+    const form = page.getByRole('form', { name: 'Alarm limits' });
+    const limit = form.locator('#thr-spo2-low-limit');
+    const save = form.getByRole('button', { name: 'Save alarm limits' });
+    await limit.waitFor({ timeout: 10_000 });
+    // Opened within moments of joining my care: named, not shown by record id.
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain('Ife Adebayo');
+    await limit.fill('88');
+    await save.click();
+    await form.getByRole('status').filter({ hasText: 'Alarm limits saved.' }).waitFor({ timeout: 5_000 });
+    expect(spo2Low(await stored())).toBe(88);
+    // A colleague saves from another session; this page still shows what it read before.
+    expect((await t.api('PUT', `/api/v1/patients/${id}/alarm-settings`, { spo2Scale2: true })).status).toBe(
+      200,
+    );
+    await limit.fill('86');
+    await save.click();
+    const refusal = form.getByRole('alert');
+    await refusal.waitFor({ timeout: 5_000 });
+    expect(await refusal.textContent()).toContain('someone else changed these limits');
+    // Nothing of this page's stale copy was applied: the colleague's Scale 2 stands, the limit is unchanged.
+    expect(await stored()).toMatchObject({ spo2Scale2: true });
+    expect(spo2Low(await stored())).toBe(88);
+    await refusal.scrollIntoViewIfNeeded();
+    await screenshot(page, 'alarm-limits-conflict');
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await refusal.getByRole('button', { name: 'Reload the limits' }).click();
+    const scale2 = form.getByRole('checkbox', { name: /Scale 2 prescribed/ });
+    await expect.poll(() => scale2.isChecked(), { timeout: 5_000 }).toBe(true);
+    expect(await limit.inputValue()).toBe('88');
+    // Made again on what is there now, the change is saved.
+    await limit.fill('86');
+    await save.click();
+    await form.getByRole('status').filter({ hasText: 'Alarm limits saved.' }).waitFor({ timeout: 5_000 });
+    expect(await stored()).toMatchObject({ spo2Scale2: true });
+    expect(spo2Low(await stored())).toBe(86);
+    expect(problems).toEqual([]);
+  }, 60_000);
+
   it('holds the census order under the pointer and offers a re-sort', async () => {
     // A patient with no reading yet ranks below a scored patient without an alarm. The ward's recordings
     // may raise alarms of their own by now, so the quiet patient is made here: a nurse's full set of normal

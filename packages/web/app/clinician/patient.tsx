@@ -59,7 +59,9 @@ export function PatientScreen({
 
   const loadRow = async () => {
     try {
-      const c = await loadCensus(ready ? 0 : 30_000);
+      let c = await loadCensus(ready ? 0 : 30_000);
+      // A patient who joined my care since that census was made: ask again rather than show an id.
+      if (!c.items.some((r) => r.patientId === patientId) && !ready) c = await loadCensus(0);
       const found = c.items.find((r) => r.patientId === patientId);
       row.current = found ?? row.current;
       setOnCensus(!!found);

@@ -5,7 +5,7 @@
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { get, type Me, put } from '../api.ts';
+import { getTagged, type Me, putIfMatch } from '../api.ts';
 import { useAction, useLoad } from '../ui/async.ts';
 import { ErrorNotice, Loading } from '../ui/kit.tsx';
 import {
@@ -34,7 +34,10 @@ const EXTRA_VITALS = [
 
 export function ThresholdsForm({ patientId, me }: { patientId: string; me: Me }) {
   const path = `/api/v1/patients/${encodeURIComponent(patientId)}/alarm-settings`;
-  const settings = useLoad(() => get<AlarmSettings>(path), [path]);
+  const loaded = useLoad(() => getTagged<AlarmSettings>(path), [path]);
+  const settings = { ...loaded, data: loaded.data?.data };
+  // The version the form was filled from: a save made on it never overwrites another clinician's.
+  const [etag, setEtag] = useState<string | undefined>(undefined);
   const [rows, setRows] = useState<RuleDraft[]>([]);
   const [scale2, setScale2] = useState(false);
   const [rowOf, setRowOf] = useState<readonly number[]>([]);
@@ -49,13 +52,15 @@ export function ThresholdsForm({ patientId, me }: { patientId: string; me: Me })
     if (!settings.data) return;
     setRows(draftsFrom(settings.data));
     setScale2(settings.data.spo2Scale2);
-  }, [settings.data]);
+    setEtag(loaded.data?.etag);
+  }, [loaded.data]);
 
   const save = useAction(async () => {
     const { body, rowOf: map } = toBody(rows, scale2);
     setRowOf(map);
     setSaved(false);
-    const answer = await put<AlarmSettings>(path, body);
+    const { data: answer, etag: next } = await putIfMatch<AlarmSettings>(path, body, etag);
+    setEtag(next);
     setSaved(true);
     if (answer?.thresholds)
       setRows(draftsFrom({ thresholds: answer.thresholds, defaults: settings.data?.defaults ?? [] }));
@@ -83,20 +88,6 @@ export function ThresholdsForm({ patientId, me }: { patientId: string; me: Me })
       }}
     >
       {!mayEdit ? <p class="hint">Only a clinician can change these limits.</p> : null}
-      {save.error && where.row === undefined && where.input === undefined ? (
-        <ErrorNotice error={save.error} />
-      ) : null}
-      {save.error && where.row !== undefined ? (
-        <p class="notice notice-error" role="alert">
-          The limits were not saved: {vitalLabel(rows[where.row]?.vital ?? '')} {rows[where.row]?.direction}:{' '}
-          {save.error.problem.detail}
-        </p>
-      ) : null}
-      {saved ? (
-        <p class="notice notice-ok" role="status">
-          Alarm limits saved.
-        </p>
-      ) : null}
       <fieldset disabled={!mayEdit || save.busy} class="threshold-rows">
         <legend class="visually-hidden">Limits</legend>
         <div class="table-wrap">
@@ -191,6 +182,37 @@ export function ThresholdsForm({ patientId, me }: { patientId: string; me: Me })
         </label>
         {where.input === 'spo2Scale2' ? <p class="field-error">{save.error?.problem.detail}</p> : null}
       </fieldset>
+      {/* Next to the Save button: where the person who pressed it is looking. */}
+      {save.error?.status === 412 ? (
+        <div class="notice notice-error" role="alert">
+          <p>
+            Not saved: someone else changed these limits while you were editing. Reload to see theirs, then
+            make your change again.
+          </p>
+          <button
+            type="button"
+            onClick={() => {
+              save.clear();
+              loaded.reload();
+            }}
+          >
+            Reload the limits
+          </button>
+        </div>
+      ) : save.error && where.row === undefined && where.input === undefined ? (
+        <ErrorNotice error={save.error} />
+      ) : null}
+      {save.error && where.row !== undefined ? (
+        <p class="notice notice-error" role="alert">
+          The limits were not saved: {vitalLabel(rows[where.row]?.vital ?? '')} {rows[where.row]?.direction}:{' '}
+          {save.error.problem.detail}
+        </p>
+      ) : null}
+      {saved ? (
+        <p class="notice notice-ok" role="status">
+          Alarm limits saved.
+        </p>
+      ) : null}
       {mayEdit ? (
         <button type="submit" class="primary" disabled={save.busy}>
           {save.busy ? 'Saving…' : 'Save alarm limits'}
