@@ -30,10 +30,21 @@ export function adminConnection(opts: { url?: string; tokenFile?: string }): Adm
 /** Calls the admin API; problem details become a CliError that says what went wrong. */
 export async function adminRequest<T>(
   c: AdminConnection,
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
   body?: unknown,
 ): Promise<T> {
+  return (await adminExchange<T>(c, method, path, body)).data;
+}
+
+/** A request whose answer's version (ETag) matters: a read before a compare-and-set, or the set itself. */
+export async function adminExchange<T>(
+  c: AdminConnection,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ data: T; etag?: string }> {
   let res: Response;
   try {
     res = await fetch(`${c.url}${path}`, {
@@ -41,6 +52,7 @@ export async function adminRequest<T>(
       headers: {
         authorization: `Bearer ${c.token}`,
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
       },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
@@ -50,12 +62,19 @@ export async function adminRequest<T>(
     );
   }
   const text = await res.text();
-  const json = text ? JSON.parse(text) : undefined;
+  let json: { title?: string; detail?: string; field?: string } | undefined;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    // Not JSON (a proxy's error page, say): the status and the text say what happened.
+    json = undefined;
+  }
   if (!res.ok) {
     if (res.status === 401)
       throw new CliError('the platform refused the administrator token: check OPENIOMT_ADMIN_TOKEN');
     const field = json?.field ? ` (field ${json.field})` : '';
     throw new CliError(`${json?.title ?? res.statusText}: ${json?.detail ?? text}${field}`);
   }
-  return json as T;
+  const etag = res.headers.get('etag');
+  return { data: json as T, ...(etag ? { etag } : {}) };
 }

@@ -69,7 +69,7 @@ export async function listAll<T>(c: AdminConnection, path: string, limit: number
 
 /** Administrator commands: patients, devices, assignments, dead letters and security events. */
 export function adminCommands(program: Command): void {
-  const patient = program.command('patient').description('register and list patients');
+  const patient = program.command('patient').description('register, find, show, list and erase patients');
   connectionOptions(patient.command('add').description('register a patient'))
     .option('--id <id>', 'patient id (default: generated)')
     .option('--identifier <value>', 'external identifier, e.g. hospital number')
@@ -123,6 +123,11 @@ export function adminCommands(program: Command): void {
         }),
       ),
     );
+  connectionOptions(
+    patient.command('show <id>').description('one patient: identity, FHIR Patient, erasure'),
+  ).action(async (id, o) =>
+    print(await adminRequest(conn(o), 'GET', `/api/v1/admin/patients/${encodeURIComponent(id)}`)),
+  );
   connectionOptions(patient.command('list').description('list patients'))
     .option('--limit <n>', 'at most this many', '100')
     .action(async (o) =>

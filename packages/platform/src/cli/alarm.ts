@@ -2,6 +2,7 @@ import { ALARM_PRIORITIES, DEFAULT_ALARM_POLICY } from '@openiomt/core';
 import type { Command } from 'commander';
 import { connectionOptions, listAll, print, printTable } from './admin.ts';
 import { adminConnection, adminRequest, CliError } from './admin-client.ts';
+import { alarmLimitCommands } from './alarm-limits.ts';
 import { userIdOf } from './people.ts';
 
 const ACTIONS = {
@@ -10,7 +11,7 @@ const ACTIONS = {
   escalate: { action: 'escalate', about: 'escalate an alarm to the next level now' },
 } as const;
 
-/** `openiomt alarm list|show|ack|assign|snooze|escalate|resolve` and `openiomt news2 <patient>`. */
+/** `openiomt alarm list|show|ack|assign|snooze|escalate|resolve|limits|...` and `openiomt news2 <patient>`. */
 export function alarmCommands(program: Command): void {
   const alarm = program.command('alarm').description('list alarms and act on them');
 
@@ -30,6 +31,8 @@ export function alarmCommands(program: Command): void {
         'escalationLevel',
       ]);
     });
+
+  alarmLimitCommands(alarm);
 
   connectionOptions(
     alarm.command('show <id>').description('an alarm with its audit trail and notifications'),

@@ -4,6 +4,7 @@ import { CliError } from './admin-client.ts';
 import { alarmCommands } from './alarm.ts';
 import { auditCommands } from './audit.ts';
 import { backupCommands } from './backup.ts';
+import { careTeamCommands } from './care-team.ts';
 import { deviceToolCommands } from './device-tools.ts';
 import { markRequiredOptions } from './help.ts';
 import { keysCommands } from './keys.ts';
@@ -35,6 +36,7 @@ const program = new Command('openiomt')
 
 startCommand(program);
 adminCommands(program);
+careTeamCommands(program);
 deviceToolCommands(program.commands.find((c) => c.name() === 'device') as Command);
 simulateCommand(program);
 signalCommands(program);
