@@ -186,6 +186,33 @@ describe.each(backends)('access to patient data ($name)', (backend) => {
     expect(forged.status).toBe(403);
   });
 
+  it('puts every change of who may see the patient in the audit log: team, consent, caregiver, break-glass', async () => {
+    const changes = (await t.api('GET', `/api/v1/admin/audit?patient=${patientA}&limit=1000`)).body.items
+      .filter((r: any) => r.action !== 'read' && r.action !== 'search' && r.action !== 'denied')
+      .map(
+        (r: any) =>
+          `${r.actor === as['pat.a']!.id ? 'patient' : r.actor === as['dr.out']!.id ? 'dr.out' : r.actor}:${r.action}:${r.resourceType}`,
+      );
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        'admin:update:CareTeam', // the patient put in Ward 7's care
+        'patient:update:Consent', // waveforms withheld, then the restriction lifted
+        'dr.out:break-glass:Patient',
+        'patient:create:CaregiverGrant',
+      ]),
+    );
+    const glass = (await t.api('GET', `/api/v1/admin/audit?patient=${patientA}&action=break-glass`)).body
+      .items[0];
+    expect(glass.detail).toMatchObject({ minutes: 15 });
+    // The text of the reason stays out of the log (free text about a patient); the break-glass record has it.
+    expect(JSON.stringify(glass)).not.toContain('cardiac arrest');
+    // A member added or removed is recorded against the team, naming the person.
+    const member = (
+      await t.api('GET', `/api/v1/admin/audit?actor=admin&action=update&limit=1000`)
+    ).body.items.find((r: any) => r.resourceType === 'CareTeam' && r.detail?.userId === as['dr.in']!.id);
+    expect(member).toMatchObject({ resourceId: teamId, detail: { added: 'member' } });
+  });
+
   it('lets researchers in only with research consent', async () => {
     expect((await search('research.r', patientA)).status).toBe(403);
     await as['pat.a']!.browser.request('PUT', `/api/v1/patients/${patientA}/consent`, {

@@ -3,8 +3,9 @@
  * patient), and break-glass (clinicians and nurses in an emergency). Every route goes through the guard.
  */
 import { randomUUID } from 'node:crypto';
-import { type ConsentRestriction, DATA_CATEGORIES, type DataCategory } from '@openiomt/core';
-import type { FastifyInstance } from 'fastify';
+import { type ConsentRestriction, DATA_CATEGORIES, type DataCategory, type Subject } from '@openiomt/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { adminAccess } from '../audit/http-events.ts';
 import { bodyObject, optionalInstant, optionalInt, requiredString } from '../http/body.ts';
 import { badRequest, HttpProblem, notFound } from '../http/problem.ts';
 import { enqueueWebhookDeliveries } from '../notify/webhook-outbox.ts';
@@ -26,10 +27,14 @@ export function accessRoutes(app: FastifyInstance, deps: AccessRouteDeps): void 
 
   // ----- care teams (administration) -----
   app.post('/api/v1/admin/care-teams', async (req, reply) => {
-    await guard.check(req, { action: 'create', resourceType: 'CareTeam' });
+    const subject = await guard.check(req, { action: 'create', resourceType: 'CareTeam' });
     const name = requiredString(bodyObject(req.body), 'name');
     if (name.length > 128) throw badRequest('name must be at most 128 characters', '/name');
-    return reply.code(201).send(await store.access.createCareTeam(name));
+    const team = await store.access.createCareTeam(name);
+    await store.audit.record(
+      adminAccess(req, subject, { action: 'create', resourceType: 'CareTeam', resourceId: team.id }),
+    );
+    return reply.code(201).send(team);
   });
   app.get('/api/v1/admin/care-teams', async (req) => {
     await guard.check(req, { action: 'search', resourceType: 'CareTeam' });
@@ -51,9 +56,24 @@ export function accessRoutes(app: FastifyInstance, deps: AccessRouteDeps): void 
         method,
         url: path,
         handler: async (req) => {
-          await guard.check(req, { action: 'update', resourceType: 'CareTeam' });
+          const subject = await guard.check(req, { action: 'update', resourceType: 'CareTeam' });
           if (!USER_ID.test(req.params.member)) throw badRequest(`invalid ${kind} id`, `/${kind}`);
-          return store.access.setMembership(req.params.id, kind, req.params.member, method === 'PUT');
+          const present = method === 'PUT';
+          const team = await store.access.setMembership(req.params.id, kind, req.params.member, present);
+          // Who may see whose data changed: a patient added or removed is that patient's record.
+          await store.audit.record(
+            adminAccess(req, subject, {
+              action: 'update',
+              resourceType: 'CareTeam',
+              resourceId: req.params.id,
+              ...(kind === 'patient' ? { patientId: req.params.member } : {}),
+              detail: {
+                [present ? 'added' : 'removed']: kind,
+                ...(kind === 'member' ? { userId: req.params.member } : {}),
+              },
+            }),
+          );
+          return team;
         },
       });
     }
@@ -76,12 +96,21 @@ export function accessRoutes(app: FastifyInstance, deps: AccessRouteDeps): void 
     if (typeof b.researchUse !== 'boolean')
       throw badRequest('researchUse must be true or false', '/researchUse');
     const version = optionalInt(b, 'version', 0, 1_000_000);
-    return store.access.putConsent(
+    const consent = await store.access.putConsent(
       req.params.id,
       { restrictions, researchUse: b.researchUse },
       subject.userId,
       version,
     );
+    await store.audit.record(
+      adminAccess(req, subject, {
+        action: 'update',
+        resourceType: 'Consent',
+        patientId: req.params.id,
+        detail: { version: consent.version, restrictions: restrictions.length, researchUse: b.researchUse },
+      }),
+    );
+    return consent;
   });
 
   // ----- caregiver grants (the patient) -----
@@ -90,7 +119,11 @@ export function accessRoutes(app: FastifyInstance, deps: AccessRouteDeps): void 
     return { items: (await store.access.grantsOfPatient(req.params.id)).map(grantJson) };
   });
   app.post<{ Params: { id: string } }>('/api/v1/patients/:id/caregivers', async (req, reply) => {
-    await guard.check(req, { action: 'update', resourceType: 'Consent', patientId: req.params.id });
+    const subject = await guard.check(req, {
+      action: 'update',
+      resourceType: 'Consent',
+      patientId: req.params.id,
+    });
     const b = bodyObject(req.body);
     const caregiverUserId = requiredString(b, 'userId', USER_ID);
     const categories = b.categories === undefined ? undefined : parseCategories(b.categories, '/categories');
@@ -101,13 +134,20 @@ export function accessRoutes(app: FastifyInstance, deps: AccessRouteDeps): void 
       ...(categories ? { categories } : {}),
       ...(until ? { until } : {}),
     });
+    await store.audit.record(grantEvent(req, subject, grant, 'create'));
     return reply.code(201).send(grantJson(grant));
   });
   app.delete<{ Params: { id: string; grant: string } }>(
     '/api/v1/patients/:id/caregivers/:grant',
     async (req) => {
-      await guard.check(req, { action: 'update', resourceType: 'Consent', patientId: req.params.id });
-      return grantJson(await store.access.revokeGrant(req.params.grant, req.params.id));
+      const subject = await guard.check(req, {
+        action: 'update',
+        resourceType: 'Consent',
+        patientId: req.params.id,
+      });
+      const grant = await store.access.revokeGrant(req.params.grant, req.params.id);
+      await store.audit.record(grantEvent(req, subject, grant, 'delete'));
+      return grantJson(grant);
     },
   );
 
@@ -138,6 +178,16 @@ export function accessRoutes(app: FastifyInstance, deps: AccessRouteDeps): void 
       reason,
       minutes,
     });
+    // In the audit log against the patient, with the code of why (the text stays in the break-glass record).
+    await store.audit.record(
+      adminAccess(req, subject, {
+        action: 'break-glass',
+        resourceType: 'Patient',
+        resourceId: req.params.id,
+        patientId: req.params.id,
+        detail: { breakGlassId: glass.id, until: glass.until, minutes },
+      }),
+    );
     // The privacy officer hears of it: a security event, and a signed webhook to whoever subscribed.
     await store.securityEvents.add({
       kind: 'break-glass',
@@ -163,6 +213,20 @@ export function accessRoutes(app: FastifyInstance, deps: AccessRouteDeps): void 
   app.get('/api/v1/admin/break-glass', async (req) => {
     await guard.check(req, { action: 'search', resourceType: 'AuditEvent' });
     return { items: await store.access.breakGlassList() };
+  });
+}
+
+/** A caregiver grant given or taken back: the patient's record, naming the caregiver (an id). */
+function grantEvent(req: FastifyRequest, subject: Subject, g: StoredGrant, action: 'create' | 'delete') {
+  return adminAccess(req, subject, {
+    action,
+    resourceType: 'CaregiverGrant',
+    resourceId: g.id,
+    patientId: g.patientId,
+    detail: {
+      caregiverUserId: g.caregiverUserId,
+      ...(g.categories ? { categories: [...g.categories] } : {}),
+    },
   });
 }
 
