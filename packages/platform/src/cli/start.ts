@@ -48,7 +48,7 @@ export function startCommand(program: Command): void {
     .option('--key-overlap-s <seconds>', 'how long a rotated-out device key stays valid (default 86400)')
     .option(
       '--reconnect-grace-s <seconds>',
-      'after a start, how long devices have to reconnect before their silence raises device-offline (default 30)',
+      'after a start, how long devices have to reconnect before their silence raises device-offline (default 45)',
     )
     .option('--intrusion-window-s <seconds>', 'intrusion detection window (default 60; 0 turns it off)')
     .option(

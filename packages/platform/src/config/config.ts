@@ -75,7 +75,7 @@ export const DEFAULTS: PlatformConfig = {
   maxMessageAgeS: 7 * 24 * 3600,
   maxMessageBytes: 256 * 1024,
   keyOverlapS: 24 * 3600,
-  reconnectGraceS: 30,
+  reconnectGraceS: 45,
   intrusionWindowS: 60,
   intrusionForgeryThreshold: 5,
   intrusionAuthFailureThreshold: 20,
