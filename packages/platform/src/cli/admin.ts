@@ -29,6 +29,8 @@ export function printTable(rows: Record<string, unknown>[], columns: string[]): 
   if (rows.length === 0) process.stdout.write('(none)\n');
 }
 
+const ENROLMENT_TTL_HELP = 'how long the one-time enrolment code works (60 s to 30 days; default 24 h)';
+
 interface ShownDevice {
   id: string;
   status: string;
@@ -151,6 +153,7 @@ export function adminCommands(program: Command): void {
     .option('--model <model>')
     .option('--manufacturer <name>')
     .option('--interval <seconds>', 'expected reporting interval', (v) => Number(v))
+    .option('--enrolment-ttl <seconds>', ENROLMENT_TTL_HELP, (v) => Number(v))
     .action(async (id, o) =>
       print(
         await adminRequest(conn(o), 'POST', '/api/v1/admin/devices', {
@@ -159,6 +162,7 @@ export function adminCommands(program: Command): void {
           model: o.model,
           manufacturer: o.manufacturer,
           expectedIntervalS: o.interval,
+          enrolmentTtlS: o.enrolmentTtl,
         }),
       ),
     );
@@ -191,16 +195,18 @@ export function adminCommands(program: Command): void {
   });
   connectionOptions(
     device.command('enrolment-code <id>').description('issue a fresh one-time enrolment code'),
-  ).action(async (id, o) =>
-    print(
-      await adminRequest(
-        conn(o),
-        'POST',
-        `/api/v1/admin/devices/${encodeURIComponent(id)}/enrolment-code`,
-        {},
+  )
+    .option('--enrolment-ttl <seconds>', ENROLMENT_TTL_HELP, (v) => Number(v))
+    .action(async (id, o) =>
+      print(
+        await adminRequest(
+          conn(o),
+          'POST',
+          `/api/v1/admin/devices/${encodeURIComponent(id)}/enrolment-code`,
+          { enrolmentTtlS: o.enrolmentTtl },
+        ),
       ),
-    ),
-  );
+    );
   connectionOptions(
     device
       .command('revoke <id>')

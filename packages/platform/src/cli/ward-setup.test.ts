@@ -71,6 +71,23 @@ describe('a ward set up from the command line', () => {
     });
   });
 
+  it('registers a device whose enrolment code works as long as asked, and issues a fresh one the same way', async () => {
+    const before = Date.now();
+    const made = JSON.parse(
+      await openiomt('device', 'register', 'ward-ox-1', '--kind', 'pulse-oximeter', '--enrolment-ttl', '600'),
+    );
+    const expires = (iso: string) => (Date.parse(iso) - before) / 1000;
+    expect(expires(made.enrolmentExpiresAt)).toBeGreaterThan(595);
+    expect(expires(made.enrolmentExpiresAt)).toBeLessThan(610);
+    const fresh = JSON.parse(
+      await openiomt('device', 'enrolment-code', 'ward-ox-1', '--enrolment-ttl', '120'),
+    );
+    expect(expires(fresh.enrolmentExpiresAt)).toBeLessThan(130);
+    await expect(openiomt('device', 'enrolment-code', 'ward-ox-1', '--enrolment-ttl', '10')).rejects.toThrow(
+      /enrolmentTtlS/,
+    );
+  });
+
   it("reads and changes a patient's alarm limits; what is not given is kept from the default", async () => {
     const limits = await openiomt('alarm', 'limits', patient);
     expect(limits).toMatch(/spo2\s+low\s+90\s+2\s+medium\s+10\s+default/);
