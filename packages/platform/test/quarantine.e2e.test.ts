@@ -131,6 +131,23 @@ describe.each(backends)('device quarantine ($name)', (backend) => {
     const r = await t.api('POST', `/api/v1/admin/devices/${revoked.id}/quarantine`, { reason: 'x' });
     expect(r.status).toBe(409);
     expect((await t.api('POST', '/api/v1/admin/devices/nope/quarantine', { reason: 'x' })).status).toBe(404);
+    // The revocation is audited like a quarantine; its security event comes from the caller's address.
+    const audit = await t.api('GET', '/api/v1/admin/audit?limit=200');
+    expect(
+      audit.body.items.find((a: any) => a.resourceId === revoked.id && a.detail?.change === 'revoke'),
+    ).toMatchObject({ action: 'update', resourceType: 'Device', reason: 'lost', actor: 'admin' });
+    const events = await t.api(
+      'GET',
+      `/api/v1/admin/security-events?device=${revoked.id}&kind=device-revoked`,
+    );
+    expect(events.body.items[0]).toMatchObject({
+      source: expect.stringMatching(/127\.0\.0\.1/),
+      detail: 'by admin: lost',
+    });
+    // A second revocation is refused, naming the first.
+    const again = await t.api('POST', `/api/v1/admin/devices/${revoked.id}/revoke`, { reason: 'again' });
+    expect(again.status).toBe(409);
+    expect(again.body.detail).toMatch(/was revoked already at/);
   });
 
   it('quarantines a device that sends forged signatures after the threshold, and not a well-behaved one', async () => {

@@ -104,10 +104,7 @@ export function adminRoutes(
       if (reason.length > 500) throw badRequest('reason is at most 500 characters', '/reason');
       return reason;
     };
-    admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/revoke', async (req) =>
-      deps.devices.revoke(req.params.id, reasonOf(req), actor.get(req)?.userId ?? 'admin'),
-    );
-    // Quarantine and release: audited, security events device-quarantined / device-released.
+    // Revocation, quarantine and release: audited, security events device-revoked / -quarantined / -released.
     const who = (req: FastifyRequest) => {
       const subject = actor.get(req);
       return {
@@ -117,6 +114,9 @@ export function adminRoutes(
         source: req.ip,
       };
     };
+    admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/revoke', async (req) =>
+      deps.devices.revoke(req.params.id, reasonOf(req), who(req)),
+    );
     admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/quarantine', async (req) =>
       deps.devices.quarantine(req.params.id, reasonOf(req), who(req)),
     );

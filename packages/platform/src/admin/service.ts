@@ -2,7 +2,7 @@ import type { InProcessBus } from '../bus/bus.ts';
 import type { DeviceRegistry } from '../ingest/device-registry.ts';
 import type { Assignment, Device, DeviceQuarantine, Store } from '../store/types.ts';
 
-/** Who changes a quarantine, for the device row, the security log and the audit log. */
+/** Who revokes, quarantines or releases a device, for the device row, the security log and the audit log. */
 export interface QuarantineActor {
   /** A user id, or 'intrusion-detection'. */
   readonly by: string;
@@ -30,11 +30,18 @@ export class DeviceAdmin {
     private readonly sessions: SessionControl,
   ) {}
 
-  async revoke(deviceId: string, reason: string, actor: string): Promise<Device> {
+  async revoke(deviceId: string, reason: string, who: QuarantineActor): Promise<Device> {
     const device = await this.store.devices.revoke(deviceId, reason);
     this.registry.invalidateDevice(deviceId);
     this.sessions.disconnectDevice(deviceId, 'device revoked');
-    await this.store.securityEvents.add({ kind: 'device-revoked', deviceId, source: actor, detail: reason });
+    // As for a quarantine: the source is where the request came from, the person is named in the detail.
+    await this.store.securityEvents.add({
+      kind: 'device-revoked',
+      deviceId,
+      source: who.source,
+      detail: `by ${who.by}: ${reason}`,
+    });
+    await this.audit('revoke', deviceId, reason, who);
     this.bus.publish('device.revoked', { deviceId, reason });
     return device;
   }
