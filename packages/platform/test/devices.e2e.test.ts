@@ -51,6 +51,13 @@ describe.each(backends)('device management ($name)', (backend) => {
     expect(later.body.entry).toHaveLength(1);
     const history = await t.api('GET', `/api/v1/admin/devices/${d.id}/assignments`);
     expect(history.body.map((a: any) => a.patientId)).toEqual([d.patientId, second.body.id]);
+    // Each change of whose readings they are is in the audit log, against the patient it concerns.
+    const audited = async (patientId: string) =>
+      (await t.api('GET', `/api/v1/admin/audit?patient=${patientId}&action=update`)).body.items
+        .filter((a: any) => a.resourceType === 'Device' && a.resourceId === d.id)
+        .map((a: any) => a.detail.change);
+    expect(await audited(d.patientId)).toEqual(expect.arrayContaining(['assign', 'end-assignment']));
+    expect(await audited(second.body.id)).toEqual(['assign']);
   });
 
   it('enrols once: a used, wrong or expired code is refused alike', async () => {

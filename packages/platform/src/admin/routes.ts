@@ -132,17 +132,20 @@ export function adminRoutes(
       const patientId = requiredString(b, 'patientId');
       const from = optionalInstant(b, 'from');
       const to = optionalInstant(b, 'to');
-      const a = await deps.devices.assign({
-        deviceId: req.params.id,
-        patientId,
-        ...(from ? { from } : {}),
-        ...(to ? { to } : {}),
-      });
+      const a = await deps.devices.assign(
+        {
+          deviceId: req.params.id,
+          patientId,
+          ...(from ? { from } : {}),
+          ...(to ? { to } : {}),
+        },
+        who(req),
+      );
       return reply.code(201).send(a);
     });
     admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/assignments/end', async (req) => {
       const at = optionalInstant(req.body === undefined ? {} : bodyObject(req.body), 'at');
-      const ended = await deps.devices.endAssignment(req.params.id, at);
+      const ended = await deps.devices.endAssignment(req.params.id, who(req), at);
       if (!ended) throw notFound(`device ${req.params.id} has no current assignment`);
       return ended;
     });

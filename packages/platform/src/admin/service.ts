@@ -96,15 +96,34 @@ export class DeviceAdmin {
     });
   }
 
-  async assign(a: { deviceId: string; patientId: string; from?: string; to?: string }): Promise<Assignment> {
+  /** Whose readings a device's are: audited against the patient (it decides where their data goes). */
+  async assign(
+    a: { deviceId: string; patientId: string; from?: string; to?: string },
+    who: QuarantineActor,
+  ): Promise<Assignment> {
     const assignment = await this.store.assignments.assign(a);
     this.registry.invalidateDevice(a.deviceId);
+    await this.auditAssignment('assign', assignment, who);
     return assignment;
   }
 
-  async endAssignment(deviceId: string, at?: string): Promise<Assignment | undefined> {
+  async endAssignment(deviceId: string, who: QuarantineActor, at?: string): Promise<Assignment | undefined> {
     const ended = await this.store.assignments.end(deviceId, at);
     this.registry.invalidateDevice(deviceId);
+    if (ended) await this.auditAssignment('end-assignment', ended, who);
     return ended;
+  }
+
+  private async auditAssignment(change: string, a: Assignment, who: QuarantineActor) {
+    await this.store.audit.record({
+      action: 'update',
+      actor: who.actor,
+      actorRole: who.actorRole,
+      resourceType: 'Device',
+      resourceId: a.deviceId,
+      patientId: a.patientId,
+      source: who.source,
+      detail: { change, assignment: a.id, from: a.from, ...(a.to ? { to: a.to } : {}) },
+    });
   }
 }
