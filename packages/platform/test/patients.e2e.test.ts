@@ -42,6 +42,12 @@ describe.each(backends)('patient identity over the admin API ($name)', (backend)
     });
     const found = await t.api('POST', '/api/v1/admin/patients/search', { identifier: 'MRN-1001' });
     expect(found.body.items.map((p: { id: string }) => p.id)).toEqual([r.body.id]);
+    // Made, read, listed and found: each disclosure of the identity is in the audit log, never the identifier.
+    const audit = (await t.api('GET', `/api/v1/admin/audit?patient=${r.body.id}`)).body.items.filter(
+      (a: any) => a.resourceType === 'Patient',
+    );
+    expect(audit.map((a: any) => a.action).sort()).toEqual(['create', 'read', 'search', 'search']);
+    expect(JSON.stringify(audit)).not.toContain('MRN-1001');
   });
 
   it('refuses malformed identity fields, naming the field', async () => {

@@ -47,15 +47,29 @@ export function patientRoutes(
     const id = optionalString(b, 'id', 64);
     if (id !== undefined && !PATIENT_ID.test(id)) throw badRequest('id has an invalid format', '/id');
     const patient = await store.patients.create({ ...(id ? { id } : {}), ...identityFields(b) });
+    await store.audit.record(
+      adminAccess(req, deps.actorOf(req), {
+        action: 'create',
+        resourceType: 'Patient',
+        resourceId: patient.id,
+        patientId: patient.id,
+      }),
+    );
     return reply.code(201).send(patient);
   });
-  admin.get('/api/v1/admin/patients', async (req) =>
-    store.patients.list(deps.listQuery(req.query as Record<string, string>)),
-  );
+  // Lists and searches disclose identities: one record per patient shown (the identifier asked for is
+  // itself patient data and stays out of the log).
+  admin.get('/api/v1/admin/patients', async (req) => {
+    const page = await store.patients.list(deps.listQuery(req.query as Record<string, string>));
+    await recordShown(req, page.items);
+    return page;
+  });
   admin.post('/api/v1/admin/patients/search', async (req) => {
     const identifier = requiredString(bodyObject(req.body), 'identifier');
     if (identifier.length > 256) throw badRequest('identifier is at most 256 characters', '/identifier');
-    return { items: await store.patients.findByIdentifier(identifier) };
+    const items = await store.patients.findByIdentifier(identifier);
+    await recordShown(req, items);
+    return { items };
   });
   admin.get<{ Params: { id: string } }>('/api/v1/admin/patients/:id', async (req) => {
     const p = await store.patients.get(req.params.id);
@@ -72,6 +86,17 @@ export function patientRoutes(
     if (!p) throw notFound(`no patient ${id}`);
     return { ...p, fhir: patientResource(p) };
   });
+  async function recordShown(req: FastifyRequest, patients: readonly { id: string }[]): Promise<void> {
+    const event = (patientId?: string) =>
+      adminAccess(req, deps.actorOf(req), {
+        action: 'search',
+        resourceType: 'Patient',
+        ...(patientId ? { patientId } : {}),
+        detail: { count: patients.length },
+      });
+    await store.audit.recordAll(patients.length === 0 ? [event()] : patients.map((p) => event(p.id)));
+  }
+
   admin.post<{ Params: { id: string } }>('/api/v1/admin/patients/:id/erase', async (req) => {
     const reason = requiredString(bodyObject(req.body ?? {}), 'reason');
     if (reason.length > 500) throw badRequest('reason is at most 500 characters', '/reason');
