@@ -168,6 +168,25 @@ describe.each(backends)('alarms as patient data ($name)', (backend) => {
     expect(forB).toEqual([]);
   });
 
+  it('audits the alarm API as the FHIR one: alarm list and read, NEWS2, alarm settings', async () => {
+    const dr = as['dr.in']!.browser;
+    const list = await dr.get(`/api/v1/alarms?patient=${a.patientId}`);
+    expect(list.status).toBe(200);
+    const id = list.json.items[0].id as string;
+    expect((await dr.get(`/api/v1/alarms/${id}`)).status).toBe(200);
+    expect((await dr.get(`/api/v1/patients/${a.patientId}/news2`)).status).toBe(200);
+    expect((await dr.get(`/api/v1/patients/${a.patientId}/alarm-settings`)).status).toBe(200);
+    const mine = (r: any) => r.actor === as['dr.in']!.id;
+    const reads = (await audited(a.patientId, 'read'))
+      .filter(mine)
+      .map((r) => `${r.resourceType}:${r.resourceId ?? ''}`);
+    expect(reads).toEqual(
+      expect.arrayContaining([`Flag:${id}`, 'RiskAssessment:', `AlarmSettings:${a.patientId}`]),
+    );
+    const [search] = (await audited(a.patientId, 'search')).filter(mine);
+    expect(search).toMatchObject({ resourceType: 'Flag', detail: { count: list.json.items.length } });
+  });
+
   it('refuses unknown search parameters on Flag and Communication instead of widening the search', async () => {
     const cases = [
       [`/fhir/R4/Flag?patinet=${a.patientId}`, 'patinet'],

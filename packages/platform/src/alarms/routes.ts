@@ -7,6 +7,7 @@
 import { DEFAULT_THRESHOLDS } from '@openiomt/core';
 import type { FastifyInstance } from 'fastify';
 import type { AccessGuard } from '../access/guard.ts';
+import { adminAccess } from '../audit/http-events.ts';
 import { listQuery } from '../http/body.ts';
 import { badRequest, HttpProblem, notFound } from '../http/problem.ts';
 import type { ClinicalRules } from '../rules/engine.ts';
@@ -35,12 +36,26 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
       throw badRequest(`state must be one of ${STATES.join(', ')}`, '/state');
     const page = listQuery(q);
     const scope = await guard.searchScope(req, { resourceType: 'Flag' }, q.patient || undefined);
-    return store.alarms.list({
+    const found = await store.alarms.list({
       ...(scope.patientId ? { patientId: scope.patientId } : {}),
       ...(scope.patientIds ? { patientIds: scope.patientIds } : {}),
       ...(state ? { state: state as (typeof STATES)[number] } : {}),
       ...page,
     });
+    // One record per patient whose alarms were shown, as for a FHIR Flag search.
+    const subject = await guard.subject(req);
+    const patients = [...new Set(found.items.map((a) => a.patientId))];
+    const event = (patientId?: string) =>
+      adminAccess(req, subject, {
+        action: 'search',
+        resourceType: 'Flag',
+        ...(patientId ? { patientId } : {}),
+        detail: {
+          count: found.items.filter((a) => patientId === undefined || a.patientId === patientId).length,
+        },
+      });
+    await store.audit.recordAll(patients.length === 0 ? [event(scope.patientId)] : patients.map(event));
+    return found;
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/alarms/:id', async (req) => {
@@ -48,7 +63,19 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
     await guard.subject(req);
     const found = await store.alarms.get(req.params.id);
     if (!found) throw notFound(`no alarm ${req.params.id}`);
-    await guard.check(req, { action: 'read', resourceType: 'Flag', patientId: found.alarm.patientId });
+    const subject = await guard.check(req, {
+      action: 'read',
+      resourceType: 'Flag',
+      patientId: found.alarm.patientId,
+    });
+    await store.audit.record(
+      adminAccess(req, subject, {
+        action: 'read',
+        resourceType: 'Flag',
+        resourceId: req.params.id,
+        patientId: found.alarm.patientId,
+      }),
+    );
     const [transitions, notifications] = await Promise.all([
       store.alarms.transitions(req.params.id),
       store.alarms.notifications({ alarmId: req.params.id }),
@@ -92,9 +119,21 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/patients/:id/news2', async (req) => {
-    await guard.check(req, { action: 'read', resourceType: 'Observation', patientId: req.params.id });
+    const subject = await guard.check(req, {
+      action: 'read',
+      resourceType: 'Observation',
+      patientId: req.params.id,
+    });
     if (!(await store.patients.get(req.params.id))) throw notFound(`no patient ${req.params.id}`);
     const score = await rules.news2(req.params.id);
+    await store.audit.record(
+      adminAccess(req, subject, {
+        action: 'read',
+        resourceType: 'RiskAssessment',
+        patientId: req.params.id,
+        detail: { score: 'NEWS2' },
+      }),
+    );
     // One shape whether or not a score exists yet, so a client reads `score` and checks it for null.
     return score
       ? { patientId: req.params.id, score }
@@ -102,9 +141,21 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/patients/:id/alarm-settings', async (req, reply) => {
-    await guard.check(req, { action: 'read', resourceType: 'AlarmSettings', patientId: req.params.id });
+    const subject = await guard.check(req, {
+      action: 'read',
+      resourceType: 'AlarmSettings',
+      patientId: req.params.id,
+    });
     if (!(await store.patients.get(req.params.id))) throw notFound(`no patient ${req.params.id}`);
     const s = await store.alarmSettings.get(req.params.id);
+    await store.audit.record(
+      adminAccess(req, subject, {
+        action: 'read',
+        resourceType: 'AlarmSettings',
+        resourceId: req.params.id,
+        patientId: req.params.id,
+      }),
+    );
     reply.header('etag', settingsEtag(s));
     return {
       patientId: req.params.id,
