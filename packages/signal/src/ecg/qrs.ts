@@ -339,14 +339,39 @@ export function detectQrsMultiLead(
     decideBeats(features, candidates, samplingFrequency, refractory),
     samplingFrequency,
   );
-  return strictlyIncreasing(refineFiducials(leads[0]!, beats, samplingFrequency));
+  return onePerRefractory(
+    refineFiducials(leads[0]!, beats, samplingFrequency),
+    beats,
+    features.envelope,
+    refractory,
+  );
 }
 
-/** Drops a fiducial that refinement moved onto or before its predecessor (two detections, one complex). */
-function strictlyIncreasing(x: Int32Array): Int32Array {
+/**
+ * Refinement may move two detections onto one complex (or next to each other, closer than the refractory
+ * period allows): of two fiducials that close, the one detected on the stronger envelope stays.
+ */
+function onePerRefractory(
+  refined: Int32Array,
+  detected: Int32Array,
+  envelope: Float64Array,
+  refractory: number,
+): Int32Array {
   let count = 0;
-  for (let i = 0; i < x.length; i++) if (count === 0 || x[i]! > x[count - 1]!) x[count++] = x[i]!;
-  return count === x.length ? x : x.slice(0, count);
+  const strength = (i: number) => envelope[detected[i]!]!;
+  const kept = new Int32Array(refined.length); // indices of the detections kept
+  for (let i = 0; i < refined.length; i++) {
+    const last = count > 0 ? kept[count - 1]! : -1;
+    if (last >= 0 && refined[i]! - refined[last]! < refractory) {
+      if (strength(i) > strength(last)) kept[count - 1] = i;
+      continue;
+    }
+    kept[count++] = i;
+  }
+  if (count === refined.length) return refined;
+  const out = new Int32Array(count);
+  for (let k = 0; k < count; k++) out[k] = refined[kept[k]!]!;
+  return out;
 }
 
 /** Detects QRS complexes in one ECG lead sampled at `samplingFrequency` Hz; returns sample indices. */
