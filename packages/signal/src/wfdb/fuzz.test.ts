@@ -20,13 +20,24 @@ function encode212(samples: number[]): Uint8Array {
 describe('WFDB parsers under arbitrary input', () => {
   it('header parser either parses or throws WfdbHeaderError', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 200 }), (text) => {
-        try {
-          parseHeader(text);
-        } catch (e) {
-          expect(e).toBeInstanceOf(WfdbHeaderError);
-        }
-      }),
+      fc.property(
+        fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 3000 })),
+        (text) => {
+          try {
+            parseHeader(text);
+          } catch (e) {
+            expect(e).toBeInstanceOf(WfdbHeaderError);
+            // One short line a terminal shows as it is: no control or escape bytes, the input cut short.
+            const message = (e as Error).message;
+            expect(message.length).toBeLessThan(200);
+            expect(
+              [...message].some(
+                (c) => c.charCodeAt(0) < 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f),
+              ),
+            ).toBe(false);
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });

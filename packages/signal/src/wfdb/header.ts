@@ -57,8 +57,33 @@ function splitLines(text: string): string[] {
   return text.split(/\r?\n|\r/);
 }
 
+/**
+ * A piece of the header for an error message: escaped (a header is outside input; its bytes must not reach
+ * a terminal raw) and cut short.
+ */
+function quoted(text: string | undefined): string {
+  if (text === undefined) return '""';
+  const cut = text.length > 60 ? `${text.slice(0, 60)}…` : text;
+  return JSON.stringify(cut).replace(
+    /[\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** Control characters other than tab, line breaks, vertical tab and form feed. */
+function hasControlBytes(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 && (c < 0x09 || c > 0x0d)) return true;
+  }
+  return false;
+}
+
 /** Parses a header's text. Throws WfdbHeaderError naming the offending field. */
 export function parseHeader(text: string): RecordHeader {
+  // A binary file given as a header (a .dat, say): said so, not quoted.
+  if (hasControlBytes(text.slice(0, 4096)))
+    throw new WfdbHeaderError("header: not a text file (control bytes in it): give the record's .hea");
   const comments: string[] = [];
   const content: string[] = [];
   for (const raw of splitLines(text)) {
@@ -73,17 +98,17 @@ export function parseHeader(text: string): RecordHeader {
   const recordLine = content[0];
   if (recordLine === undefined) throw new WfdbHeaderError('header: no record line');
   const m = RECORD_LINE.exec(recordLine);
-  if (!m?.groups) throw new WfdbHeaderError(`header: malformed record line "${recordLine}"`);
+  if (!m?.groups) throw new WfdbHeaderError(`header: malformed record line ${quoted(recordLine)}`);
   const g = m.groups;
   if (g.nseg !== undefined) {
     throw new WfdbHeaderError(
-      `header: record "${g.name}" is multi-segment (${g.nseg} segments); read each segment record instead`,
+      `header: record ${quoted(g.name)} is multi-segment (${g.nseg} segments); read each segment record instead`,
     );
   }
   const signalCount = Number(g.nsig);
   const samplingFrequency = g.fs !== undefined ? Number(g.fs) : DEFAULT_FS;
   if (!(samplingFrequency > 0) || !Number.isFinite(samplingFrequency)) {
-    throw new WfdbHeaderError(`header: sampling frequency "${g.fs}" must be a positive number`);
+    throw new WfdbHeaderError(`header: sampling frequency ${quoted(g.fs)} must be a positive number`);
   }
   const signalLines = content.slice(1);
   if (signalLines.length < signalCount) {
@@ -110,7 +135,7 @@ function intField(value: string | undefined, field: string, index: number, fallb
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n))
-    throw new WfdbHeaderError(`header: signal ${index} ${field} "${value}" is not an integer`);
+    throw new WfdbHeaderError(`header: signal ${index} ${field} ${quoted(value)} is not an integer`);
   return n;
 }
 
@@ -118,17 +143,19 @@ function parseSignalLine(line: string, index: number): SignalSpec {
   const parts = line.split(/\s+/);
   const [fileName, fmtText, gainText, resText, zeroText, initText, sumText, blockText] = parts;
   if (fileName === undefined || fmtText === undefined) {
-    throw new WfdbHeaderError(`header: signal ${index} line "${line}" lacks a format field`);
+    throw new WfdbHeaderError(`header: signal ${index} line ${quoted(line)} lacks a format field`);
   }
   const fm = FORMAT_FIELD.exec(fmtText);
-  if (!fm?.groups) throw new WfdbHeaderError(`header: signal ${index} format "${fmtText}" is malformed`);
+  if (!fm?.groups)
+    throw new WfdbHeaderError(`header: signal ${index} format ${quoted(fmtText)} is malformed`);
   const adcZero = intField(zeroText, 'adczero', index, 0);
   let gain = DEFAULT_GAIN;
   let baseline = adcZero;
   let units = 'mV';
   if (gainText !== undefined) {
     const gm = GAIN_FIELD.exec(gainText);
-    if (!gm?.groups) throw new WfdbHeaderError(`header: signal ${index} gain "${gainText}" is malformed`);
+    if (!gm?.groups)
+      throw new WfdbHeaderError(`header: signal ${index} gain ${quoted(gainText)} is malformed`);
     const parsedGain = Number(gm.groups.gain);
     gain = parsedGain === 0 ? DEFAULT_GAIN : parsedGain;
     if (gm.groups.base !== undefined) baseline = Number(gm.groups.base);
