@@ -56,19 +56,29 @@ export function webhookCommands(program: Command): void {
   connectionOptions(
     webhook
       .command('deliveries <id>')
-      .description("a webhook's deliveries, newest first, with their last error"),
+      .description("a webhook's deliveries, newest first, with their last failed attempt's error"),
   )
     .option('--status <status>', 'pending, delivered or dead')
     .option('--limit <n>', 'at most this many', '50')
     .action(async (id, o) => {
       const q = new URLSearchParams(o.status ? { status: o.status } : {});
+      const rows = await listAll<Record<string, unknown>>(
+        adminConnection(o),
+        `/api/v1/admin/webhooks/${path(id)}/deliveries?${q}`,
+        Number(o.limit),
+      );
+      // A delivery that got through after failing keeps its last failure: said as the past it is.
       printTable(
-        await listAll(
-          adminConnection(o),
-          `/api/v1/admin/webhooks/${path(id)}/deliveries?${q}`,
-          Number(o.limit),
-        ),
-        ['id', 'eventId', 'status', 'attempts', 'nextAttemptAt', 'lastError'],
+        rows.map((r) => ({
+          ...r,
+          lastFailure:
+            r.lastError === undefined
+              ? ''
+              : r.status === 'delivered'
+                ? `before delivery: ${r.lastError}`
+                : r.lastError,
+        })),
+        ['id', 'eventId', 'status', 'attempts', 'nextAttemptAt', 'lastFailure'],
       );
     });
 
