@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { detectQrsMultiLead } from '../src/ecg/qrs.ts';
 import { WaveformStream } from '../src/stream/waveform-stream.ts';
+import { sharedDataPath } from '../src/testdata.ts';
 import { readRecord } from '../src/wfdb/loader.ts';
 import { toPhysical } from '../src/wfdb/signal.ts';
 import { HELP_OPTION, recordsOf, runScript, scriptArgs, wholeNumber } from './script-cli.ts';
@@ -17,7 +18,7 @@ Usage: npx tsx packages/signal/scripts/bench-signal.ts [options]   (npm run benc
 Single-core QRS detection throughput over a WFDB database, against a plain summing pass over the same samples.
 
 Options:
-  --data <dir>     the database folder (default ../shared/data/mitdb): a RECORDS file naming its records, and
+  --data <dir>     the database folder (default: mitdb in OPENIOMT_SHARED_DATA, or in ../shared/data beside the repository): a RECORDS file naming its records, and
                    for each record <record>.hea and the signal file it names
   --rounds <n>     timed rounds; the best is kept (default 3)
   --out <file>     where the JSON results go (default .bench/bench-signal.json)
@@ -27,7 +28,7 @@ Options:
 const { values } = scriptArgs(USAGE, () =>
   parseArgs({
     options: {
-      data: { type: 'string', default: join(process.cwd(), '..', 'shared', 'data', 'mitdb') },
+      data: { type: 'string', default: join(sharedDataPath(), 'mitdb') },
       out: { type: 'string', default: '.bench/bench-signal.json' },
       rounds: { type: 'string', default: '3' },
       help: HELP_OPTION,

@@ -33,6 +33,7 @@ import {
   singleRhythmWindows,
 } from '../src/eval/afdb.ts';
 import { type LiveAfCall, liveAfCalls, scoreLiveAf } from '../src/eval/live-af.ts';
+import { sharedDataPath } from '../src/testdata.ts';
 import { readAnnotations, readRecord } from '../src/wfdb/loader.ts';
 import { toPhysical } from '../src/wfdb/signal.ts';
 import {
@@ -51,7 +52,7 @@ Usage: npx tsx packages/signal/scripts/eval-af.ts [options]   (npm run eval:af)
 Evaluates the AF screen on the shared reference data (see the comment at the top of this script).
 
 Options:
-  --data <dir>              the shared data folder (default ../shared/data), holding
+  --data <dir>              the shared data folder (default OPENIOMT_SHARED_DATA, or ../shared/data beside the repository), holding
                               challenge-2017/  LABELS.csv and the records it names (.hea, .mat)
                               afdb-derived/    qrs<record>.txt RR tables with atr<record>.txt rhythm listings
                               mitdb/           RECORDS, and each record's .hea, .dat and .atr
@@ -64,7 +65,7 @@ Options:
 const { values } = scriptArgs(USAGE, () =>
   parseArgs({
     options: {
-      data: { type: 'string', default: join(process.cwd(), '..', 'shared', 'data') },
+      data: { type: 'string', default: sharedDataPath() },
       out: { type: 'string', default: '.bench/eval-af.json' },
       'window-beats': { type: 'string', default: '32' },
       'mitdb-windows': { type: 'string', default: '20,30' },

@@ -17,6 +17,7 @@ import {
 } from '../src/cli.ts';
 import { detectQrsMultiLead, movingAverage } from '../src/ecg/qrs.ts';
 import { beatsFromSamples, compareBeats, type Ec57Result, medianAbs } from '../src/eval/ec57.ts';
+import { sharedDataPath } from '../src/testdata.ts';
 import type { AnnotationFile } from '../src/wfdb/annotation.ts';
 import { readAnnotations, readRecord, WfdbFileError } from '../src/wfdb/loader.ts';
 import { toPhysical, type WfdbRecord } from '../src/wfdb/signal.ts';
@@ -28,7 +29,7 @@ Usage: npx tsx packages/signal/scripts/eval-qrs.ts [options]   (npm run eval:qrs
 EC57 beat-by-beat evaluation of the QRS detector over a WFDB database folder.
 
 Options:
-  --data <dir>       the database folder (default ../shared/data/mitdb): a RECORDS file naming its records,
+  --data <dir>       the database folder (default: mitdb in OPENIOMT_SHARED_DATA, or in ../shared/data beside the repository): a RECORDS file naming its records,
                      and for each record <record>.hea, the signal file it names, and the reference beat
                      annotations <record>.atr
   --records <list>   comma-separated records to score instead of those RECORDS names (e.g. 100,101)
@@ -43,7 +44,7 @@ A record without reference annotations (.atr) or without an ECG signal is skippe
 const { values } = scriptArgs(USAGE, () =>
   parseArgs({
     options: {
-      data: { type: 'string', default: join(process.cwd(), '..', 'shared', 'data', 'mitdb') },
+      data: { type: 'string', default: join(sharedDataPath(), 'mitdb') },
       out: { type: 'string', default: '.bench/eval-qrs.json' },
       records: { type: 'string' },
       /** 'all' (default): fuse every ECG lead; '1': the first ECG lead only. */

@@ -8,8 +8,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** packages/signal/fixtures */
 export const FIXTURES = resolve(here, '../fixtures');
 
-/** The shared data directory (env OPENIOMT_SHARED_DATA, default ../shared/data beside the repo), if present. */
+/** Where the shared data set is looked for: env OPENIOMT_SHARED_DATA, else ../shared/data beside the repository. */
+export function sharedDataPath(): string {
+  return process.env.OPENIOMT_SHARED_DATA || resolve(here, '../../../../shared/data');
+}
+
+/** The shared data directory, if present. */
 export function sharedDataDir(): string | undefined {
-  const dir = process.env.OPENIOMT_SHARED_DATA ?? resolve(here, '../../../../shared/data');
+  const dir = sharedDataPath();
   return existsSync(join(dir, 'mitdb', 'RECORDS')) ? dir : undefined;
 }
