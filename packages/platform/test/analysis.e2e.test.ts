@@ -115,6 +115,20 @@ describe.each(backends)('waveform analysis end to end ($name)', (backend) => {
     }
     // ... and in the patient's listed series (the patient export pages through it).
     const listed = (await t.platform.store.observations.list({ patientId: d.patientId, limit: 1000 })).items;
+    // Nothing derived claims a stretch before the first ECG sample: 33 s of ECG, not the AF screen's 60 s.
+    const firstSample = Math.min(
+      ...listed
+        .filter((o: any) => o.valueSampledData)
+        .map((o: any) => Date.parse(o.effectiveDateTime ?? o.effectivePeriod.start)),
+    );
+    const starts = listed
+      .filter((o: any) => o.derivedFrom !== undefined)
+      .map(
+        (o: any) =>
+          [o.code.coding[0].code, Date.parse(o.effectivePeriod?.start ?? o.effectiveDateTime)] as const,
+      );
+    expect(starts.some(([code]) => code === '8884-9')).toBe(true); // the rhythm call is among them
+    expect(starts.filter(([, at]) => at < firstSample)).toEqual([]);
     expect(listed.filter((o) => typeof (o.meta as any)?.lastUpdated !== 'string')).toEqual([]);
     for (const o of derived) expect(listed.find((x) => x.id === o.id)).toEqual(o);
 

@@ -216,8 +216,11 @@ export class WaveformAnalysis {
       sources: entry.sources.sourcesFor(result.endMs),
       algorithmVersion: WAVEFORM_ANALYSIS_VERSION,
       recorded: this.now().toISOString(),
-      ...(result.kind === 'resp' ? { rateSpanMs: RESP_SPAN_S * 1000 } : {}),
-      rhythmSpanMs: ANALYSIS_WINDOWS.afWindowS * 1000,
+      // What was looked at: the nominal span, or less while the stream is younger than it.
+      ...(result.kind === 'resp'
+        ? { rateSpanMs: result.endMs - (result.rateFromMs ?? result.endMs - RESP_SPAN_S * 1000) }
+        : {}),
+      rhythmSpanMs: result.endMs - (result.rhythmFromMs ?? result.endMs - ANALYSIS_WINDOWS.afWindowS * 1000),
     });
   }
 }

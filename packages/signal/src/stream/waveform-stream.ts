@@ -52,6 +52,8 @@ export interface WindowResult {
   readonly leadOff: boolean; // most of the stretch missing (nulls) or flat
   /** bpm (ecg heart rate, ppg pulse rate) or breaths/min (resp, over the RESP_SPAN_S ending at endMs). */
   readonly rate?: number;
+  /** resp: where the stretch the rate was measured over begins (RESP_SPAN_S back, or the stream's start). */
+  readonly rateFromMs?: number;
   /**
    * Beat times (epoch ms) found in this stretch (ecg, ppg), ascending, each reported once across windows. A
    * beat that the previous window did not report (it placed it just past its end) is reported here even if
@@ -65,6 +67,8 @@ export interface WindowResult {
    * that stretch from both parts of the clinical definition (RR irregularity and P waves, ecg/atrial.ts).
    */
   readonly rhythm?: 'af-suspected' | 'not-af';
+  /** Where the stretch `rhythm` looked at begins: `afWindowS` back, or the stream's start if later. */
+  readonly rhythmFromMs?: number;
   /** What `rhythm` rests on (see AfBasis). */
   readonly rhythmBasis?: AfBasis;
   /** The P-wave consistency behind `rhythm` (−1..1), when enough beats could be compared. */
@@ -318,7 +322,7 @@ export class WaveformStream {
         ...base,
         quality: a.quality,
         leadOff: a.leadOff,
-        ...(a.rate !== undefined ? { rate: a.rate } : {}),
+        ...(a.rate !== undefined ? { rate: a.rate, rateFromMs: this.timeOf(st, segStart) } : {}),
       };
     }
     const a = this.kind === 'ecg' ? analyseEcgSegment(segment) : analysePpgSegment(segment);
@@ -349,6 +353,8 @@ export class WaveformStream {
       const screen = rhythmOver(st.beats, st.pWaves, afFrom, reportEnd, st.rateHz, this.options.afWindowS);
       if (screen) {
         result.rhythm = screen.rhythm;
+        // A young stream looked at less than the AF window: the span says so.
+        result.rhythmFromMs = this.timeOf(st, Math.max(afFrom, 0));
         result.rhythmBasis = screen.basis;
         if (Number.isFinite(screen.pWaveConsistency)) result.pWaveConsistency = screen.pWaveConsistency;
       }
