@@ -74,6 +74,10 @@ export function simulateCommand(program: Command): void {
   program
     .command('simulate')
     .description('simulate a ward: patients whose monitors stream real PhysioNet recordings over MQTT')
+    .addHelpText(
+      'after',
+      '\nEach simulated patient is put together from recordings of different people (an MIT-BIH ECG, a Challenge 2015\nPPG and respiration, MIMIC-II numerics): realistic traffic, not a coherent case. Heart rate from the ECG,\npulse rate from the PPG and the monitor numerics will not agree.',
+    )
     .option('--patients <n>', 'number of simulated patients (one monitor each)', '4')
     .option('--duration <s>', 'seconds to stream (one signed message per monitor per second)', '60')
     .option('--url <url>', 'platform HTTP URL (or OPENIOMT_URL; default http://127.0.0.1:8080)')
