@@ -51,3 +51,42 @@ describe('openiomt piped into a reader that stops early', () => {
     }
   }, 120_000);
 });
+
+describe('npm start, as the README runs it', () => {
+  it('stops the platform when npm is told to stop (SIGTERM reaches the platform, not only npm)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'openiomt-npm-start-'));
+    try {
+      const root = fileURLToPath(new URL('../../../../', import.meta.url));
+      const npm = spawn(
+        'npm',
+        [
+          'start',
+          '--',
+          ...['--data-dir', dir, '--http-port', '0', '--mqtt-port', '0', '--log-level', 'silent'],
+        ],
+        {
+          cwd: root,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, OPENIOMT_DATA_DIR: '', DATABASE_URL: '' },
+        },
+      );
+      let out = '';
+      npm.stdout.on('data', (d) => {
+        out += d;
+      });
+      const exited = new Promise<void>((r) => npm.on('close', () => r()));
+      const deadline = Date.now() + 60_000;
+      while (!out.includes('/healthz') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(out).toContain('/healthz');
+      npm.kill('SIGTERM');
+      await exited;
+      // The platform let go of its data folder: it stopped the graceful way, not orphaned behind npm.
+      const gone = Date.now() + 20_000;
+      while (existsSync(join(dir, 'openiomt.pid')) && Date.now() < gone)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(existsSync(join(dir, 'openiomt.pid'))).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
