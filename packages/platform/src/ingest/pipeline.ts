@@ -251,12 +251,30 @@ export class IngestPipeline {
   }
 
   private async commitReadings(batch: ReadingToStore[]): Promise<CommitOutcome[]> {
-    return this.store.readings.commit(batch);
+    try {
+      return await this.store.readings.commit(batch);
+    } catch (e) {
+      // Nothing was acknowledged: each device's session is closed and it sends the readings again. Said
+      // here, once per failed batch, so an operator sees why devices are being dropped.
+      this.log.error(
+        { err: (e as Error).message, readings: batch.length },
+        'readings could not be stored: their devices were not acknowledged and will send them again',
+      );
+      throw e;
+    }
   }
 
   private async commitRefusals(batch: Refusal[]): Promise<true[]> {
-    await this.store.deadLetters.addMany(batch.map((r) => r.letter));
-    for (const r of batch) if (r.security) await this.store.securityEvents.add(r.security);
+    try {
+      await this.store.deadLetters.addMany(batch.map((r) => r.letter));
+      for (const r of batch) if (r.security) await this.store.securityEvents.add(r.security);
+    } catch (e) {
+      this.log.error(
+        { err: (e as Error).message, refusals: batch.length },
+        'dead letters could not be stored',
+      );
+      throw e;
+    }
     return batch.map(() => true);
   }
 }
