@@ -197,4 +197,31 @@ describe('openiomt simulate (CLI)', () => {
     expect(stdout).toContain('--duration');
     expect(stdout).toContain('--mqtt-url');
   });
+
+  it('says at once what is wrong with --url or an MQTT address where nothing listens, before provisioning anything', async () => {
+    const run = (args: string[]) =>
+      promisify(execFile)('node', [resolve(PLATFORM_DIR, 'bin/openiomt.js'), 'simulate', ...args], {
+        env: { ...process.env, OPENIOMT_ADMIN_TOKEN: 'oiat_unused' },
+      }).then(
+        () => ({ code: 0, stderr: '' }),
+        (e) => ({ code: e.code as number, stderr: e.stderr as string }),
+      );
+    const url = await run(['--url', '127.0.0.1:8080']);
+    expect(url).toEqual({
+      code: 2,
+      stderr: expect.stringMatching(/--url "127.0.0.1:8080" is not an http\(s\) URL/),
+    });
+    const started = Date.now();
+    const broker = await run([
+      '--url',
+      'http://127.0.0.1:1',
+      '--mqtt-url',
+      'mqtt://127.0.0.1:1',
+      '--duration',
+      '60',
+    ]);
+    expect(broker.code).toBe(2);
+    expect(broker.stderr).toMatch(/nothing answers at the MQTT broker address mqtt:\/\/127.0.0.1:1/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
 });

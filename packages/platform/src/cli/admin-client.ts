@@ -4,6 +4,29 @@ export class CliError extends Error {
   override name = 'CliError';
 }
 
+/** Certificate errors of Node's TLS: the platform answered, but with a certificate not trusted here. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Why a request to the platform got no answer, with what to do about it. */
+export function unreachable(url: string, e: unknown): CliError {
+  const cause = (e as Error).cause as (Error & { code?: string }) | undefined;
+  const why = String(cause ?? (e as Error).message);
+  if (cause?.code !== undefined && UNTRUSTED_CERTIFICATE.has(cause.code))
+    return new CliError(
+      `the platform at ${url} answered with a TLS certificate not trusted here (${cause.code}): give its CA with NODE_EXTRA_CA_CERTS=<ca.pem>, or use the host name the certificate names`,
+    );
+  return new CliError(
+    `cannot reach the platform at ${url} (${why}): is it running? Set --url or OPENIOMT_URL`,
+  );
+}
+
 export interface AdminConnection {
   readonly url: string;
   readonly token: string;
@@ -57,9 +80,7 @@ export async function adminExchange<T>(
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch (e) {
-    throw new CliError(
-      `cannot reach the platform at ${c.url} (${(e as Error).cause ?? (e as Error).message}): is it running? Set --url or OPENIOMT_URL`,
-    );
+    throw unreachable(c.url, e);
   }
   const text = await res.text();
   let json: { title?: string; detail?: string; field?: string } | undefined;

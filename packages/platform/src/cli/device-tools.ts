@@ -11,7 +11,7 @@ import {
   saveDeviceKey,
 } from '@openiomt/device-sdk';
 import type { Command } from 'commander';
-import { CliError } from './admin-client.ts';
+import { CliError, unreachable } from './admin-client.ts';
 
 const platformUrl = (o: { url?: string }): string =>
   (o.url ?? process.env.OPENIOMT_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
@@ -32,9 +32,7 @@ async function askPlatform<T>(url: string, call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (e) {
     if (e instanceof EnrolmentError) throw new CliError(e.message);
-    throw new CliError(
-      `cannot reach the platform at ${url} (${(e as Error).cause ?? (e as Error).message}): is it running? Set --url or OPENIOMT_URL`,
-    );
+    throw unreachable(url, e);
   }
 }
 

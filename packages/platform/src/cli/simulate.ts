@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { ProvisionError } from '../simulate/provision.ts';
@@ -21,6 +22,38 @@ function positiveInt(value: string, flag: string, max: number): number {
   if (!Number.isInteger(n) || n < 1 || n > max)
     throw new CliError(`${flag} must be a whole number 1..${max} (got "${value}")`);
   return n;
+}
+
+function httpUrlOf(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
+    throw new CliError(`--url "${value}" is not an http(s) URL: use http://host:port or https://host:port`);
+  return value;
+}
+
+/**
+ * Whether anything listens at the broker's address: checked before the ward is provisioned, so a wrong
+ * --mqtt-url fails at once instead of after the whole duration, leaving patients and devices behind.
+ */
+async function brokerListening(mqttUrl: string): Promise<boolean> {
+  const u = new URL(mqttUrl);
+  const port = Number(u.port || (u.protocol === 'mqtts:' ? 8883 : 1883));
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 3000 });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
 }
 
 function mqttUrlOf(value: string): string {
@@ -62,7 +95,11 @@ function explain(e: unknown): never {
       throw new CliError(
         `${e.message}: set OPENIOMT_ADMIN_TOKEN (or --token-file) to the token printed at the first start`,
       );
-    throw new CliError(`${e.message} (is the platform at --url running and reachable?)`);
+    if (e.status === 409)
+      throw new CliError(`${e.message}: choose another --id-prefix (or leave it out for a fresh one)`);
+    if (e.status === undefined)
+      throw new CliError(`${e.message} (is the platform at --url running and reachable?)`);
+    throw new CliError(e.message);
   }
   if (e instanceof RecordingError) throw new CliError(`${e.message} (or set OPENIOMT_SHARED_DATA)`);
   if (e instanceof WardError) throw new CliError(e.message);
@@ -85,19 +122,23 @@ export function simulateCommand(program: Command): void {
     .option('--token-file <file>', 'file holding the administrator token (else OPENIOMT_ADMIN_TOKEN)')
     .option(
       '--data <dir>',
-      'recordings folder (default OPENIOMT_SHARED_DATA, ../shared/data, else the shipped excerpts)',
+      'recordings folder (default OPENIOMT_SHARED_DATA, else ../shared/data beside the repository, else the shipped excerpts)',
     )
     .option('--vitals-every <s>', 'seconds per replayed numerics row (the source has one per minute)', '5')
     .option('--id-prefix <prefix>', 'prefix of the patient and device ids (default sim-<random>)')
     .action(async (flags: SimulateFlags) => {
       const connection = adminConnection({
-        ...(flags.url ? { url: flags.url } : {}),
+        ...(flags.url ? { url: httpUrlOf(flags.url) } : {}),
         ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}),
       });
       const patients = positiveInt(flags.patients, '--patients', 10_000);
       const durationS = positiveInt(flags.duration, '--duration', 7 * 86_400);
       const vitalsEveryS = positiveInt(flags.vitalsEvery, '--vitals-every', 3600);
       const mqttUrl = mqttUrlOf(flags.mqttUrl ?? process.env.OPENIOMT_MQTT_URL ?? 'mqtt://127.0.0.1:1883');
+      if (!(await brokerListening(mqttUrl)))
+        throw new CliError(
+          `nothing answers at the MQTT broker address ${mqttUrl}: is the platform running? Set --mqtt-url`,
+        );
 
       const bar = new cliProgress.SingleBar(
         {
