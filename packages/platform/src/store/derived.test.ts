@@ -3,6 +3,7 @@ import { type MappedDerived, mapDerived } from '@openiomt/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDateCondition } from '../fhir/search-params.ts';
 import type { DerivedToStore } from './derived.ts';
+import { provenanceWithLastUpdated, withLastUpdated } from './fhir-view.ts';
 import { observationSearchRepository } from './observation-search.ts';
 import { type SampleKey, sampleKey, sampleReading } from './sample-readings.ts';
 import { type DisposableStore, storeBackends } from './testing.ts';
@@ -63,13 +64,16 @@ describe.each(storeBackends())('derived observations on $name', ({ open }) => {
     expect(await store.derivedObservations.addMany([w])).toBe(4);
     // analysing the same stretch again (after a restart) stores nothing new
     expect(await store.derivedObservations.addMany([window(deviceId, patientId, T0)])).toBe(0);
+    // Served with meta.lastUpdated: when the window was analysed and stored (its Provenance's recorded).
+    const provenance = provenanceWithLastUpdated(w.provenance as Record<string, unknown>);
     for (const o of w.observations) {
-      expect(await store.derivedObservations.get(o.id)).toEqual(o.resource);
-      expect(await store.observations.get(o.id)).toEqual(o.resource);
-      expect(await store.derivedObservations.provenanceOf(o.id)).toEqual(w.provenance);
-      expect(await store.observations.provenanceOf(o.id)).toEqual(w.provenance);
+      const served = withLastUpdated(o.resource, (w.provenance as { recorded: string }).recorded);
+      expect(await store.derivedObservations.get(o.id)).toEqual(served);
+      expect(await store.observations.get(o.id)).toEqual(served);
+      expect(await store.derivedObservations.provenanceOf(o.id)).toEqual(provenance);
+      expect(await store.observations.provenanceOf(o.id)).toEqual(provenance);
     }
-    expect(await store.derivedObservations.provenance(w.provenance.id as string)).toEqual(w.provenance);
+    expect(await store.derivedObservations.provenance(w.provenance.id as string)).toEqual(provenance);
     // the other rows hold only a pointer, which is no Provenance of its own
     expect(await store.derivedObservations.provenance(w.observations[1]?.id as string)).toBeUndefined();
     expect(await store.derivedObservations.get(randomUUID())).toBeUndefined();
@@ -82,7 +86,9 @@ describe.each(storeBackends())('derived observations on $name', ({ open }) => {
     const reading = sampleReading({ deviceId, patientId, seq: 1, key });
     await store.readings.commit([reading]);
     const obs = reading.fhir.observations[0];
-    expect(await store.observations.provenanceOf(obs?.id as string)).toEqual(reading.fhir.provenance);
+    expect(await store.observations.provenanceOf(obs?.id as string)).toEqual(
+      provenanceWithLastUpdated(reading.fhir.provenance as unknown as Record<string, unknown>),
+    );
   });
 
   it('serves derived Observations with meta.lastUpdated, the instant their window was recorded', async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provenanceWithLastUpdated, withLastUpdated } from './fhir-view.ts';
 import { provenanceOfObservations } from './patient-export.ts';
 import { type SampleKey, sampleKey, sampleReading } from './sample-readings.ts';
 import { type DisposableStore, storeBackends } from './testing.ts';
@@ -40,8 +41,9 @@ describe.each(storeBackends())('readings and observations on $name', ({ open }) 
     const got = await store.readings.get(deviceId, 2);
     expect(got).toEqual({ jws: batch[1]!.jws, patientId, receivedAt: batch[1]!.receivedAt });
     expect(await store.readings.provenance(deviceId, 2)).toEqual(batch[1]!.fhir.provenance);
+    // Served with meta.lastUpdated: when the reading was received.
     for (const o of batch[0]!.fhir.observations)
-      expect(await store.observations.get(o.id)).toEqual(o.resource);
+      expect(await store.observations.get(o.id)).toEqual(withLastUpdated(o.resource, batch[0]!.receivedAt));
     const all = await store.observations.list({ deviceId, limit: 1000 });
     expect(all.items).toHaveLength(15);
     expect(await store.readings.get(deviceId, 4)).toBeUndefined();
@@ -59,10 +61,12 @@ describe.each(storeBackends())('readings and observations on $name', ({ open }) 
     for (const o of old.fhir.observations) expect(o.id.charAt(14)).toBe('8');
     for (const r of [old, now]) {
       const ids = r.fhir.observations.map((o) => o.id);
-      for (const o of r.fhir.observations) expect(await store.observations.get(o.id)).toEqual(o.resource);
+      for (const o of r.fhir.observations)
+        expect(await store.observations.get(o.id)).toEqual(withLastUpdated(o.resource, r.receivedAt));
       expect(await store.readings.provenance(deviceId, r.seq)).toEqual(r.fhir.provenance);
-      expect(await store.observations.provenanceOf(ids[0]!)).toEqual(r.fhir.provenance);
-      expect(await provenanceOfObservations(store.db, ids)).toEqual([r.fhir.provenance]);
+      const served = provenanceWithLastUpdated(r.fhir.provenance);
+      expect(await store.observations.provenanceOf(ids[0]!)).toEqual(served);
+      expect(await provenanceOfObservations(store.db, ids)).toEqual([served]);
     }
     const listed = await store.observations.list({ deviceId, limit: 100 });
     expect(new Set(listed.items.map((o) => o.id))).toEqual(
@@ -91,7 +95,7 @@ describe.each(storeBackends())('readings and observations on $name', ({ open }) 
     // Ids are deterministic per (device, seq, time, index): the stored Observations are the first's, and
     // the replay's (another time) were never stored.
     expect(await store.observations.get(first.observations[0]!.id)).toEqual(
-      first.fhir.observations[0]!.resource,
+      withLastUpdated(first.fhir.observations[0]!.resource, first.receivedAt),
     );
     expect(await store.observations.get(replay.observations[0]!.id)).toBeUndefined();
   });
@@ -106,7 +110,9 @@ describe.each(storeBackends())('readings and observations on $name', ({ open }) 
       { stored: false, existingJws: a.jws },
     ]);
     expect((await store.readings.get(deviceId, 7))?.jws).toBe(a.jws);
-    expect(await store.observations.get(b.observations[0]!.id)).toEqual(a.fhir.observations[0]!.resource);
+    expect(await store.observations.get(b.observations[0]!.id)).toEqual(
+      withLastUpdated(a.fhir.observations[0]!.resource, a.receivedAt),
+    );
     expect((await store.observations.list({ deviceId })).items).toHaveLength(5);
   });
 
