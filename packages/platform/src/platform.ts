@@ -25,6 +25,7 @@ import { DeviceRegistry } from './ingest/device-registry.ts';
 import { Enrolment } from './ingest/enrolment.ts';
 import { deviceRoutes } from './ingest/http-routes.ts';
 import { IntrusionWatch } from './ingest/intrusion.ts';
+import { MESSAGE_FRAMING_BYTES } from './ingest/limits.ts';
 import { MqttGateway } from './ingest/mqtt/index.ts';
 import { mqttHooks } from './ingest/mqtt-hooks.ts';
 import { IngestPipeline } from './ingest/pipeline.ts';
@@ -172,7 +173,7 @@ async function startHolding(
     hooks: mqttHooks({ store, registry, pipeline, log, logins }),
     host: config.mqttHost,
     port: config.mqttPort,
-    maxPacketBytes: config.maxMessageBytes + 1024,
+    maxPacketBytes: config.maxMessageBytes + MESSAGE_FRAMING_BYTES,
     ...(tls ? { tls } : {}),
   });
   const devices = new DeviceAdmin(store, registry, bus, gateway);
