@@ -5,11 +5,12 @@ import { badRequest } from '../http/problem.ts';
 import type { Store } from '../store/types.ts';
 import type { Enrolment } from './enrolment.ts';
 import { IdempotencyKeys } from './idempotency.ts';
-import type { IngestOutcome, IngestPipeline } from './pipeline.ts';
 import { MAX_BATCH, READINGS_BODY_LIMIT } from './limits.ts';
+import type { IngestOutcome, IngestPipeline } from './pipeline.ts';
 import { inAscendingSeq } from './seq-order.ts';
 
 export { MAX_BATCH };
+
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
 
 /** The device-facing HTTPS API: enrolment, key rotation and the batch endpoint for readings. */
