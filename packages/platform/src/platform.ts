@@ -1,4 +1,5 @@
-import { chmod, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import { AccessGuard } from './access/guard.ts';
@@ -25,6 +26,7 @@ import { DeviceRegistry } from './ingest/device-registry.ts';
 import { Enrolment } from './ingest/enrolment.ts';
 import { deviceRoutes } from './ingest/http-routes.ts';
 import { IntrusionWatch } from './ingest/intrusion.ts';
+import { MESSAGE_FRAMING_BYTES } from './ingest/limits.ts';
 import { MqttGateway } from './ingest/mqtt/index.ts';
 import { mqttHooks } from './ingest/mqtt-hooks.ts';
 import { IngestPipeline } from './ingest/pipeline.ts';
@@ -40,7 +42,10 @@ import { prepareOAuth } from './oauth/index.ts';
 import { portalRoutes } from './portal/routes.ts';
 import { ClinicalRules } from './rules/engine.ts';
 import { ensureAdminCredential } from './security/admin-credential.ts';
+import { MasterKeyError } from './security/keys/key-service.ts';
+import { defaultMasterKeyPath } from './security/keys/master-key-file.ts';
 import { openKeyService } from './security/keys/open-key-service.ts';
+import { DatabaseConnectError } from './store/connect-error.ts';
 import { holdDataDir } from './store/pglite-lock.ts';
 import { openStore } from './store/store.ts';
 import type { Store } from './store/types.ts';
@@ -113,7 +118,11 @@ async function startHolding(
   let store = options.store;
   if (!store) {
     // The master key that wraps every patient's data key (docs/privacy.md): <dataDir>/keys/master.key, made
-    // at the first start, or --master-key-file; or Vault Transit (--key-service). The store refuses a database another master key encrypted.
+    // at the first start, or --master-key-file; or Vault Transit (--key-service). The store refuses a database
+    // another master key encrypted; a key file made by this start then goes again, not to pass for the key.
+    const keyPath = defaultMasterKeyPath(config.dataDir);
+    const createsKey =
+      (config.keyService ?? 'file') === 'file' && !config.masterKeyFile && !existsSync(keyPath);
     const keys = await openKeyService(config);
     if (!config.databaseUrl) {
       // The embedded database holds patient data: only the platform's own user may read it. A data folder
@@ -121,12 +130,18 @@ async function startHolding(
       await mkdir(`${config.dataDir}/pg`, { recursive: true, mode: 0o700 });
       await chmod(`${config.dataDir}/pg`, 0o700);
     }
-    store = await openStore(
-      // Embedded PGlite runs on its own thread so storage and ingest each get a core.
-      config.databaseUrl
-        ? { url: config.databaseUrl, keys }
-        : { dataDir: `${config.dataDir}/pg`, pgliteThread: true, keys },
-    );
+    try {
+      store = await openStore(
+        // Embedded PGlite runs on its own thread so storage and ingest each get a core.
+        config.databaseUrl
+          ? { url: config.databaseUrl, keys }
+          : { dataDir: `${config.dataDir}/pg`, pgliteThread: true, keys },
+      );
+    } catch (e) {
+      if (createsKey && (e instanceof MasterKeyError || e instanceof DatabaseConnectError))
+        await rm(keyPath, { force: true });
+      throw e;
+    }
   }
   await store.migrate();
   const firstAdminToken = await ensureAdminCredential(store);
@@ -172,7 +187,7 @@ async function startHolding(
     hooks: mqttHooks({ store, registry, pipeline, log, logins }),
     host: config.mqttHost,
     port: config.mqttPort,
-    maxPacketBytes: config.maxMessageBytes + 1024,
+    maxPacketBytes: config.maxMessageBytes + MESSAGE_FRAMING_BYTES,
     ...(tls ? { tls } : {}),
   });
   const devices = new DeviceAdmin(store, registry, bus, gateway);

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/config.ts';
-import { ListenError, startPlatform } from '../platform.ts';
+import { ConfigError, loadConfig, settingSource, settingsHelp } from '../config/config.ts';
+import { ListenError } from '../listen.ts';
 import { MasterKeyError } from '../security/keys/key-service.ts';
+import { DatabaseConnectError } from '../store/connect-error.ts';
 import { CliError } from './admin-client.ts';
+import { shownUrls, startBanner } from './banner.ts';
 
-/** `openiomt start`: the whole platform in one process (embedded mode unless DATABASE_URL is set). */
+/** `openiomt start`: the whole platform in one process (embedded mode unless a PostgreSQL URL is given). */
 export function startCommand(program: Command): void {
   program
     .command('start')
@@ -64,6 +66,7 @@ export function startCommand(program: Command): void {
     .option('--intrusion-malformed-threshold <n>', 'after n malformed packets in the window (default 0: off)')
     .option('--config <file>', 'JSON file of settings (flags and environment override it)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug or silent')
+    .addHelpText('after', `\n${settingsHelp()}`)
     .action(async (opts: Record<string, unknown>) => {
       const { config: configFile, tlsCert, tlsKey, corsOrigin, ...rest } = opts;
       let fileText: string | undefined;
@@ -85,32 +88,20 @@ export function startCommand(program: Command): void {
         if (e instanceof ConfigError) throw new CliError(e.message);
         throw e;
       }
+      // Loaded here, not at the top: oidc-provider (under platform.ts) warns on every Node but 22 as it loads,
+      // and no other command needs it.
+      const { startPlatform } = await import('../platform.ts');
       const platform = await startPlatform(config).catch((e) => {
         if (e instanceof ListenError || e instanceof ConfigError || e instanceof MasterKeyError)
           throw new CliError(e.message);
+        if (e instanceof DatabaseConnectError)
+          throw new CliError(e.explain(settingSource(config, 'databaseUrl')));
         throw e;
       });
       const out = process.stdout;
       // One write, so whoever reads the banner (a script, a test) sees it whole, token included.
-      const banner = [
-        `OpenIoMT is running (${config.databaseUrl ? 'PostgreSQL' : `embedded database in ${config.dataDir}`})`,
-        `  HTTP  ${platform.httpUrl}   (health: ${platform.httpUrl}/healthz)`,
-        `  MQTT  ${platform.mqttUrl}`,
-        ...(platform.firstAdminToken
-          ? [
-              '',
-              'First start: an administrator token was created. It is shown only this once; only its hash is stored.',
-              `  OPENIOMT_ADMIN_TOKEN=${platform.firstAdminToken}`,
-              ...(platform.firstAdminSetupPath
-                ? [
-                    'The web app\'s first administrator, "admin", chooses a password here (valid 24 h, once):',
-                    `  ${platform.httpUrl}${platform.firstAdminSetupPath}`,
-                  ]
-                : []),
-              '',
-            ]
-          : []),
-      ];
+      const banner = startBanner(platform);
+      const links = shownUrls(platform).http;
       out.write(`${banner.join('\n')}\n`);
       let demo: { stop(): Promise<void> } | undefined;
       if (config.demo) {
@@ -119,7 +110,7 @@ export function startCommand(program: Command): void {
         demo = started;
         out.write('Demo: simulated patients are streaming real recordings\n');
         for (const p of started.people)
-          out.write(`  ${p.role} "${p.username}" chooses a password at ${platform.httpUrl}${p.setupPath}\n`);
+          out.write(`  ${p.role} "${p.username}" chooses a password at ${links}${p.setupPath}\n`);
       }
       const stop = async (signal: string) => {
         out.write(`\n${signal}: finishing what is in flight, then stopping\n`);

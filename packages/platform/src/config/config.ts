@@ -1,10 +1,13 @@
 /**
  * Platform settings from, in increasing precedence: defaults, an optional JSON config file, environment
- * variables (OPENIOMT_*, DATABASE_URL) and command-line flags. Pure: callers pass env, flags and the
+ * variables (OPENIOMT_*, DATABASE_URL, VAULT_ADDR) and command-line flags (the table: settings.ts). Pure: callers pass env, flags and the
  * file's text, so this is testable without touching the process.
  */
 import { configuredOrigin } from '../http/cors.ts';
 import { relyingPartyOf } from '../identity/relying-party.ts';
+import { closestSetting, flagOf, isSettingKey, SETTINGS, type SettingKey, settingOf } from './settings.ts';
+
+export { SETTINGS, type SettingKey, settingsHelp } from './settings.ts';
 
 export interface PlatformConfig {
   readonly httpHost: string;
@@ -85,67 +88,71 @@ export const DEFAULTS: PlatformConfig = {
   logLevel: 'info',
 };
 
-/** Each setting: its flag (as commander camel-cases it), its environment variable, and its type. */
-const SETTINGS: Record<
-  keyof PlatformConfig,
-  { env: string; type: 'string' | 'port' | 'int' | 'bool' | 'origins'; flag?: string }
-> = {
-  httpHost: { env: 'OPENIOMT_HTTP_HOST', type: 'string' },
-  httpPort: { env: 'OPENIOMT_HTTP_PORT', type: 'port' },
-  mqttHost: { env: 'OPENIOMT_MQTT_HOST', type: 'string' },
-  mqttPort: { env: 'OPENIOMT_MQTT_PORT', type: 'port' },
-  dataDir: { env: 'OPENIOMT_DATA_DIR', type: 'string' },
-  databaseUrl: { env: 'DATABASE_URL', type: 'string' },
-  tlsCertFile: { env: 'OPENIOMT_TLS_CERT', type: 'string' },
-  tlsKeyFile: { env: 'OPENIOMT_TLS_KEY', type: 'string' },
-  masterKeyFile: { env: 'OPENIOMT_MASTER_KEY_FILE', type: 'string' },
-  keyService: { env: 'OPENIOMT_KEY_SERVICE', type: 'string' },
-  vaultAddr: { env: 'VAULT_ADDR', type: 'string' },
-  vaultKey: { env: 'OPENIOMT_VAULT_KEY', type: 'string' },
-  publicUrl: { env: 'OPENIOMT_PUBLIC_URL', type: 'string' },
-  // Repeatable flag (--cors-origin a --cors-origin b) or comma-separated; a list in the config file.
-  corsOrigins: { env: 'OPENIOMT_CORS_ORIGINS', type: 'origins', flag: '--cors-origin' },
-  insecure: { env: 'OPENIOMT_INSECURE', type: 'bool' },
-  demo: { env: 'OPENIOMT_DEMO', type: 'bool' },
-  maxClockSkewS: { env: 'OPENIOMT_MAX_CLOCK_SKEW_S', type: 'int' },
-  maxMessageAgeS: { env: 'OPENIOMT_MAX_MESSAGE_AGE_S', type: 'int' },
-  maxMessageBytes: { env: 'OPENIOMT_MAX_MESSAGE_BYTES', type: 'int' },
-  keyOverlapS: { env: 'OPENIOMT_KEY_OVERLAP_S', type: 'int' },
-  reconnectGraceS: { env: 'OPENIOMT_RECONNECT_GRACE_S', type: 'int' },
-  intrusionWindowS: { env: 'OPENIOMT_INTRUSION_WINDOW_S', type: 'int' },
-  intrusionForgeryThreshold: { env: 'OPENIOMT_INTRUSION_FORGERY_THRESHOLD', type: 'int' },
-  intrusionAuthFailureThreshold: { env: 'OPENIOMT_INTRUSION_AUTH_FAILURE_THRESHOLD', type: 'int' },
-  intrusionBlockS: { env: 'OPENIOMT_INTRUSION_BLOCK_S', type: 'int' },
-  intrusionReplayThreshold: { env: 'OPENIOMT_INTRUSION_REPLAY_THRESHOLD', type: 'int' },
-  intrusionMalformedThreshold: { env: 'OPENIOMT_INTRUSION_MALFORMED_THRESHOLD', type: 'int' },
-  logLevel: { env: 'OPENIOMT_LOG_LEVEL', type: 'string' },
-};
-
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const flagName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+type SourceKind = 'flag' | 'environment' | 'config file';
+interface Source {
+  readonly kind: SourceKind;
+  /** What the user wrote: the flag, the environment variable, or the config file and its key. */
+  readonly label: string;
+}
 
-type Source = 'flag' | 'environment' | 'config file';
+/** Where each setting of a loaded configuration came from (defaults are absent), for error messages. */
+const SOURCES = new WeakMap<PlatformConfig, Partial<Record<SettingKey, Source>>>();
 
-function coerce(key: keyof PlatformConfig, raw: unknown, source: Source): unknown {
-  const { type, env, flag } = SETTINGS[key];
-  const where =
-    source === 'flag'
-      ? (flag ?? flagName(key))
-      : source === 'environment'
-        ? env
-        : `config file setting "${key}"`;
-  if (type === 'string') {
+/** The flag, environment variable or config file key the setting came from (its flag when defaulted). */
+export function settingSource(c: PlatformConfig, key: SettingKey): string {
+  return SOURCES.get(c)?.[key]?.label ?? flagOf(key);
+}
+
+/** The setting as it was written: `--http-host 0.0.0.0`, `OPENIOMT_HTTP_HOST=0.0.0.0` or the file's key. */
+export function writtenAs(c: PlatformConfig, key: SettingKey, value: string): string {
+  const s = SOURCES.get(c)?.[key];
+  if (s?.kind === 'environment') return `${s.label}=${value}`;
+  if (s?.kind === 'config file') return `${s.label} ${JSON.stringify(value)}`;
+  return `${flagOf(key)} ${value}`;
+}
+
+/** A PostgreSQL URL with its password replaced, fit for messages and logs. */
+export function maskPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password === '') return url;
+    u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+const shown = (raw: unknown): string =>
+  typeof raw === 'string' ? JSON.stringify(raw) : (JSON.stringify(raw) ?? String(raw));
+
+function coerce(key: SettingKey, raw: unknown, source: Source): unknown {
+  const { type, min, max, oneOf } = settingOf(key);
+  const fail = (why: string) => new ConfigError(`${source.label}: ${why}`);
+  const fromText = source.kind !== 'config file' && typeof raw === 'string';
+  if (type === 'string' || type === 'postgres-url') {
     if (typeof raw !== 'string' || raw.length === 0)
-      throw new ConfigError(`${where}: must be a non-empty string`);
+      throw fail(`must be a non-empty string, got ${shown(raw)}`);
+    if (oneOf !== undefined && !oneOf.includes(raw))
+      throw fail(`must be one of ${oneOf.join(', ')}, got ${shown(raw)}`);
+    if (type === 'postgres-url') checkPostgresUrl(raw, fail);
+    if (key === 'publicUrl') {
+      try {
+        relyingPartyOf(raw);
+      } catch (e) {
+        throw fail((e as Error).message);
+      }
+    }
     return raw;
   }
   if (type === 'origins') {
     const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : undefined;
     if (items === undefined || items.some((o) => typeof o !== 'string'))
-      throw new ConfigError(`${where}: must be origins (a list, or separated by commas)`);
+      throw fail('must be origins (a list, or separated by commas)');
     return [
       ...new Set(
         (items as string[])
@@ -156,7 +163,7 @@ function coerce(key: keyof PlatformConfig, raw: unknown, source: Source): unknow
             try {
               return configuredOrigin(o);
             } catch (e) {
-              throw new ConfigError(`${where}: ${(e as Error).message}`);
+              throw fail((e as Error).message);
             }
           }),
       ),
@@ -164,15 +171,50 @@ function coerce(key: keyof PlatformConfig, raw: unknown, source: Source): unknow
   }
   if (type === 'bool') {
     if (typeof raw === 'boolean') return raw;
-    if (raw === 'true' || raw === '1') return true;
-    if (raw === 'false' || raw === '0') return false;
-    throw new ConfigError(`${where}: must be true or false`);
+    if (fromText && (raw === 'true' || raw === '1')) return true;
+    if (fromText && (raw === 'false' || raw === '0')) return false;
+    throw fail(`must be true or false, got ${shown(raw)}`);
   }
-  const n = typeof raw === 'number' ? raw : Number(raw);
-  if (!Number.isInteger(n) || n < 0)
-    throw new ConfigError(`${where}: must be a whole number, got ${String(raw)}`);
-  if (type === 'port' && n > 65535) throw new ConfigError(`${where}: must be a port 0..65535, got ${n}`);
+  // A number: a JSON number in the file, digits on the command line or in the environment. Never a boolean,
+  // null or "" (Number() would make them 1 or 0: a working but wrong port or limit).
+  const n =
+    typeof raw === 'number' && source.kind !== 'environment'
+      ? raw
+      : fromText && /^\s*\d+\s*$/.test(raw as string)
+        ? Number(raw)
+        : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 0) throw fail(`must be a whole number, got ${shown(raw)}`);
+  if (type === 'port' && n > 65535) throw fail(`must be a port 0..65535, got ${n}`);
+  if ((min !== undefined && n < min) || (max !== undefined && n > max))
+    throw fail(`must be between ${min ?? 0} and ${max}, got ${n}`);
   return n;
+}
+
+/** A postgres:// URL naming a database: another scheme or no database would fail late, or worse, work. */
+function checkPostgresUrl(raw: string, fail: (why: string) => ConfigError): void {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw fail(`${shown(maskPassword(raw))} is not a URL: give postgres://user@host:5432/database`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+    throw fail(
+      `${shown(maskPassword(raw))} is not a PostgreSQL URL (${url.protocol}): give postgres://user@host:5432/database`,
+    );
+  if (decodeURIComponent(url.pathname.replace(/^\//, '')) === '')
+    throw fail(
+      `${shown(maskPassword(raw))} names no database: add one (postgres://user@host:5432/openiomt), created with createdb; the server's own "postgres" database is not for applications`,
+    );
+}
+
+function unknownSetting(k: string, file: string): ConfigError {
+  const near = closestSetting(k);
+  return new ConfigError(
+    near !== undefined
+      ? `config file ${file}: unknown setting "${k}": did you mean "${near}"?`
+      : `config file ${file}: unknown setting "${k}"; the settings are ${Object.keys(SETTINGS).join(', ')}`,
+  );
 }
 
 export function loadConfig(input: {
@@ -182,45 +224,52 @@ export function loadConfig(input: {
   fileName?: string;
 }): PlatformConfig {
   const out: Record<string, unknown> = { ...DEFAULTS };
+  const from: Partial<Record<SettingKey, Source>> = {};
+  const set = (key: SettingKey, raw: unknown, source: Source) => {
+    out[key] = coerce(key, raw, source);
+    from[key] = source;
+  };
+  const file = input.fileName ?? '';
   if (input.fileText !== undefined) {
-    let file: unknown;
+    let parsed: unknown;
     try {
-      file = JSON.parse(input.fileText);
+      parsed = JSON.parse(input.fileText);
     } catch (e) {
-      throw new ConfigError(`config file ${input.fileName ?? ''}: not valid JSON (${(e as Error).message})`);
+      throw new ConfigError(`config file ${file}: not valid JSON (${(e as Error).message})`);
     }
-    if (typeof file !== 'object' || file === null || Array.isArray(file))
-      throw new ConfigError(`config file ${input.fileName ?? ''}: must be a JSON object`);
-    for (const [k, v] of Object.entries(file)) {
-      if (!(k in SETTINGS))
-        throw new ConfigError(`config file ${input.fileName ?? ''}: unknown setting "${k}"`);
-      out[k] = coerce(k as keyof PlatformConfig, v, 'config file');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new ConfigError(`config file ${file}: must be a JSON object`);
+    for (const [k, v] of Object.entries(parsed)) {
+      if (!isSettingKey(k)) throw unknownSetting(k, file);
+      set(k, v, { kind: 'config file', label: `config file ${file ? `${file} ` : ''}key "${k}"` });
     }
   }
-  for (const [k, s] of Object.entries(SETTINGS)) {
-    const v = input.env?.[s.env];
-    if (v !== undefined && v !== '') out[k] = coerce(k as keyof PlatformConfig, v, 'environment');
+  for (const key of Object.keys(SETTINGS) as SettingKey[]) {
+    const given = settingOf(key)
+      .env.map((name) => ({ name, value: input.env?.[name] }))
+      .filter((e): e is { name: string; value: string } => e.value !== undefined && e.value !== '');
+    const [first, ...others] = given;
+    if (first === undefined) continue;
+    const differing = others.find((o) => o.value !== first.value);
+    if (differing)
+      throw new ConfigError(
+        `${first.name} and ${differing.name} are both set, to different values: unset one of them`,
+      );
+    set(key, first.value, { kind: 'environment', label: first.name });
   }
   for (const [k, v] of Object.entries(input.flags ?? {})) {
-    if (k in SETTINGS && v !== undefined) out[k] = coerce(k as keyof PlatformConfig, v, 'flag');
+    if (isSettingKey(k) && v !== undefined) set(k, v, { kind: 'flag', label: flagOf(k) });
   }
-  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'];
-  if (!levels.includes(out.logLevel as string))
-    throw new ConfigError(`--log-level: must be one of ${levels.join(', ')}`);
-  if (out.keyService !== undefined && !['file', 'vault-transit'].includes(out.keyService as string))
-    throw new ConfigError('--key-service: must be file or vault-transit');
   if (out.keyService === 'vault-transit' && (out.vaultAddr === undefined || out.vaultKey === undefined))
     throw new ConfigError(
-      '--key-service vault-transit needs --vault-addr and --vault-key (the token: VAULT_TOKEN)',
+      `${from.keyService?.label ?? '--key-service'} vault-transit needs --vault-addr and --vault-key (or ${[
+        ...SETTINGS.vaultAddr.env,
+        ...SETTINGS.vaultKey.env,
+      ].join(', ')}, or "vaultAddr" and "vaultKey" in the config file; the token: VAULT_TOKEN)`,
     );
-  if (out.publicUrl !== undefined) {
-    try {
-      relyingPartyOf(out.publicUrl as string);
-    } catch (e) {
-      throw new ConfigError(`--public-url: ${(e as Error).message}`);
-    }
-  }
-  return out as unknown as PlatformConfig;
+  const config = out as unknown as PlatformConfig;
+  SOURCES.set(config, from);
+  return config;
 }
 
 export const isLoopback = (host: string): boolean =>
@@ -229,15 +278,17 @@ export const isLoopback = (host: string): boolean =>
 /** Fails closed: a non-loopback listener needs TLS unless --insecure says otherwise. */
 export function checkTransportSecurity(c: PlatformConfig): void {
   const hasTls = c.tlsCertFile !== undefined && c.tlsKeyFile !== undefined;
-  if ((c.tlsCertFile === undefined) !== (c.tlsKeyFile === undefined))
-    throw new ConfigError('--tls-cert and --tls-key must be given together');
-  for (const [host, flag] of [
-    [c.httpHost, '--http-host'],
-    [c.mqttHost, '--mqtt-host'],
-  ] as const) {
+  if ((c.tlsCertFile === undefined) !== (c.tlsKeyFile === undefined)) {
+    const given: SettingKey = c.tlsCertFile !== undefined ? 'tlsCertFile' : 'tlsKeyFile';
+    throw new ConfigError(
+      `--tls-cert and --tls-key must be given together: only ${settingSource(c, given)} is set`,
+    );
+  }
+  for (const key of ['httpHost', 'mqttHost'] as const) {
+    const host = c[key];
     if (!isLoopback(host) && !hasTls && !c.insecure)
       throw new ConfigError(
-        `${flag} ${host} is not a loopback address: give --tls-cert and --tls-key, or --insecure to accept plaintext`,
+        `${writtenAs(c, key, host)} is not a loopback address: give --tls-cert and --tls-key, or --insecure to accept plaintext`,
       );
   }
 }

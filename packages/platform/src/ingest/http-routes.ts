@@ -5,10 +5,12 @@ import { badRequest } from '../http/problem.ts';
 import type { Store } from '../store/types.ts';
 import type { Enrolment } from './enrolment.ts';
 import { IdempotencyKeys } from './idempotency.ts';
+import { MAX_BATCH, READINGS_BODY_LIMIT } from './limits.ts';
 import type { IngestOutcome, IngestPipeline } from './pipeline.ts';
 import { inAscendingSeq } from './seq-order.ts';
 
-export const MAX_BATCH = 500;
+export { MAX_BATCH };
+
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
 
 /** The device-facing HTTPS API: enrolment, key rotation and the batch endpoint for readings. */
@@ -38,7 +40,7 @@ export function deviceRoutes(
 
   app.post<{ Params: { id: string } }>(
     '/api/v1/devices/:id/readings',
-    { bodyLimit: MAX_BATCH * 300 * 1024 },
+    { bodyLimit: READINGS_BODY_LIMIT },
     async (req) => {
       const deviceId = deviceParam(req.params.id);
       await deps.enrolment.authenticateSender(deviceId, req.headers.authorization, req.ip);

@@ -10,6 +10,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
 import pg from 'pg';
+import { connectError } from './connect-error.ts';
 import { PG_PARSERS_OIDS, parseInt8, parseTimestamptz } from './pg-types.ts';
 import { openPgliteThread } from './pglite-thread.ts';
 import type { Database, Queryable } from './types.ts';
@@ -91,9 +92,14 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   // An idle client that loses its server emits 'error' on the pool; without a listener Node would exit.
   // The pool drops that client by itself and the next query opens a fresh one.
   pool.on('error', () => {});
-  // Fail at start, not at the first request, when the server is unreachable.
-  const probe = await pool.connect();
-  probe.release();
+  // Fail at start, not at the first request, when the server is unreachable: in one line, with what to do.
+  try {
+    const probe = await pool.connect();
+    probe.release();
+  } catch (e) {
+    await pool.end().catch(() => {});
+    throw connectError(url, e);
+  }
   let closed = false;
   return {
     kind: 'postgres',

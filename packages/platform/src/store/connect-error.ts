@@ -1,0 +1,60 @@
+/**
+ * A PostgreSQL server that cannot be reached or refuses us at start, said in one line with what to do
+ * (kept apart from db.ts so the CLI can recognise it without loading the database drivers).
+ */
+export class DatabaseConnectError extends Error {
+  override name = 'DatabaseConnectError';
+  constructor(
+    /** host:port (the URL's password never appears). */
+    readonly at: string,
+    readonly reason: string,
+    /** What to do, completed by where the URL came from: "create it (…) or fix" + " DATABASE_URL". */
+    readonly fix?: string,
+  ) {
+    super(`cannot connect to PostgreSQL at ${at}: ${reason}`);
+  }
+
+  /** The message naming the setting the URL came from (--database-url, DATABASE_URL, a config file key). */
+  explain(source: string): string {
+    return `cannot connect to PostgreSQL at ${this.at} (${source}): ${this.reason}${this.fix ? `: ${this.fix} ${source}` : ''}`;
+  }
+}
+
+const SYSTEM_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused (is the server running, on this port?)',
+  ECONNRESET: 'the connection was reset',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EAI_AGAIN: 'the host name could not be resolved (DNS)',
+};
+
+/** Turns what node-postgres threw while connecting into a DatabaseConnectError. */
+export function connectError(url: string, e: unknown): DatabaseConnectError {
+  let host = '?';
+  let port = '5432';
+  let database = '';
+  let user = '';
+  try {
+    const u = new URL(url);
+    host = u.hostname || new URLSearchParams(u.search).get('host') || 'localhost';
+    port = u.port || port;
+    database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+    user = decodeURIComponent(u.username);
+  } catch {}
+  const at = `${host}:${port}`;
+  const err = e as { code?: string; message?: string };
+  const code = err.code ?? '';
+  const message = err.message ?? String(e);
+  if (code === 'ENOTFOUND') return new DatabaseConnectError(at, `no such host ${host}`, 'fix');
+  if (SYSTEM_REASONS[code]) return new DatabaseConnectError(at, SYSTEM_REASONS[code] as string);
+  if (code === '3D000')
+    return new DatabaseConnectError(
+      at,
+      message,
+      `create it (createdb -h ${host} -p ${port}${user ? ` -U ${user}` : ''} ${database}) or fix`,
+    );
+  if (code === '28000' || code === '28P01')
+    return new DatabaseConnectError(at, message, 'create the role or correct the user and password in');
+  return new DatabaseConnectError(at, message.replace(/:\/\/([^:@/]*):[^@/]*@/g, '://$1:***@'));
+}
