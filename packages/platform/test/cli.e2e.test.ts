@@ -154,6 +154,13 @@ async function deviceToolsSayWhatWentWrong(env: Record<string, string>, code: st
       /cannot load the device key .* Make one with `openiomt device keygen/,
     );
     const kid = JSON.parse((await cli(['device', 'keygen', '--out', key])).stdout).kid as string;
+    // Running keygen again must not replace the key (it is about to be enrolled) unless --force.
+    oneLine(await cli(['device', 'keygen', '--out', key]), /dev\.pem exists and is kept.*--force/);
+    const spare = join(dir, 'spare.pem');
+    const replaced = JSON.parse((await cli(['device', 'keygen', '--out', spare])).stdout).kid;
+    const forced = await cli(['device', 'keygen', '--out', spare, '--force']);
+    expect(forced.code).toBe(0);
+    expect(JSON.parse(forced.stdout).kid).not.toBe(replaced);
     // Enrolment with curl: the command prints the signed request body, which is posted as it is.
     const body = await cli(['device', 'enrol', 'cli-dev-1', '--key', key, '--code', code, '--print-request']);
     const enrolled = await fetch(`${env.OPENIOMT_URL}/api/v1/devices/cli-dev-1/enrol`, {
@@ -169,7 +176,7 @@ async function deviceToolsSayWhatWentWrong(env: Record<string, string>, code: st
     // The new key cannot be saved: the platform must not learn of it.
     oneLine(
       await cli(
-        ['device', 'rotate-key', 'cli-dev-1', '--key', key, '--new-key', join(dir, 'missing', 'new.pem')],
+        ['device', 'rotate-key', 'cli-dev-1', '--key', key, '--new-key', join(key, 'new.pem')], // under a file
         env,
       ),
       /cannot write the new key to .*Nothing was changed/,

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { HttpPublisher, type HttpPublisherOptions } from './http-transport.ts';
+import { checkBaseUrl, HttpPublisher, type HttpPublisherOptions } from './http-transport.ts';
 import type { DeviceKeyPair } from './keys.ts';
-import { MqttPublisher, type MqttPublisherOptions } from './mqtt-transport.ts';
-import { Outbox, type OutboxOptions } from './outbox.ts';
+import { checkMqttUrl, MqttPublisher, type MqttPublisherOptions } from './mqtt-transport.ts';
+import { Outbox, type OutboxOptions, type OutboxStats } from './outbox.ts';
 import { FileSequenceStore, type SequenceStore } from './sequence.ts';
 import { type ReadingContent, ReadingSigner } from './signer.ts';
 
@@ -35,6 +35,11 @@ export class DeviceClient {
   ) {}
 
   static async open(opts: DeviceClientOptions): Promise<DeviceClient> {
+    // Checked before anything is opened: a transport without its address would never deliver.
+    const transport = opts.transport as { kind?: unknown; url?: unknown; baseUrl?: unknown };
+    if (transport.kind === 'mqtt') checkMqttUrl(transport);
+    else if (transport.kind === 'http') checkBaseUrl(transport);
+    else throw new Error("transport.kind must be 'mqtt' or 'http'");
     const sequence = opts.sequence ?? new FileSequenceStore(join(opts.dataDir, 'sequence'));
     const signer = new ReadingSigner({
       deviceId: opts.deviceId,
@@ -60,7 +65,13 @@ export class DeviceClient {
     return seq;
   }
 
-  /** Resolves when everything sent so far has been delivered (or dropped/rejected and reported). */
+  /** The outbox's counters (records waiting, bytes, dropped since it was opened, …). */
+  stats(): OutboxStats {
+    return this.outbox.stats();
+  }
+
+  /** Resolves when everything sent so far has been acknowledged by the platform (stored, or refused and
+   * reported to onRejected) or dropped by the outbox policy (reported to onDrop). */
   flushed(): Promise<void> {
     return this.publisher.flushed();
   }

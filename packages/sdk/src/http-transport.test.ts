@@ -12,6 +12,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeviceClient } from './device.ts';
 import { EnrolmentError, enrol, rotateKey } from './enrolment.ts';
 import { generateDeviceKey } from './keys.ts';
+import { MemorySequenceStore } from './sequence.ts';
+import { ReadingSigner } from './signer.ts';
 import { TestPlatform, waitFor } from './test-platform.ts';
 
 const DEVICE = 'bp-cuff-9';
@@ -24,8 +26,10 @@ interface Server {
   failNext: number;
   /** Store the next n batches but cut the connection before answering (a lost response). */
   loseResponses: number;
-  /** Answer the next reading request with this 4xx. */
-  refuseNext?: number;
+  /** Answer the next reading requests with these statuses, in turn (a proxy or WAF in front). */
+  refuse: number[];
+  /** Answer 413 to any body above this many bytes, as a proxy with a body limit does. */
+  maxBodyBytes: number;
   batchSizes: number[];
   keys: string[];
   enrolled: { jwk: unknown; proof: string; auth?: string }[];
@@ -38,6 +42,8 @@ async function startServer(platform: TestPlatform, port = 0): Promise<Server> {
     platform,
     failNext: 0,
     loseResponses: 0,
+    refuse: [],
+    maxBodyBytes: Number.POSITIVE_INFINITY,
     batchSizes: [],
     keys: [],
     enrolled: [],
@@ -46,6 +52,11 @@ async function startServer(platform: TestPlatform, port = 0): Promise<Server> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      if (raw.length > state.maxBodyBytes) {
+        res.writeHead(413, { 'content-type': 'text/html' });
+        return res.end('<html>413 Request Entity Too Large</html>');
+      }
       const body = JSON.parse(Buffer.concat(chunks).toString() || '{}');
       const send = (status: number, json: unknown) => {
         res.writeHead(status, {
@@ -64,11 +75,8 @@ async function startServer(platform: TestPlatform, port = 0): Promise<Server> {
         state.failNext -= 1;
         return send(503, { title: 'unavailable' });
       }
-      if (state.refuseNext) {
-        const status = state.refuseNext;
-        state.refuseNext = undefined;
-        return send(status, { title: 'refused', detail: 'batch refused by test' });
-      }
+      const status = state.refuse.shift();
+      if (status !== undefined) return send(status, { title: 'refused', detail: 'batch refused by test' });
       const idem = String(req.headers['idempotency-key'] ?? '');
       const messages = body.messages as string[];
       if (!idem || !Array.isArray(messages) || messages.length > 500)
@@ -79,7 +87,12 @@ async function startServer(platform: TestPlatform, port = 0): Promise<Server> {
       seenKeys.add(idem);
       const results = messages.map((m) => {
         const v = platform.receive(m, retried);
-        return { seq: v.seq ?? 0, status: v.status, ...('reason' in v ? { reason: v.reason } : {}) };
+        // As the platform: seq only when the signature verified.
+        return {
+          ...(v.seq !== undefined ? { seq: v.seq } : {}),
+          status: v.status,
+          ...('reason' in v ? { reason: v.reason } : {}),
+        };
       });
       if (state.loseResponses > 0) {
         state.loseResponses -= 1;
@@ -113,7 +126,12 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function client(extra: { onRejected?: (seq: number | undefined, reason: string) => void } = {}) {
+async function client(
+  extra: {
+    onRejected?: (seq: number | undefined, reason: string) => void;
+    onError?: (e: Error) => void;
+  } = {},
+) {
   const c = await DeviceClient.open({
     deviceId: DEVICE,
     key,
@@ -127,6 +145,12 @@ async function client(extra: { onRejected?: (seq: number | undefined, reason: st
   });
   clients.push(c);
   return c;
+}
+
+/** One signed reading the size of those the tests send (the shortest: seq 1). */
+async function signedReading(): Promise<string> {
+  const signer = new ReadingSigner({ deviceId: DEVICE, key, sequence: new MemorySequenceStore() });
+  return (await signer.sign(vitals(0))).jws;
 }
 
 const vitals = (i: number) => ({ vitals: [{ code: 'bp-systolic' as const, value: 100 + (i % 50) }] });
@@ -173,20 +197,75 @@ describe('HttpPublisher', () => {
     expect(server.platform.order).toEqual(oneToN(5));
   });
 
-  it('reports per-message rejections and a 4xx for the whole batch, without retrying them', async () => {
+  it('reports per-message rejections, also those without a seq, and removes only those', async () => {
     server.platform.rejectSeqs.add(2);
     const rejected: [number | undefined, string][] = [];
     const c = await client({ onRejected: (seq, reason) => rejected.push([seq, reason]) });
     for (let i = 0; i < 3; i++) await c.send(vitals(i));
     await c.flushed();
-    server.refuseNext = 413;
-    await c.send(vitals(4));
+    // A message the platform cannot read comes back without seq (device-protocol.md §4).
+    await c.outbox.append('not-a-jws');
+    await c.send(vitals(5));
     await c.flushed();
     expect(rejected).toEqual([
       [2, 'implausible-value: test'],
-      [4, 'HTTP 413: batch refused by test'],
+      [undefined, 'malformed-jws'],
     ]);
-    expect(server.platform.order).toEqual([1, 3]);
+    expect(server.platform.order).toEqual([1, 3, 4]);
+  });
+
+  it('keeps the batch through a 4xx for the whole request (404, 400, 415) and delivers it later', async () => {
+    server.refuse = [404, 400, 415];
+    const rejected: unknown[] = [];
+    const errors: string[] = [];
+    const c = await client({
+      onRejected: (seq) => rejected.push(seq),
+      onError: (e) => errors.push(e.message),
+    });
+    for (let i = 0; i < 5; i++) await c.send(vitals(i));
+    await c.flushed();
+    expect(rejected).toEqual([]);
+    expect(errors[0]).toMatch(/HTTP 404.*check baseUrl/);
+    expect(errors).toHaveLength(3);
+    expect(server.platform.order).toEqual(oneToN(5));
+    expect(server.platform.replays).toBe(0);
+  });
+
+  it('halves the batch after a 413 until it passes; a single message too large stays and is retried', async () => {
+    // A proxy in front with a body limit of about 40 messages.
+    server.maxBodyBytes = JSON.stringify({ messages: Array(40).fill(await signedReading()) }).length;
+    const errors: string[] = [];
+    const rejected: unknown[] = [];
+    const c = await client({
+      onRejected: (seq) => rejected.push(seq),
+      onError: (e) => errors.push(e.message),
+    });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => c.send(vitals(i))));
+    await c.flushed();
+    expect(rejected).toEqual([]);
+    expect(server.platform.order).toEqual(oneToN(300));
+    expect(server.platform.replays).toBe(0);
+    expect(Math.max(...server.batchSizes)).toBeLessThanOrEqual(40);
+    expect(errors.some((e) => /HTTP 413/.test(e))).toBe(true);
+
+    server.maxBodyBytes = 10; // now below one message: it is kept, reported, and retried
+    await c.send(vitals(0));
+    await waitFor(() => errors.some((e) => /single message .* proxy's body limit is below/.test(e)));
+    expect(c.stats().records).toBe(1);
+    server.maxBodyBytes = Number.POSITIVE_INFINITY;
+    await c.flushed();
+    expect(server.platform.order).toEqual(oneToN(301));
+    expect(rejected).toEqual([]);
+  });
+
+  it('refuses transport options without baseUrl, naming url as the mistake', async () => {
+    const open = (transport: object) =>
+      DeviceClient.open({ deviceId: DEVICE, key, dataDir: dir, transport: transport as never });
+    await expect(open({ kind: 'http', url: 'https://x.example' })).rejects.toThrow(/takes baseUrl.*not url/);
+    await expect(open({ kind: 'http' })).rejects.toThrow(/needs baseUrl/);
+    await expect(open({ kind: 'mqtt', baseUrl: 'https://x.example' })).rejects.toThrow(
+      /takes url.*not baseUrl/,
+    );
   });
 
   it('survives an outage: buffers while the server is down, then delivers in order once', async () => {

@@ -21,9 +21,11 @@ export interface HttpPublisherOptions {
   readonly maxBatchBytes?: number;
   readonly retry?: BackoffOptions;
   readonly timeoutMs?: number;
-  /** The platform refused a reading for good (result "rejected", or a 4xx for its whole batch). */
+  /** The platform refused a reading for good (its result is "rejected"); `seq` is undefined when the
+   * platform could not read it (e.g. oversize, malformed-jws, bad-signature). It is not resent. */
   readonly onRejected?: (seq: number | undefined, reason: string, jws: string) => void;
-  /** A transient failure (network, 5xx, 429, malformed answer); the batch is retried with the same key. */
+  /** A failure of the whole request (network, any status without per-message results, a malformed
+   * answer); the batch stays in the outbox and is retried with backoff under the same key. */
   readonly onError?: (error: Error) => void;
 }
 
@@ -33,18 +35,24 @@ interface Batch {
 }
 
 interface ReadingResult {
-  readonly seq: number;
+  readonly seq?: number;
   readonly status: 'accepted' | 'duplicate' | 'rejected';
   readonly reason?: string;
 }
 
 /**
- * Worth trying again later. 401/403 refuse the device token (a clock off by more than the skew, a key being
- * rotated), not the readings, which the platform has not looked at: dropping them would lose data, so they
- * stay in the outbox and the error is reported until the device can authenticate again.
+ * What to check when a request as a whole is refused. Only per-message results are verdicts on readings:
+ * any other answer (a wrong base path, a proxy's body limit, a WAF, a refused token) means the platform has
+ * not looked at them, so dropping them would lose data; they stay in the outbox and are retried.
  */
-const RETRYABLE = (status: number) =>
-  status >= 500 || status === 429 || status === 408 || status === 401 || status === 403;
+function hint(status: number): string {
+  if (status === 404 || status === 405)
+    return 'check baseUrl: the platform root (with any proxy prefix), without /api';
+  if (status === 401 || status === 403) return 'the device token was refused: check the clock and the key';
+  if (status === 413) return 'the request body is above a size limit on the way';
+  if (status === 400 || status === 415) return 'refused before the readings were looked at (a proxy or WAF?)';
+  return 'will retry';
+}
 
 /**
  * Delivers the outbox over HTTPS in batches, one request at a time, oldest first. Each batch gets an
@@ -60,8 +68,13 @@ export class HttpPublisher {
   private abort: AbortController | undefined;
   private unsubscribe: (() => void) | undefined;
 
+  /** Messages per request after a 413: halved each time, down to one, for the life of the publisher. */
+  private sizeLimit: number;
+
   constructor(private readonly opts: HttpPublisherOptions) {
+    checkBaseUrl(opts as HttpPublisherOptions & { url?: unknown });
     this.batchSize = opts.batchSize ?? MAX_HTTP_BATCH;
+    this.sizeLimit = this.batchSize;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > MAX_HTTP_BATCH)
       throw new Error(`batchSize must be an integer 1..${MAX_HTTP_BATCH}`);
     this.backoff = new Backoff(opts.retry);
@@ -124,7 +137,7 @@ export class HttpPublisher {
   }
 
   private async nextBatch(): Promise<Batch | undefined> {
-    const head = await this.opts.outbox.peek(this.batchSize);
+    const head = await this.opts.outbox.peek(this.sizeLimit);
     if (head.length === 0) return undefined;
     if (head[0]!.sent) {
       // The previous attempt was not acknowledged: repeat exactly that range under its key.
@@ -161,23 +174,34 @@ export class HttpPublisher {
       { 'idempotency-key': batch.key, authorization: `Bearer ${this.opts.signer.token()}` },
       { ...this.opts.tls, timeoutMs: this.opts.timeoutMs ?? 30_000, signal: this.abort!.signal },
     );
-    if (res.status === 200) {
-      const results = readResults(res, batch.records);
-      for (const r of batch.records) {
-        const seq = seqOf(r.jws);
-        const result = results.get(seq ?? -1)!;
-        if (result.status === 'rejected') this.rejected(seq, result.reason ?? 'rejected', r.jws);
-      }
-    } else if (RETRYABLE(res.status)) {
-      this.report(new Error(`readings not delivered: ${describeProblem(res)}`));
+    if (res.status !== 200) {
+      this.report(
+        new Error(`readings not delivered (kept, retried): ${describeProblem(res)}; ${hint(res.status)}`),
+      );
+      if (res.status === 413) this.shrink(batch);
       return false;
-    } else {
-      // A 4xx is a verdict on the whole request: retrying the same request cannot succeed.
-      const reason = describeProblem(res);
-      for (const r of batch.records) this.rejected(seqOf(r.jws), reason, r.jws);
     }
+    const results = readResults(res, batch.records);
+    batch.records.forEach((r, i) => {
+      const result = results[i]!;
+      if (result.status === 'rejected') this.rejected(seqOf(r.jws), result.reason ?? 'rejected', r.jws);
+    });
     await this.opts.outbox.ackThrough(batch.records.at(-1)!.id);
     return true;
+  }
+
+  /** After a 413: the next attempts carry half as many messages. The smaller batch repeats the start of
+   * the sent range under the same key, which the platform treats as a retry (copies are duplicates). */
+  private shrink(batch: Batch): void {
+    if (batch.records.length > 1) {
+      this.sizeLimit = Math.max(1, Math.floor(batch.records.length / 2));
+      return;
+    }
+    this.report(
+      new Error(
+        `a single message of ${batch.records[0]!.jws.length} bytes was refused with HTTP 413: a proxy's body limit is below the message size; it stays in the outbox and is retried`,
+      ),
+    );
   }
 
   private rejected(seq: number | undefined, reason: string, jws: string): void {
@@ -197,18 +221,39 @@ export class HttpPublisher {
   }
 }
 
-/** The per-message results by seq; throws (so the batch is retried) unless every message has one. */
-function readResults(res: JsonResponse, records: OutboxRecord[]): Map<number, ReadingResult> {
+/**
+ * The per-message results, one per message in the order sent (device-protocol.md §4). `seq` is only given
+ * when the signature verified, so results are matched by position; a seq that is given must be the one
+ * sent there. Throws (so the batch is retried) when the answer does not fit the batch.
+ */
+function readResults(res: JsonResponse, records: OutboxRecord[]): ReadingResult[] {
   const list = (res.body as { results?: unknown } | undefined)?.results;
   if (!Array.isArray(list)) throw new Error('readings response lacks a results array');
-  const bySeq = new Map<number, ReadingResult>();
-  for (const item of list as ReadingResult[]) {
-    if (typeof item?.seq !== 'number' || !['accepted', 'duplicate', 'rejected'].includes(item.status))
+  if (list.length !== records.length)
+    throw new Error(`readings response has ${list.length} results for ${records.length} messages`);
+  return (list as ReadingResult[]).map((item, i) => {
+    if (!['accepted', 'duplicate', 'rejected'].includes(item?.status))
       throw new Error('readings response has a malformed result');
-    bySeq.set(item.seq, item);
+    if (item.seq !== undefined && item.seq !== seqOf(records[i]!.jws))
+      throw new Error(`readings response has seq ${item.seq} where seq ${seqOf(records[i]!.jws)} was sent`);
+    return item;
+  });
+}
+
+/** Throws a clear error for a missing or wrong-looking baseUrl (a `url` given instead never delivers). */
+export function checkBaseUrl(opts: { baseUrl?: unknown; url?: unknown }): void {
+  if (typeof opts.baseUrl !== 'string' || opts.baseUrl === '')
+    throw new Error(
+      opts.url !== undefined
+        ? "the HTTPS transport takes baseUrl (e.g. 'https://iomt.example.org'), not url (that is MQTT's)"
+        : "the HTTPS transport needs baseUrl, e.g. 'https://iomt.example.org'",
+    );
+  let parsed: URL;
+  try {
+    parsed = new URL(opts.baseUrl);
+  } catch {
+    throw new Error(`baseUrl ${opts.baseUrl} is not a URL`);
   }
-  for (const r of records)
-    if (!bySeq.has(seqOf(r.jws) ?? -1))
-      throw new Error(`readings response has no result for seq ${seqOf(r.jws)}`);
-  return bySeq;
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new Error(`baseUrl must be an https:// (or http://) URL, got ${opts.baseUrl}`);
 }

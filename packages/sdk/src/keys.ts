@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { chmod, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { type Ed25519PublicJwk, jwkThumbprint } from '@openiomt/core';
 import { writeFileAtomic } from './fs-util.ts';
 
@@ -25,10 +26,33 @@ export function deviceKeyFromPrivate(privateKey: KeyObject): DeviceKeyPair {
   return { privateKey, publicJwk, kid: jwkThumbprint(publicJwk) };
 }
 
-/** Writes the private key as PKCS#8 PEM, readable by the owner only (0600), atomically. */
-export async function saveDeviceKey(path: string, key: DeviceKeyPair): Promise<void> {
+export class KeyFileExistsError extends Error {
+  constructor(readonly path: string) {
+    super(
+      `${path} exists: not replacing a device key (the platform may know only that one); pass { overwrite: true } to replace it`,
+    );
+    this.name = 'KeyFileExistsError';
+  }
+}
+
+/**
+ * Writes the private key as PKCS#8 PEM, readable by the owner only (0600), atomically, creating the folder
+ * (0700) if needed. An existing file is not replaced unless `overwrite`: it may hold the enrolled key, and
+ * losing it locks the device out.
+ */
+export async function saveDeviceKey(
+  path: string,
+  key: DeviceKeyPair,
+  opts: { overwrite?: boolean } = {},
+): Promise<void> {
   const pem = key.privateKey.export({ format: 'pem', type: 'pkcs8' });
-  await writeFileAtomic(path, pem, 0o600);
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    await writeFileAtomic(path, pem, 0o600, { exclusive: !opts.overwrite });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new KeyFileExistsError(path);
+    throw e;
+  }
   // The mode given to open() is reduced by the umask; make sure no group/other bits remain.
   await chmod(path, 0o600);
 }

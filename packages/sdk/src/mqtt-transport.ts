@@ -21,7 +21,8 @@ export interface MqttPublisherOptions {
   readonly connectTimeoutMs?: number;
   /** Lifetime of the CONNECT token; it is only checked at CONNECT. Default 300 s. */
   readonly tokenLifetimeS?: number;
-  /** The platform refused a reading for good (MQTT 5 PUBACK reason code >= 0x80). It is not resent. */
+  /** The platform refused a reading for good (MQTT 5 PUBACK reason code >= 0x80), or it was not sent at
+   * all because its packet exceeds the broker's Maximum Packet Size (reason 'oversize …'). Not resent. */
   readonly onRejected?: (seq: number | undefined, reason: string, jws: string) => void;
   readonly onCommand?: (payload: Buffer) => void;
   /** Connection state changes, for status displays; `error` is the cause of a failed attempt. */
@@ -54,8 +55,11 @@ export class MqttPublisher {
   private lastAck: Promise<void> = Promise.resolve();
   private reconnectTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
+  /** The broker's Maximum Packet Size from the CONNACK (MQTT 5); a larger packet makes it drop us. */
+  private maxPacketBytes = Number.POSITIVE_INFINITY;
 
   constructor(private readonly opts: MqttPublisherOptions) {
+    checkMqttUrl(opts as MqttPublisherOptions & { baseUrl?: unknown });
     this.maxInflight = opts.maxInflight ?? 32;
     if (!Number.isInteger(this.maxInflight) || this.maxInflight < 1 || this.maxInflight > 65_535)
       throw new Error('maxInflight must be an integer 1..65535');
@@ -110,8 +114,9 @@ export class MqttPublisher {
     client.on('error', (e) => {
       lastError = e;
     });
-    client.on('connect', () => {
+    client.on('connect', (connack) => {
       if (gen !== this.generation) return;
+      this.maxPacketBytes = connack.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
       this.connected = true;
       this.backoff.reset();
       this.inflight = [];
@@ -205,6 +210,20 @@ export class MqttPublisher {
     const slot: Slot = { id: record.id, done: false };
     this.inflight.push(slot);
     this.nextId = record.id + 1;
+    const size = publishPacketBytes(
+      readingsTopic(this.opts.deviceId),
+      record.jws,
+      this.opts.protocolVersion ?? 5,
+    );
+    if (size > this.maxPacketBytes) {
+      // The broker would close the connection and we would resend it forever, blocking everything behind.
+      this.rejected(
+        record,
+        `oversize: packet of ${size} bytes exceeds the broker's maximum of ${this.maxPacketBytes}`,
+      );
+      this.complete(slot);
+      return;
+    }
     client.publish(
       readingsTopic(this.opts.deviceId),
       record.jws,
@@ -219,13 +238,21 @@ export class MqttPublisher {
       const code = (err as Error & { code?: unknown }).code;
       if (typeof code !== 'number' || code < 0x80) return; // not a verdict on the message
       const props = (packet as { properties?: { reasonString?: string } } | undefined)?.properties;
-      const reason = props?.reasonString ?? `${err.message} (0x${code.toString(16)})`;
-      try {
-        this.opts.onRejected?.(seqOf(record.jws), reason, record.jws);
-      } catch {
-        // The record is dead-lettered at the platform either way.
-      }
+      this.rejected(record, props?.reasonString ?? `${err.message} (0x${code.toString(16)})`);
     }
+    this.complete(slot);
+  }
+
+  private rejected(record: OutboxRecord, reason: string): void {
+    try {
+      this.opts.onRejected?.(seqOf(record.jws), reason, record.jws);
+    } catch {
+      // The record is dead-lettered at the platform (or unsendable) either way.
+    }
+  }
+
+  /** Marks a slot finished and acknowledges the outbox through the contiguous run of finished slots. */
+  private complete(slot: Slot): void {
     slot.done = true;
     let through = -1;
     while (this.inflight[0]?.done) through = this.inflight.shift()!.id;
@@ -236,4 +263,25 @@ export class MqttPublisher {
     }
     this.pump();
   }
+}
+
+/** Bytes of a QoS 1 PUBLISH without properties: fixed header, topic, packet id, (v5) property length, payload. */
+export function publishPacketBytes(topic: string, payload: string, protocolVersion: 4 | 5): number {
+  const remaining =
+    2 + Buffer.byteLength(topic) + 2 + (protocolVersion === 5 ? 1 : 0) + Buffer.byteLength(payload);
+  const lengthBytes = remaining < 128 ? 1 : remaining < 16_384 ? 2 : remaining < 2_097_152 ? 3 : 4;
+  return 1 + lengthBytes + remaining;
+}
+
+/** Throws a clear error for a missing url (a `baseUrl` given instead never connects). */
+export function checkMqttUrl(opts: { url?: unknown; baseUrl?: unknown }): void {
+  if (typeof opts.url !== 'string' || opts.url === '')
+    throw new Error(
+      opts.baseUrl !== undefined
+        ? "the MQTT transport takes url (e.g. 'mqtts://iomt.example.org:8883'), not baseUrl (that is HTTPS's)"
+        : "the MQTT transport needs url, e.g. 'mqtts://iomt.example.org:8883'",
+    );
+  const scheme = /^([a-z]+):\/\//.exec(opts.url)?.[1];
+  if (!scheme || !['mqtt', 'mqtts', 'ws', 'wss'].includes(scheme))
+    throw new Error(`url must be an mqtts:// (or mqtt://) URL, got ${opts.url}`);
 }

@@ -117,6 +117,27 @@ describe('Outbox', () => {
     await box.close();
   });
 
+  it('keeps every segment within segmentBytes and the files within maxBytes plus one segment', async () => {
+    const maxBytes = 8192;
+    const segmentBytes = 2048;
+    const box = await Outbox.open(dir, { maxBytes, segmentBytes, groupCommitMs: 1 });
+    const record = (i: number) => `r${i}-${'x'.repeat(150 + (i % 7) * 40)}`;
+    // Bursts of concurrent appends form batches of various sizes; drop-oldest keeps the outbox full.
+    for (let burst = 0; burst < 30; burst++)
+      await Promise.all(
+        Array.from({ length: 1 + (burst % 9) }, (_, i) => box.append(record(burst * 10 + i))),
+      );
+    await box.ack(3);
+    await box.close();
+    const sizes = await Promise.all(
+      (await readdir(dir))
+        .filter((n) => n.endsWith('.seg'))
+        .map(async (n) => (await stat(join(dir, n))).size),
+    );
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(segmentBytes);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(maxBytes + segmentBytes);
+  });
+
   it('deletes fully acknowledged segments and drained() resolves when empty', async () => {
     const box = await Outbox.open(dir, { maxBytes: 4096, segmentBytes: 256 });
     for (let i = 0; i < 30; i++) await box.append(`record-${i}-${'p'.repeat(40)}`);

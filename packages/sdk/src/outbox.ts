@@ -316,7 +316,11 @@ export class Outbox {
   }
 
   private async writeFrames(batch: Pending[], batchBytes: number): Promise<void> {
-    if (!this.active || this.active.seg.bytes >= this.segmentBytes) await this.rollSegment();
+    // Rotate before a batch that would take the active segment past segmentBytes, so disk use stays within
+    // maxBytes plus one segment (a segment is larger only when a single record is).
+    const active = this.active?.seg.bytes;
+    if (active === undefined || (active > 0 && active + batchBytes > this.segmentBytes))
+      await this.rollSegment();
     const { seg, handle } = this.active!;
     const frames = batch.map((p) => encodeFrame(p.payload));
     const start = seg.bytes;

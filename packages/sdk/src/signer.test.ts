@@ -1,6 +1,6 @@
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   checkDeviceToken,
   decodeReading,
@@ -32,6 +32,28 @@ describe('device keys', () => {
     expect(loaded.kid).toBe(key.kid);
     expect(loaded.publicJwk).toEqual(key.publicJwk);
     expect(key.publicJwk.x).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('does not replace an existing key file unless asked to, and creates a missing folder', async () => {
+    const first = generateDeviceKey();
+    const path = join(dir, 'new', 'folder', 'device.key');
+    await saveDeviceKey(path, first);
+    expect((await stat(join(dir, 'new'))).mode & 0o777).toBe(0o700);
+    await expect(saveDeviceKey(path, generateDeviceKey())).rejects.toThrow(
+      new RegExp(`${path} exists: not replacing`),
+    );
+    expect((await loadDeviceKey(path)).kid).toBe(first.kid);
+    expect((await readdir(dirname(path))).sort()).toEqual(['device.key']); // no temporary file left
+    const second = generateDeviceKey();
+    await saveDeviceKey(path, second, { overwrite: true });
+    expect((await loadDeviceKey(path)).kid).toBe(second.kid);
+  });
+
+  it('names the real path, not a temporary file, when it cannot be written', async () => {
+    await writeFile(join(dir, 'file'), 'a file where a folder should be');
+    const failure = saveDeviceKey(join(dir, 'file', 'device.key'), generateDeviceKey());
+    await expect(failure).rejects.toThrow(new RegExp(join(dir, 'file')));
+    await expect(failure).rejects.not.toThrow(/\.tmp/);
   });
 
   it('refuses a file that is not a PEM key', async () => {

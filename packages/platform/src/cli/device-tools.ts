@@ -6,6 +6,7 @@ import {
   enrol,
   enrolmentRequest,
   generateDeviceKey,
+  KeyFileExistsError,
   loadDeviceKey,
   rotateKey,
   saveDeviceKey,
@@ -47,10 +48,18 @@ export function deviceToolCommands(device: Command): void {
   device
     .command('keygen')
     .description('make an Ed25519 key pair for a device (private key file mode 0600)')
-    .requiredOption('--out <file>', 'where to write the private key (PEM)')
+    .requiredOption('--out <file>', 'where to write the private key (PEM); an existing file is kept')
+    .option('--force', 'replace an existing key file (an enrolled key in it is lost for good)')
     .action(async (o) => {
       const key = generateDeviceKey();
-      await saveDeviceKey(o.out, key);
+      // Replacing an enrolled key with a new one locks the device out: only on request.
+      await saveDeviceKey(o.out, key, { overwrite: o.force === true }).catch((e: Error) => {
+        if (e instanceof KeyFileExistsError)
+          throw new CliError(
+            `${o.out} exists and is kept (it may be an enrolled key): pass --force to replace it`,
+          );
+        throw new CliError(`cannot write the key to ${o.out}: ${e.message}`);
+      });
       process.stdout.write(`${JSON.stringify({ kid: key.kid, publicJwk: key.publicJwk }, null, 2)}\n`);
     });
   device
@@ -82,7 +91,8 @@ export function deviceToolCommands(device: Command): void {
       const current = await readKey(o.key);
       if (existsSync(o.newKey)) throw new CliError(`${o.newKey} exists: choose another --new-key`);
       const next = generateDeviceKey();
-      // Saved before the platform learns of it: a key the platform accepts must never exist nowhere.
+      // Saved before the platform learns of it: a key the platform accepts must never exist nowhere. Never
+      // over an existing file (also one created since the check above): that could be an enrolled key.
       await saveDeviceKey(o.newKey, next).catch((e: Error) => {
         throw new CliError(`cannot write the new key to ${o.newKey}: ${e.message}. Nothing was changed`);
       });
