@@ -99,11 +99,20 @@ export function startCommand(program: Command): void {
         throw e;
       });
       const out = process.stdout;
+      let demo: { stop(): Promise<void> } | undefined;
+      const stop = async (signal: string) => {
+        out.write(`\n${signal}: finishing what is in flight, then stopping\n`);
+        await demo?.stop();
+        await platform.close();
+        process.exit(0);
+      };
+      // Before the banner: whoever reads it may stop the platform at once.
+      process.once('SIGINT', () => void stop('SIGINT'));
+      process.once('SIGTERM', () => void stop('SIGTERM'));
       // One write, so whoever reads the banner (a script, a test) sees it whole, token included.
       const banner = startBanner(platform);
       const links = shownUrls(platform).http;
       out.write(`${banner.join('\n')}\n`);
-      let demo: { stop(): Promise<void> } | undefined;
       if (config.demo) {
         const { startDemo } = await import('../simulate/demo.ts');
         const started = await startDemo(platform);
@@ -112,13 +121,5 @@ export function startCommand(program: Command): void {
         for (const p of started.people)
           out.write(`  ${p.role} "${p.username}" chooses a password at ${links}${p.setupPath}\n`);
       }
-      const stop = async (signal: string) => {
-        out.write(`\n${signal}: finishing what is in flight, then stopping\n`);
-        await demo?.stop();
-        await platform.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void stop('SIGINT'));
-      process.once('SIGTERM', () => void stop('SIGTERM'));
     });
 }
