@@ -34,14 +34,7 @@ export class DeviceAdmin {
     const device = await this.store.devices.revoke(deviceId, reason);
     this.registry.invalidateDevice(deviceId);
     this.sessions.disconnectDevice(deviceId, 'device revoked');
-    // As for a quarantine: the source is where the request came from, the person is named in the detail.
-    await this.store.securityEvents.add({
-      kind: 'device-revoked',
-      deviceId,
-      source: who.source,
-      detail: `by ${who.by}: ${reason}`,
-    });
-    await this.audit('revoke', deviceId, reason, who);
+    await this.recordChange('device-revoked', 'revoke', deviceId, reason, who);
     this.bus.publish('device.revoked', { deviceId, reason });
     return device;
   }
@@ -54,13 +47,7 @@ export class DeviceAdmin {
     const device = await this.store.devices.quarantine(deviceId, { reason, by: who.by });
     this.registry.invalidateDevice(deviceId);
     this.sessions.disconnectDevice(deviceId, 'device quarantined');
-    await this.store.securityEvents.add({
-      kind: 'device-quarantined',
-      deviceId,
-      source: who.source,
-      detail: `by ${who.by}: ${reason}`,
-    });
-    await this.audit('quarantine', deviceId, reason, who);
+    await this.recordChange('device-quarantined', 'quarantine', deviceId, reason, who);
     this.bus.publish('device.quarantined', { deviceId, reason });
     return device;
   }
@@ -72,15 +59,29 @@ export class DeviceAdmin {
   ): Promise<{ device: Device; lifted: DeviceQuarantine }> {
     const released = await this.store.devices.release(deviceId);
     this.registry.invalidateDevice(deviceId);
+    await this.recordChange('device-released', 'release', deviceId, reason, who);
+    this.bus.publish('device.released', { deviceId });
+    return released;
+  }
+
+  /**
+   * A revocation, quarantine or release: a security event (its source where the request came from, the
+   * person in the detail) and an audit record.
+   */
+  private async recordChange(
+    kind: 'device-revoked' | 'device-quarantined' | 'device-released',
+    change: string,
+    deviceId: string,
+    reason: string,
+    who: QuarantineActor,
+  ) {
     await this.store.securityEvents.add({
-      kind: 'device-released',
+      kind,
       deviceId,
       source: who.source,
       detail: `by ${who.by}: ${reason}`,
     });
-    await this.audit('release', deviceId, reason, who);
-    this.bus.publish('device.released', { deviceId });
-    return released;
+    await this.audit(change, deviceId, reason, who);
   }
 
   private async audit(change: string, deviceId: string, reason: string, who: QuarantineActor) {
