@@ -301,7 +301,11 @@ describe('web app: clinician', () => {
     const save = form.getByRole('button', { name: 'Save alarm limits' });
     await limit.waitFor({ timeout: 10_000 });
     // Opened within moments of joining my care: named, not shown by record id.
-    expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain('Ife Adebayo');
+    await expect
+      .poll(async () => (await page.getByRole('heading', { level: 1 }).textContent()) ?? '', {
+        timeout: 10_000,
+      })
+      .toContain('Ife Adebayo');
     await limit.fill('88');
     await save.click();
     await form.getByRole('status').filter({ hasText: 'Alarm limits saved.' }).waitFor({ timeout: 5_000 });
