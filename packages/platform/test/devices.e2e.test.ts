@@ -58,6 +58,12 @@ describe.each(backends)('device management ($name)', (backend) => {
         .map((a: any) => a.detail.change);
     expect(await audited(d.patientId)).toEqual(expect.arrayContaining(['assign', 'end-assignment']));
     expect(await audited(second.body.id)).toEqual(['assign']);
+    // Reading the device, whose history names both patients, is a read of each one's record.
+    expect((await t.api('GET', `/api/v1/admin/devices/${d.id}`)).body.assignments).toHaveLength(2);
+    for (const patientId of [d.patientId, second.body.id]) {
+      const reads = (await t.api('GET', `/api/v1/admin/audit?patient=${patientId}&action=read`)).body.items;
+      expect(reads.some((a: any) => a.resourceType === 'Device' && a.resourceId === d.id)).toBe(true);
+    }
   });
 
   it('enrols once: a used, wrong or expired code is refused alike', async () => {

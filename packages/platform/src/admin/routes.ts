@@ -91,6 +91,18 @@ export function adminRoutes(
       const history = await store.assignments.history(d.id);
       const current = history.find((a) => a.to === undefined);
       const fhir = deviceResource({ ...d, ...(current ? { patientId: current.patientId } : {}) });
+      // Its assignment history says who wore it: a read of each of those patients' records.
+      const patients = [...new Set(history.map((a) => a.patientId))];
+      await store.audit.recordAll(
+        patients.map((patientId) =>
+          adminAccess(req, actor.get(req) ?? 'admin', {
+            action: 'read',
+            resourceType: 'Device',
+            resourceId: d.id,
+            patientId,
+          }),
+        ),
+      );
       return { ...d, assignments: history, keys: await store.devices.keys(d.id), fhir };
     });
     admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/enrolment-code', async (req, reply) => {
