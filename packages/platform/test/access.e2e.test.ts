@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type Browser, signedInAs } from '../src/identity/testing.ts';
+import { type Browser, signedInPeople } from '../src/identity/testing.ts';
 import {
   backends,
   provisionDevice,
@@ -61,12 +61,7 @@ describe.each(backends)('access to patient data ($name)', (backend) => {
       ['carer.a', ['caregiver']],
       ['research.r', ['researcher']],
     ] as const;
-    for (const [username, roles, patientId] of people)
-      as[username] = await signedInAs(base, t.adminToken, {
-        username,
-        roles: [...roles],
-        ...(patientId ? { patientId } : {}),
-      });
+    Object.assign(as, await signedInPeople(base, t.adminToken, people));
     const team = await t.api('POST', '/api/v1/admin/care-teams', { name: 'Ward 7' });
     expect(team.status).toBe(201);
     teamId = team.body.id;

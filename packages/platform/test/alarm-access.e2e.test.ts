@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type Browser, signedInAs } from '../src/identity/testing.ts';
+import { type Browser, signedInPeople } from '../src/identity/testing.ts';
 import {
   backends,
   provisionDevice,
@@ -67,15 +67,13 @@ describe.each(backends)('alarms as patient data ($name)', (backend) => {
     b = await provisionDevice(t, 'aa-dev-b', undefined, 'pulse-oximeter');
     ({ flag: flag.a, comm: comm.a } = await raiseAlarm(a));
     ({ flag: flag.b, comm: comm.b } = await raiseAlarm(b));
-    for (const [username, roles, patientId] of [
-      ['dr.in', ['clinician'], undefined],
-      ['pat.a', ['patient'], a.patientId],
-    ] as const)
-      as[username] = await signedInAs(t.platform.httpUrl, t.adminToken, {
-        username,
-        roles: [...roles],
-        ...(patientId ? { patientId } : {}),
-      });
+    Object.assign(
+      as,
+      await signedInPeople(t.platform.httpUrl, t.adminToken, [
+        ['dr.in', ['clinician'], undefined],
+        ['pat.a', ['patient'], a.patientId],
+      ]),
+    );
     const team = await t.api('POST', '/api/v1/admin/care-teams', { name: 'Ward 9' });
     teamId = team.body.id;
     expect((await t.api('PUT', `/api/v1/admin/care-teams/${teamId}/members/${as['dr.in']!.id}`)).status).toBe(

@@ -15,7 +15,7 @@ import {
   type TestPlatform,
 } from '../../test/harness.ts';
 import { SESSION_COOKIE } from '../identity/cookies.ts';
-import { type Browser, signedInAs } from '../identity/testing.ts';
+import { type Browser, signedInPeople } from '../identity/testing.ts';
 import { DATE_PREFIXES, matchesDate, parseDateCondition } from './search-params.ts';
 
 const READINGS = 120;
@@ -107,16 +107,14 @@ describe.each(backends)('FHIR R4 API ($name)', (backend) => {
     });
     expect(res.status).toBe(200);
     const base = t.platform.httpUrl;
-    for (const [name, roles, patientId] of [
-      ['dr.in', ['clinician'], undefined],
-      ['dr.out', ['clinician'], undefined],
-      ['pat.a', ['patient'], a.patientId],
-    ] as const)
-      as[name] = await signedInAs(base, t.adminToken, {
-        username: name,
-        roles: [...roles],
-        ...(patientId ? { patientId } : {}),
-      });
+    Object.assign(
+      as,
+      await signedInPeople(base, t.adminToken, [
+        ['dr.in', ['clinician'], undefined],
+        ['dr.out', ['clinician'], undefined],
+        ['pat.a', ['patient'], a.patientId],
+      ]),
+    );
     const team = await t.api('POST', '/api/v1/admin/care-teams', { name: 'Ward 3' });
     await t.api('PUT', `/api/v1/admin/care-teams/${team.body.id}/members/${as['dr.in']!.id}`);
     await t.api('PUT', `/api/v1/admin/care-teams/${team.body.id}/patients/${a.patientId}`);

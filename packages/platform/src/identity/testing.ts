@@ -138,3 +138,22 @@ export async function signedInAs(
   }
   return { id: u.id, browser };
 }
+
+/** People to sign in: username, roles, and the patient record of a patient's own account. */
+export type PersonSpec = readonly [username: string, roles: readonly string[], patientId?: string];
+
+/** Several people signed in (see signedInAs), by username, one after another. */
+export async function signedInPeople(
+  base: string,
+  adminToken: string,
+  people: readonly PersonSpec[],
+): Promise<Record<string, { id: string; browser: Browser }>> {
+  const signed: Record<string, { id: string; browser: Browser }> = {};
+  for (const [username, roles, patientId] of people)
+    signed[username] = await signedInAs(base, adminToken, {
+      username,
+      roles: [...roles],
+      ...(patientId ? { patientId } : {}),
+    });
+  return signed;
+}

@@ -18,7 +18,7 @@ import {
   type TestPlatform,
   topicOf,
 } from '../../test/harness.ts';
-import { type Browser, signedInAs } from '../identity/testing.ts';
+import { type Browser, signedInPeople } from '../identity/testing.ts';
 
 /** Registers, enrols and assigns a device to an existing patient, through the admin API. */
 async function deviceFor(
@@ -115,16 +115,14 @@ describe.each(backends)('live dashboard API ($name)', (backend) => {
     a2 = await deviceFor(t, 'live-dev-a2', patient.body.id, 'pulse-oximeter', 60);
     b = await provisionDevice(t, 'live-dev-b');
     c = await provisionDevice(t, 'live-dev-c');
-    for (const [username, roles, patientId] of [
-      ['dr.in', ['clinician']],
-      ['dr.out', ['clinician']],
-      ['pat.c', ['patient'], c.patientId],
-    ] as const)
-      as[username] = await signedInAs(t.platform.httpUrl, t.adminToken, {
-        username,
-        roles: [...roles],
-        ...(patientId ? { patientId } : {}),
-      });
+    Object.assign(
+      as,
+      await signedInPeople(t.platform.httpUrl, t.adminToken, [
+        ['dr.in', ['clinician']],
+        ['dr.out', ['clinician']],
+        ['pat.c', ['patient'], c.patientId],
+      ]),
+    );
     const team = await t.api('POST', '/api/v1/admin/care-teams', { name: 'Ward 9' });
     expect(team.status).toBe(201);
     expect(

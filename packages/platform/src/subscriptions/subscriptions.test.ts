@@ -14,7 +14,7 @@ import {
   type TestPlatform,
 } from '../../test/harness.ts';
 import { SESSION_COOKIE } from '../identity/cookies.ts';
-import { type Browser, signedInAs } from '../identity/testing.ts';
+import { type Browser, signedInPeople } from '../identity/testing.ts';
 import { startReceiver, type TestReceiver, waitFor } from '../notify/testing.ts';
 import { SECRET_URL } from './subscription-resource.ts';
 
@@ -75,16 +75,14 @@ describe.each(backends)('FHIR Subscriptions ($name)', (backend) => {
     t = await startTestPlatform(backend);
     a = await provisionDevice(t, 'sub-dev-a');
     b = await provisionDevice(t, 'sub-dev-b');
-    for (const [name, roles, patientId] of [
-      ['dr.in', ['clinician'], undefined],
-      ['dr.other', ['clinician'], undefined],
-      ['pat.a', ['patient'], a.patientId],
-    ] as const)
-      as[name] = await signedInAs(t.platform.httpUrl, t.adminToken, {
-        username: name,
-        roles: [...roles],
-        ...(patientId ? { patientId } : {}),
-      });
+    Object.assign(
+      as,
+      await signedInPeople(t.platform.httpUrl, t.adminToken, [
+        ['dr.in', ['clinician'], undefined],
+        ['dr.other', ['clinician'], undefined],
+        ['pat.a', ['patient'], a.patientId],
+      ]),
+    );
     const team = await t.api('POST', '/api/v1/admin/care-teams', { name: 'Ward 9' });
     teamId = team.body.id;
     await t.api('PUT', `/api/v1/admin/care-teams/${teamId}/members/${as['dr.in']!.id}`);
