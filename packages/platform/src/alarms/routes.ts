@@ -43,7 +43,7 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
       ...page,
     });
     // One record per patient whose alarms were shown, as for a FHIR Flag search.
-    const subject = await guard.subject(req);
+    const { subject } = scope;
     const patients = [...new Set(found.items.map((a) => a.patientId))];
     const event = (patientId?: string) =>
       adminAccess(req, subject, {

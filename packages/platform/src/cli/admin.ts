@@ -35,7 +35,6 @@ interface ShownDevice {
   id: string;
   status: string;
   quarantine?: { at: string; reason: string; by: string };
-  revokedReason?: string;
 }
 
 /**
