@@ -35,7 +35,7 @@ import { type Backend, chooseBackends, startBenchPlatform } from './platform-pro
 import { threadCpuMs } from './proc-stats.ts';
 import { formatProfileSummary, summarizeProfileFile } from './profile-summary.ts';
 import { deviceToken, provisionDevices } from './provision.ts';
-import { type PreparedStep, runStep, type StepContext } from './ramp.ts';
+import { climb, type PreparedStep, runStep, type StepContext } from './ramp.ts';
 import { machineInfo, wholeNumber, writeJson } from './report.ts';
 import { measureVerifyCeiling, type VerifyCeiling } from './verify-ceiling.ts';
 
@@ -241,21 +241,7 @@ async function runBackend(backend: Backend, o: Options): Promise<AlarmBackendRep
       log(alarmTableRow(result));
       return result;
     };
-    let passedRate = 0;
-    let failedRate: number | undefined;
-    for (const rate of o.steps) {
-      if ((await step(rate)).passed) passedRate = rate;
-      else {
-        failedRate = rate;
-        break;
-      }
-    }
-    for (let i = 0; i < o.refine && failedRate !== undefined; i++) {
-      const rate = Math.round((passedRate + failedRate) / 2 / 25) * 25;
-      if (rate <= passedRate || rate >= failedRate) break;
-      if ((await step(rate)).passed) passedRate = rate;
-      else failedRate = rate;
-    }
+    const passedRate = await climb(o.steps, o.refine, step);
 
     const profileFile = join(resolve(o.out, '..'), `profile-alarm-${backend}-${Date.now()}.cpuprofile`);
     if (o.profile) {

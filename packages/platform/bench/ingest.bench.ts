@@ -17,7 +17,7 @@ import { type AckSink, connectFleet, type FleetConnection } from './mqtt-fleet.t
 import { type Backend, chooseBackends, startBenchPlatform } from './platform-process.ts';
 import { formatProfileSummary, summarizeProfileFile } from './profile-summary.ts';
 import { type BenchDevice, deviceToken, provisionDevices } from './provision.ts';
-import { type PreparedStep, prepareStep, runStep, type StepContext, type StepResult } from './ramp.ts';
+import { climb, type PreparedStep, prepareStep, runStep, type StepContext, type StepResult } from './ramp.ts';
 import {
   type BackendReport,
   backendSummary,
@@ -169,24 +169,11 @@ async function runBackend(
       log(stepTableRow(result));
       return result;
     };
-    let passedRate = 0;
-    let failedRate: number | undefined;
-    for (const rate of o.steps) {
-      if ((await step(rate)).passed) passedRate = rate;
-      else {
-        failedRate = rate;
-        break;
-      }
-    }
-    // Narrow down between the last step that held and the first that did not.
-    for (let i = 0; i < o.refine && failedRate !== undefined; i++) {
-      const rate = Math.round((passedRate + failedRate) / 2 / 25) * 25;
-      if (rate <= passedRate || rate >= failedRate) break;
-      if ((await waitForAcks(totals, 30_000)) > 0) break; // a backlog would blur the next step
+    const passedRate = await climb(o.steps, o.refine, step, async () => {
+      if ((await waitForAcks(totals, 30_000)) > 0) return false; // a backlog would blur the next step
       await new Promise((r) => setTimeout(r, 2_000));
-      if ((await step(rate)).passed) passedRate = rate;
-      else failedRate = rate;
-    }
+      return true;
+    });
     const profileFile = join(resolve(o.out, '..'), `profile-${backend}-${Date.now()}.cpuprofile`);
     if (o.profile) {
       await mkdir(resolve(o.out, '..'), { recursive: true });

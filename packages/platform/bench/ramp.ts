@@ -249,3 +249,34 @@ export function percentile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
+
+/**
+ * Climbs the offered rates until a step fails, then runs `refine` steps halving the gap between the last
+ * rate that held and the first that did not (to a multiple of 25). `beforeRefining` may stop the narrowing
+ * (returning false), e.g. while a backlog from the failed step would blur the next one. Returns the highest
+ * rate sustained.
+ */
+export async function climb(
+  rates: readonly number[],
+  refine: number,
+  step: (rate: number) => Promise<{ readonly passed: boolean }>,
+  beforeRefining: () => Promise<boolean> = async () => true,
+): Promise<number> {
+  let passedRate = 0;
+  let failedRate: number | undefined;
+  for (const rate of rates) {
+    if ((await step(rate)).passed) passedRate = rate;
+    else {
+      failedRate = rate;
+      break;
+    }
+  }
+  for (let i = 0; i < refine && failedRate !== undefined; i++) {
+    const rate = Math.round((passedRate + failedRate) / 2 / 25) * 25;
+    if (rate <= passedRate || rate >= failedRate) break;
+    if (!(await beforeRefining())) break;
+    if ((await step(rate)).passed) passedRate = rate;
+    else failedRate = rate;
+  }
+  return passedRate;
+}
