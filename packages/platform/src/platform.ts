@@ -25,7 +25,7 @@ import { identityRoutes } from './identity/routes.ts';
 import { DeviceRegistry } from './ingest/device-registry.ts';
 import { Enrolment } from './ingest/enrolment.ts';
 import { deviceRoutes } from './ingest/http-routes.ts';
-import { IntrusionWatch } from './ingest/intrusion.ts';
+import { INTRUSION_DETECTOR, IntrusionWatch } from './ingest/intrusion.ts';
 import { MESSAGE_FRAMING_BYTES } from './ingest/limits.ts';
 import { MqttGateway } from './ingest/mqtt/index.ts';
 import { mqttHooks } from './ingest/mqtt-hooks.ts';
@@ -179,7 +179,12 @@ async function startHolding(
     blockS: config.intrusionBlockS,
     record: (b) =>
       store.securityEvents
-        .add({ kind: 'intrusion-detected', source: b.source, detail: b.reason })
+        .add({
+          kind: 'intrusion-detected',
+          source: b.source,
+          subsystem: INTRUSION_DETECTOR,
+          detail: b.reason,
+        })
         .then(() => {}),
     log,
   });

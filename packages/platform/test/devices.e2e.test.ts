@@ -111,6 +111,12 @@ describe.each(backends)('device management ($name)', (backend) => {
     client.end();
     const keys = (await t.api('GET', `/api/v1/admin/devices/${d.id}`)).body.keys;
     expect(keys).toHaveLength(2);
+    // Both key events name the part of the platform that made them and the address the device asked from.
+    const events = (await t.api('GET', `/api/v1/admin/security-events?device=${d.id}`)).body.items;
+    expect(events.map((e: any) => [e.kind, e.subsystem, e.source])).toEqual([
+      ['key-rotated', 'rotation', expect.stringContaining('127.0.0.1')],
+      ['key-enrolled', 'enrolment', expect.stringContaining('127.0.0.1')],
+    ]);
     // Without a valid device token, rotation is refused.
     const anon = await t.api(
       'POST',

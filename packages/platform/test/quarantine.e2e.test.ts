@@ -186,6 +186,15 @@ describe.each(backends)('device quarantine ($name)', (backend) => {
     expect(await securityKinds(forger.id)).toEqual(
       expect.arrayContaining(['bad-signature', 'intrusion-detected', 'device-quarantined']),
     );
+    // The detector acted on nobody's request: its events name it, and no address.
+    const detected = (
+      await t.api('GET', `/api/v1/admin/security-events?device=${forger.id}&limit=200`)
+    ).body.items.filter((e: any) => e.kind === 'intrusion-detected' || e.kind === 'device-quarantined');
+    expect(detected).toHaveLength(2);
+    for (const e of detected) {
+      expect(e.subsystem).toBe('intrusion-detection');
+      expect(e).not.toHaveProperty('source');
+    }
     // The well-behaved device was never touched.
     expect(await publish(goodClient, topicOf(good.id), good.sign(21))).toBe(0);
     goodClient.end(true);
@@ -212,6 +221,7 @@ describe.each(backends)('device quarantine ($name)', (backend) => {
         (await own.api('GET', '/api/v1/admin/security-events?limit=200')).body.items as {
           kind: string;
           source?: string;
+          subsystem?: string;
           detail: string;
         }[];
       await expect
@@ -219,6 +229,7 @@ describe.each(backends)('device quarantine ($name)', (backend) => {
         .toEqual([
           expect.objectContaining({
             source: expect.stringContaining('127.0.0.1'),
+            subsystem: 'intrusion-detection',
             detail: expect.stringMatching(/failed-authentication: 5 refusals in 60 s.*refused until/),
           }),
         ]);

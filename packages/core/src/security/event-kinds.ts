@@ -35,3 +35,12 @@ export const REJECTION_CODE_LIST = Object.keys(REJECTION_CODES) as RejectionCode
 export const SECURITY_KINDS: readonly SecurityEventKind[] = [
   ...new Set<SecurityEventKind>([...REJECTION_CODE_LIST, ...SECURITY_EVENT_KINDS]),
 ];
+
+/**
+ * The parts of the platform that raise security events of their own, a security event's `subsystem` (its
+ * `source` is only ever a network address): device key enrolment and rotation, on a device's request (the
+ * event's source is then the device's address), and intrusion detection, on nobody's.
+ */
+export const SECURITY_SUBSYSTEMS = ['enrolment', 'rotation', 'intrusion-detection'] as const;
+
+export type SecuritySubsystem = (typeof SECURITY_SUBSYSTEMS)[number];

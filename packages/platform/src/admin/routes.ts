@@ -1,10 +1,4 @@
-import {
-  DEVICE_ID_PATTERN,
-  deviceResource,
-  REJECTION_CODE_LIST,
-  SECURITY_KINDS,
-  type Subject,
-} from '@openiomt/core';
+import { DEVICE_ID_PATTERN, deviceResource, type Subject } from '@openiomt/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireAdministrator } from '../access/administrator.ts';
 import type { AccessGuard } from '../access/guard.ts';
@@ -19,6 +13,7 @@ import {
 } from '../http/body.ts';
 import { badRequest, notFound } from '../http/problem.ts';
 import type { Store } from '../store/types.ts';
+import { logRoutes } from './log-routes.ts';
 import { patientRoutes } from './patient-routes.ts';
 import type { DeviceAdmin } from './service.ts';
 
@@ -38,12 +33,6 @@ const DEVICE_KINDS = [
  * administrator with a second factor, or the administrator API token). Reading a stored reading discloses
  * clinical data, so it also needs the policy's permission to read the patient's Observations.
  */
-/** A filter value from a fixed list: a misspelt one is refused rather than matching nothing. */
-function oneOf(value: string, allowed: readonly string[], name: string): string {
-  if (!allowed.includes(value)) throw badRequest(`${name} must be one of ${allowed.join(', ')}`, `/${name}`);
-  return value;
-}
-
 export function adminRoutes(
   app: FastifyInstance,
   deps: { store: Store; devices: DeviceAdmin; guard: AccessGuard },
@@ -57,6 +46,7 @@ export function adminRoutes(
     });
 
     patientRoutes(admin, { store, actorOf: (req) => actor.get(req)?.userId ?? 'admin', listQuery });
+    logRoutes(admin, { store, actorOf: (req) => actor.get(req) ?? 'admin', listQuery });
 
     admin.post('/api/v1/admin/devices', async (req, reply) => {
       const b = bodyObject(req.body);
@@ -162,22 +152,6 @@ export function adminRoutes(
       return ended;
     });
 
-    admin.get('/api/v1/admin/dead-letters', async (req) => {
-      const q = req.query as Record<string, string | undefined>;
-      return store.deadLetters.list({
-        ...listQuery(q),
-        ...(q.device ? { deviceId: q.device } : {}),
-        ...(q.reason ? { reason: oneOf(q.reason, REJECTION_CODE_LIST, 'reason') } : {}),
-      });
-    });
-    admin.get('/api/v1/admin/security-events', async (req) => {
-      const q = req.query as Record<string, string | undefined>;
-      return store.securityEvents.list({
-        ...listQuery(q),
-        ...(q.device ? { deviceId: q.device } : {}),
-        ...(q.kind ? { kind: oneOf(q.kind, SECURITY_KINDS, 'kind') } : {}),
-      });
-    });
     admin.get<{ Params: { id: string; seq: string } }>('/api/v1/admin/readings/:id/:seq', async (req) => {
       const seq = Number(req.params.seq);
       if (!Number.isSafeInteger(seq) || seq < 1) throw badRequest('seq must be a positive integer', '/seq');

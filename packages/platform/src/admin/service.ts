@@ -1,3 +1,4 @@
+import type { SecuritySubsystem } from '@openiomt/core';
 import type { InProcessBus } from '../bus/bus.ts';
 import type { DeviceRegistry } from '../ingest/device-registry.ts';
 import type { Assignment, Device, DeviceQuarantine, Store } from '../store/types.ts';
@@ -9,8 +10,10 @@ export interface QuarantineActor {
   /** The audit log's actor: the user id, or 'system'. */
   readonly actor: string;
   readonly actorRole: string;
-  /** Client address (or the detector's name). */
-  readonly source: string;
+  /** The client's network address, when a request asked for it. */
+  readonly source?: string;
+  /** The part of the platform that acted on its own (the intrusion detector). */
+  readonly subsystem?: SecuritySubsystem;
 }
 
 export interface SessionControl {
@@ -65,8 +68,8 @@ export class DeviceAdmin {
   }
 
   /**
-   * A revocation, quarantine or release: a security event (its source where the request came from, the
-   * person in the detail) and an audit record.
+   * A revocation, quarantine or release: a security event (its source where the request came from, or the
+   * subsystem that acted; the person in the detail) and an audit record.
    */
   private async recordChange(
     kind: 'device-revoked' | 'device-quarantined' | 'device-released',
@@ -78,7 +81,8 @@ export class DeviceAdmin {
     await this.store.securityEvents.add({
       kind,
       deviceId,
-      source: who.source,
+      ...(who.source !== undefined ? { source: who.source } : {}),
+      ...(who.subsystem !== undefined ? { subsystem: who.subsystem } : {}),
       detail: `by ${who.by}: ${reason}`,
     });
     await this.audit(change, deviceId, reason, who);
@@ -92,7 +96,7 @@ export class DeviceAdmin {
       resourceType: 'Device',
       resourceId: deviceId,
       reason,
-      source: who.source,
+      ...auditSource(who),
       detail: { change },
     });
   }
@@ -123,8 +127,14 @@ export class DeviceAdmin {
       resourceType: 'Device',
       resourceId: a.deviceId,
       patientId: a.patientId,
-      source: who.source,
+      ...auditSource(who),
       detail: { change, assignment: a.id, from: a.from, ...(a.to ? { to: a.to } : {}) },
     });
   }
+}
+
+/** The audit log's source is the client's address or the client itself (docs/audit.md): the detector's name. */
+function auditSource(who: QuarantineActor): { source?: string } {
+  const source = who.source ?? who.subsystem;
+  return source !== undefined ? { source } : {};
 }

@@ -181,6 +181,73 @@ describe.each(storeBackends())('audit over HTTP on $name', ({ open }) => {
     for (const line of lines.slice(1)) expect(line).toMatch(/ admin .* pb/);
   });
 
+  it('records a read of the dead letters against the patient wearing the device when each arrived', async () => {
+    const letter = (deviceId: string | undefined, receivedAt: string) => ({
+      receivedAt,
+      via: 'mqtt' as const,
+      ...(deviceId ? { deviceId } : {}),
+      reason: 'schema-violation' as const,
+      detail: 'refused',
+      payloadBase64: Buffer.from('{"vitals":[]}').toString('base64'),
+    });
+    const now = new Date().toISOString();
+    await store.deadLetters.addMany([
+      letter('dev-pa', now),
+      letter('dev-pa', now),
+      // Before its assignment began: the device's, no patient's.
+      letter('dev-pa', '2019-06-01T00:00:00.000Z'),
+      letter('dev-nobody', now),
+      letter(undefined, now),
+    ]);
+    const page = await get('/api/v1/admin/dead-letters?reason=schema-violation');
+    expect(page.json.items).toHaveLength(5);
+    const records = await latest(4);
+    const whose = (r: StoredAuditRecord) =>
+      `${r.patientId ?? '-'} ${r.detail?.deviceId ?? '-'} ${r.detail?.count}`;
+    expect(records.map(whose).sort()).toEqual(['- - 1', '- dev-nobody 1', '- dev-pa 1', 'pa - 2']);
+    for (const r of records)
+      expect(r).toMatchObject({
+        actor: 'admin',
+        action: 'search',
+        outcome: 'success',
+        resourceType: 'DeadLetter',
+        source: '127.0.0.1',
+        detail: { query: 'reason=schema-violation' },
+      });
+    // Nothing shown is still a read of the store, recorded once with count 0.
+    expect((await get('/api/v1/admin/dead-letters?device=dev-pb')).json.items).toEqual([]);
+    expect((await latest(1))[0]).toMatchObject({ resourceType: 'DeadLetter', detail: { count: 0 } });
+  });
+
+  it('records a read of the security events', async () => {
+    await store.securityEvents.add({ kind: 'auth-failed', deviceId: 'dev-pa', detail: 'bad token' });
+    const page = await get('/api/v1/admin/security-events?device=dev-pa');
+    expect(page.json.items.length).toBeGreaterThan(0);
+    const [record] = await latest(1);
+    expect(fields(record!)).toEqual({
+      actor: 'admin',
+      action: 'search',
+      outcome: 'success',
+      resourceType: 'SecurityEvent',
+      resourceId: undefined,
+      patientId: undefined,
+    });
+    expect(record?.detail).toEqual({ query: 'device=dev-pa', count: page.json.items.length });
+  });
+
+  it('records nothing for a log query it refuses', async () => {
+    const [before] = await latest(1);
+    for (const path of [
+      '/api/v1/admin/dead-letters?reason=no-such-reason',
+      '/api/v1/admin/dead-letters?limit=0',
+      '/api/v1/admin/dead-letters?cursor=not-a-cursor',
+      '/api/v1/admin/security-events?kind=no-such-kind',
+      '/api/v1/admin/security-events?cursor=not-a-cursor',
+    ])
+      expect((await get(path)).status, path).toBe(400);
+    expect((await latest(1))[0]?.id).toBe(before?.id);
+  });
+
   it('refuses without the administrator credential, and records the refused attempt', async () => {
     const admin = await get('/api/v1/admin/audit', 'Bearer oiat_wrong');
     expect(admin.status).toBe(401);

@@ -312,6 +312,7 @@ export function adminCommands(program: Command): void {
         'kind',
         'deviceId',
         'source',
+        'subsystem',
         'detail',
       ]);
     });

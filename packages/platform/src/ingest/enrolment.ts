@@ -25,7 +25,8 @@ export class Enrolment {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async enrol(deviceId: string, body: Record<string, unknown>): Promise<DeviceKey> {
+  /** `source`: the address the request came from, for the security event. */
+  async enrol(deviceId: string, body: Record<string, unknown>, source: string): Promise<DeviceKey> {
     const jwk = readJwk(body);
     const proof = this.readProof(body, jwk, deviceId);
     const code = proof.enrolmentCode;
@@ -36,14 +37,20 @@ export class Enrolment {
     await this.store.securityEvents.add({
       kind: 'key-enrolled',
       deviceId,
-      source: 'enrolment',
+      source,
+      subsystem: 'enrolment',
       detail: `kid ${key.kid}`,
     });
     return key;
   }
 
   /** Rotation: authorised by a token signed with a current key, the new key proven by its own signature. */
-  async rotate(deviceId: string, authorization: string | undefined, body: Record<string, unknown>) {
+  async rotate(
+    deviceId: string,
+    authorization: string | undefined,
+    body: Record<string, unknown>,
+    source: string,
+  ) {
     await this.authenticateDevice(deviceId, authorization);
     const jwk = readJwk(body);
     const proof = this.readProof(body, jwk, deviceId);
@@ -54,7 +61,8 @@ export class Enrolment {
     await this.store.securityEvents.add({
       kind: 'key-rotated',
       deviceId,
-      source: 'rotation',
+      source,
+      subsystem: 'rotation',
       detail: `new kid ${key.kid}`,
     });
     return { key, previousKeysValidUntil: overlapUntil };

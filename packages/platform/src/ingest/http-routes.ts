@@ -25,7 +25,7 @@ export function deviceRoutes(
   };
 
   app.post<{ Params: { id: string } }>('/api/v1/devices/:id/enrol', async (req, reply) => {
-    const key = await deps.enrolment.enrol(deviceParam(req.params.id), bodyObject(req.body));
+    const key = await deps.enrolment.enrol(deviceParam(req.params.id), bodyObject(req.body), req.ip);
     return reply.code(201).send({ kid: key.kid });
   });
 
@@ -34,6 +34,7 @@ export function deviceRoutes(
       deviceParam(req.params.id),
       req.headers.authorization,
       bodyObject(req.body),
+      req.ip,
     );
     return reply.code(201).send({ kid: r.key.kid, previousKeysValidUntil: r.previousKeysValidUntil });
   });

@@ -12,18 +12,19 @@ import {
   type IntrusionVerdict,
   intrusionRules,
   intrusionSignalOf,
+  type SecuritySubsystem,
 } from '@openiomt/core';
 import type { DeviceAdmin, QuarantineActor } from '../admin/service.ts';
 import type { Logger } from '../log.ts';
 import type { SecurityEvent, Store } from '../store/types.ts';
 
-export const INTRUSION_DETECTOR = 'intrusion-detection';
+export const INTRUSION_DETECTOR = 'intrusion-detection' satisfies SecuritySubsystem;
 
 const DETECTOR: QuarantineActor = {
   by: INTRUSION_DETECTOR,
   actor: 'system',
   actorRole: 'system',
-  source: INTRUSION_DETECTOR,
+  subsystem: INTRUSION_DETECTOR,
 };
 
 export class IntrusionWatch {
@@ -80,7 +81,7 @@ export class IntrusionWatch {
     await this.deps.store.securityEvents.add({
       kind: 'intrusion-detected',
       deviceId: v.deviceId,
-      source: INTRUSION_DETECTOR,
+      subsystem: INTRUSION_DETECTOR,
       detail: v.reason,
     });
     this.deps.log.warn({ deviceId: v.deviceId, rule: v.rule, count: v.count }, 'intrusion detected');

@@ -1,11 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { securityEventsRepository } from './events.ts';
+import { migrate } from './migrations.ts';
 import { decodeCursor, encodeCursor } from './sql.ts';
-import { type DisposableStore, storeBackends } from './testing.ts';
+import { type DisposableStore, openLegacyDatabase, storeBackends } from './testing.ts';
 import { type DeadLetter, StoreError } from './types.ts';
 
-describe.each(storeBackends())('dead letters, security events and credentials on $name', ({ open }) => {
+describe.each(storeBackends())('dead letters, security events and credentials on $name', ({ name, open }) => {
   let store: DisposableStore;
   beforeAll(async () => {
     store = await open();
@@ -95,6 +97,57 @@ describe.each(storeBackends())('dead letters, security events and credentials on
     const revoked = await store.securityEvents.list({ deviceId, kind: 'device-revoked' });
     expect(revoked.items).toHaveLength(2);
     expect(revoked.items[0]).toMatchObject({ kind: 'device-revoked', source: '127.0.0.1', deviceId });
+  });
+
+  it('keeps the address an event came from apart from the subsystem that raised it', async () => {
+    const deviceId = `dev-${randomUUID().slice(0, 8)}`;
+    const enrolled = await store.securityEvents.add({
+      kind: 'key-enrolled',
+      deviceId,
+      source: '192.0.2.10',
+      subsystem: 'enrolment',
+      detail: 'kid k1',
+    });
+    const detected = await store.securityEvents.add({
+      kind: 'intrusion-detected',
+      deviceId,
+      subsystem: 'intrusion-detection',
+      detail: 'forged-or-acl: 5 refusals in 60 s',
+    });
+    expect(enrolled).toMatchObject({ source: '192.0.2.10', subsystem: 'enrolment' });
+    expect(detected.source).toBeUndefined();
+    expect((await store.securityEvents.list({ deviceId })).items).toEqual([detected, enrolled]);
+  });
+
+  it(`moves the subsystem names an older version kept as the source to their own field (${name})`, async () => {
+    const legacy = await openLegacyDatabase(name, '019');
+    try {
+      // Rows as version 018 wrote them, one column for both: [kind, source then, source and subsystem now].
+      const rows = [
+        ['key-enrolled', 'enrolment', [null, 'enrolment']],
+        ['key-rotated', 'rotation', [null, 'rotation']],
+        ['device-quarantined', 'intrusion-detection', [null, 'intrusion-detection']],
+        ['intrusion-detected', 'intrusion-detection', [null, 'intrusion-detection']],
+        // The address the failed-login guard blocked: it stays, and the detector is named beside it.
+        ['intrusion-detected', '198.51.100.7', ['198.51.100.7', 'intrusion-detection']],
+        ['device-released', '::ffff:127.0.0.1', ['::ffff:127.0.0.1', null]],
+        ['auth-failed', '2001:db8::1', ['2001:db8::1', null]],
+        ['login-failed', null, [null, null]],
+      ] as const;
+      for (const [i, [kind, source]] of rows.entries())
+        await legacy.db.query(
+          `INSERT INTO security_events (id, at, kind, device_id, source, detail)
+           VALUES ($1, $2, $3, 'dev-old', $4, 'old')`,
+          [randomUUID(), new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(), kind, source],
+        );
+      expect((await migrate(legacy.db)).applied).toContain('019-security-event-subsystem');
+      const { items } = await securityEventsRepository(legacy.db).list({ deviceId: 'dev-old' });
+      expect(items.reverse().map((e) => [e.kind, [e.source ?? null, e.subsystem ?? null]])).toEqual(
+        rows.map(([kind, , now]) => [kind, now]),
+      );
+    } finally {
+      await legacy.dispose();
+    }
   });
 
   it('refuses any cursor it did not issue as invalid input, never as a database error', async () => {

@@ -9,6 +9,7 @@ import {
   type DeadLetter,
   type SecurityEvent,
   type SecurityEventKind,
+  type SecuritySubsystem,
   type Store,
   StoreError,
 } from './types.ts';
@@ -31,8 +32,11 @@ interface SecurityEventRow {
   kind: SecurityEventKind;
   device_id: string | null;
   source: string | null;
+  subsystem: SecuritySubsystem | null;
   detail: string;
 }
+
+const SECURITY_EVENT_COLUMNS = 'id, at, kind, device_id, source, subsystem, detail';
 
 const toDeadLetter = (r: DeadLetterRow): DeadLetter =>
   compact({
@@ -56,6 +60,7 @@ const toSecurityEvent = (r: SecurityEventRow): SecurityEvent =>
     kind: r.kind,
     deviceId: r.device_id ?? undefined,
     source: r.source ?? undefined,
+    subsystem: r.subsystem ?? undefined,
     detail: r.detail,
   });
 
@@ -129,9 +134,9 @@ export function securityEventsRepository(db: Database): Store['securityEvents'] 
     async add(e) {
       const at = e.at === undefined ? nowIso() : requireInstant(e.at, 'at');
       const { rows } = await db.query<SecurityEventRow>(
-        `INSERT INTO security_events (id, at, kind, device_id, source, detail) VALUES ($1, $2, $3, $4, $5, $6)
-         RETURNING id, at, kind, device_id, source, detail`,
-        [randomUUID(), at, e.kind, e.deviceId ?? null, e.source ?? null, e.detail],
+        `INSERT INTO security_events (${SECURITY_EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         RETURNING ${SECURITY_EVENT_COLUMNS}`,
+        [randomUUID(), at, e.kind, e.deviceId ?? null, e.source ?? null, e.subsystem ?? null, e.detail],
       );
       const event = toSecurityEvent(rows[0]!);
       for (const listener of listeners) {
@@ -156,7 +161,7 @@ export function securityEventsRepository(db: Database): Store['securityEvents'] 
       if (q.kind !== undefined) where.add('kind = ?', q.kind);
       if (q.cursor !== undefined) where.after('at', 'id', uuidCursor(q.cursor), 'desc', 'uuid');
       const { rows } = await db.query<SecurityEventRow>(
-        `SELECT id, at, kind, device_id, source, detail FROM security_events ${where}
+        `SELECT ${SECURITY_EVENT_COLUMNS} FROM security_events ${where}
           ORDER BY at DESC, id DESC LIMIT ${where.param(limit + 1)}`,
         where.params,
       );

@@ -20,6 +20,7 @@ import { SCHEMA_015 } from './schema/015-revoked-tokens.ts';
 import { SCHEMA_016 } from './schema/016-sealed-delivery-secrets.ts';
 import { SCHEMA_017 } from './schema/017-entered-observations.ts';
 import { SCHEMA_018 } from './schema/018-readings-jws-uncompressed.ts';
+import { SCHEMA_019 } from './schema/019-security-event-subsystem.ts';
 import type { Database } from './types.ts';
 
 export interface Migration {
@@ -322,6 +323,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '016-sealed-delivery-secrets', sql: SCHEMA_016 },
   { id: '017-entered-observations', sql: SCHEMA_017 },
   { id: '018-readings-jws-uncompressed', sql: SCHEMA_018 },
+  { id: '019-security-event-subsystem', sql: SCHEMA_019 },
 ];
 
 /**

@@ -2,7 +2,7 @@
  * The storage port: what the rest of the platform asks of the database. Two adapters implement the
  * same SQL (PGlite embedded, PostgreSQL server); there is one schema and one set of queries.
  */
-import type { Ed25519PublicJwk, RejectionCode, SecurityEventKind } from '@openiomt/core';
+import type { Ed25519PublicJwk, RejectionCode, SecurityEventKind, SecuritySubsystem } from '@openiomt/core';
 import type { AuditRepository } from '../audit/audit-log.ts';
 import type { KeyService } from '../security/keys/key-service.ts';
 import type { AccessRepository } from './access.ts';
@@ -150,15 +150,20 @@ export interface DeadLetter {
   readonly payloadBase64: string;
 }
 
-export { SECURITY_EVENT_KINDS, type SecurityEventKind } from '@openiomt/core';
+export { SECURITY_EVENT_KINDS, type SecurityEventKind, type SecuritySubsystem } from '@openiomt/core';
 
 export interface SecurityEvent {
   readonly id: string;
   readonly at: string;
   readonly kind: SecurityEventKind;
   readonly deviceId?: string;
-  /** Remote address or client id; never patient data. */
+  /** The network address the request or connection that caused it came from; never anything else. */
   readonly source?: string;
+  /**
+   * The part of the platform that raised it: intrusion detection (on nobody's request), or a device key's
+   * enrolment or rotation (on the device's, whose address is the source). Absent for other requests' events.
+   */
+  readonly subsystem?: SecuritySubsystem;
   readonly detail: string;
 }
 

@@ -31,7 +31,10 @@ interface SecurityEvent {
   readonly at: string;
   readonly kind: string;
   readonly deviceId?: string;
+  /** The address of the request or connection that caused it. */
   readonly source?: string;
+  /** The part of the platform that raised it (intrusion detection, a device key's enrolment or rotation). */
+  readonly subsystem?: string;
   readonly detail: string;
 }
 
@@ -163,7 +166,7 @@ export function SecurityEvents() {
       />
       <Table
         caption="Security events, newest first"
-        head={['When', 'Kind', 'Device', 'Source', 'Detail']}
+        head={['When', 'Kind', 'Device', 'Source', 'Subsystem', 'Detail']}
         testId="security-event-table"
       >
         {list.items.map((e) => (
@@ -176,6 +179,7 @@ export function SecurityEvents() {
             </td>
             <td>{e.deviceId ? <code>{e.deviceId}</code> : '–'}</td>
             <td>{e.source ?? '–'}</td>
+            <td>{e.subsystem ?? '–'}</td>
             <td>{e.detail}</td>
           </tr>
         ))}
