@@ -3,6 +3,7 @@ export * from './access/policy.ts';
 export * from './access/smart-scopes.ts';
 export * from './access/subject.ts';
 export * from './alarms/alarm.ts';
+export * from './alarms/model.ts';
 export * from './alarms/notice.ts';
 export * from './alarms/policy.ts';
 export * from './alarms/vocabulary.ts';
