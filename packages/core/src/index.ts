@@ -22,6 +22,8 @@ export * from './rules/condition.ts';
 export * from './rules/monitor.ts';
 export * from './rules/news2.ts';
 export * from './rules/news2-chart.ts';
+export * from './rules/staleness.ts';
+export * from './rules/technical.ts';
 export * from './rules/threshold-check.ts';
 export * from './rules/thresholds.ts';
 export * from './rules/trends.ts';
