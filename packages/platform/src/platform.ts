@@ -115,7 +115,7 @@ async function startHolding(
       store = await openStore(
         // Embedded PGlite runs on its own thread so storage and ingest each get a core.
         config.databaseUrl
-          ? { url: config.databaseUrl, keys }
+          ? { url: config.databaseUrl, keys, connectTimeoutMs: config.databaseConnectTimeoutS * 1000 }
           : { dataDir: `${config.dataDir}/pg`, pgliteThread: true, keys },
       );
     } catch (e) {
