@@ -1,30 +1,16 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, rm } from 'node:fs/promises';
-import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
-import { AccessGuard } from './access/guard.ts';
-import { accessRoutes } from './access/routes.ts';
-import { adminRoutes } from './admin/routes.ts';
 import { DeviceAdmin } from './admin/service.ts';
-import { alarmRoutes } from './alarms/routes.ts';
 import { AlarmService } from './alarms/service.ts';
 import { WaveformAnalysis } from './analysis/waveform-analysis.ts';
 import { auditFiles, loadOrCreateAuditKey } from './audit/audit-files.ts';
-import { auditRoutes } from './audit/routes.ts';
 import { AuditSequencer } from './audit/sequencer.ts';
 import { InProcessBus } from './bus/bus.ts';
 import { checkTransportSecurity, type PlatformConfig } from './config/config.ts';
-import { fhirAlarmRoutes } from './fhir/alarm-routes.ts';
-import { fhirRoutes } from './fhir/routes.ts';
-import { createHttpApp } from './http/app.ts';
-import { registerCors } from './http/cors.ts';
-import { healthRoutes } from './http/health.ts';
 import type { AccountAdmin } from './identity/accounts.ts';
-import { peopleRoutes } from './identity/people-routes.ts';
-import { identityRoutes } from './identity/routes.ts';
 import { DeviceRegistry } from './ingest/device-registry.ts';
 import { Enrolment } from './ingest/enrolment.ts';
-import { deviceRoutes } from './ingest/http-routes.ts';
 import { INTRUSION_DETECTOR, IntrusionWatch } from './ingest/intrusion.ts';
 import { MESSAGE_FRAMING_BYTES } from './ingest/limits.ts';
 import { MqttGateway } from './ingest/mqtt/index.ts';
@@ -32,14 +18,11 @@ import { mqttHooks } from './ingest/mqtt-hooks.ts';
 import { IngestPipeline } from './ingest/pipeline.ts';
 import { FailedLoginGuard } from './ingest/source-blocks.ts';
 import { ListenError, listenOrExplain, readTlsFiles, refuseUnusablePorts } from './listen.ts';
-import { liveRoutes, TrendRecorder } from './live/index.ts';
+import { TrendRecorder } from './live/index.ts';
 import { createLogger, type Logger } from './log.ts';
-import { alarmStreamRoute } from './notify/alarm-stream.ts';
 import { WebhookDeliverer } from './notify/webhook-deliverer.ts';
 import { enqueueWebhookDeliveries } from './notify/webhook-outbox.ts';
-import { registerWebhooks } from './notify/webhook-routes.ts';
-import { prepareOAuth } from './oauth/index.ts';
-import { portalRoutes } from './portal/routes.ts';
+import { buildHttp } from './platform-http.ts';
 import { ClinicalRules } from './rules/engine.ts';
 import { ensureAdminCredential } from './security/admin-credential.ts';
 import { MasterKeyError } from './security/keys/key-service.ts';
@@ -49,8 +32,6 @@ import { DatabaseConnectError } from './store/connect-error.ts';
 import { holdDataDir } from './store/pglite-lock.ts';
 import { openStore } from './store/store.ts';
 import type { Store } from './store/types.ts';
-import { startSubscriptions } from './subscriptions/index.ts';
-import { webAppRoutes } from './web/routes.ts';
 
 export interface RunningPlatform {
   readonly config: PlatformConfig;
@@ -134,7 +115,7 @@ async function startHolding(
       store = await openStore(
         // Embedded PGlite runs on its own thread so storage and ingest each get a core.
         config.databaseUrl
-          ? { url: config.databaseUrl, keys }
+          ? { url: config.databaseUrl, keys, connectTimeoutMs: config.databaseConnectTimeoutS * 1000 }
           : { dataDir: `${config.dataDir}/pg`, pgliteThread: true, keys },
       );
     } catch (e) {
@@ -241,88 +222,25 @@ async function startHolding(
   });
   await rules.start();
 
-  const http = await createHttpApp({ logger: log, ...(tls ? { tls } : {}) });
-  await http.register(websocket, {
-    options: { maxPayload: 64 * 1024 },
-    // The plugin's own preClose runs before the routes' onClose hooks and closes every socket without a
-    // code (clients see 1005). Closing with 1001 here tells the alarm and live streams' clients that the
-    // server is going away, so they reconnect to the next one (docs/alarms.md, docs/http-api.md).
-    preClose(done) {
-      for (const client of this.websocketServer.clients) client.close(1001, 'server shutting down');
-      this.websocketServer.close(() => done());
-    },
-  });
   let brokerListening = false;
-  healthRoutes(http, { store, brokerListening: () => brokerListening });
-  deviceRoutes(http, { pipeline, enrolment, store });
-  if (!store.keys) throw new Error('the store has no key service: start it with a master key');
-  // OAuth 2 / SMART on FHIR (docs/oauth.md): its keys and token verifier come first, so that `authenticate`
-  // also knows the access tokens it issues; the provider itself is made once the URL is known (after listen).
-  const oauth = await prepareOAuth({ store, keys: store.keys, dataDir: config.dataDir });
-  // Browser SMART apps on other origins: the registered clients' origins and --cors-origin, never cookies.
-  registerCors(http, { clients: oauth.clients, configured: config.corsOrigins, log });
-  // Who is asking (session cookie, API token or OAuth access token), and what they may do (core's policy).
-  const { authenticate, accounts, identity } = identityRoutes(http, {
-    store,
-    keys: store.keys,
-    accessTokens: oauth.verifier,
-    ...(config.publicUrl !== undefined ? { publicUrl: config.publicUrl } : {}),
-  });
-  oauth.routes(http, { identity, resolve: authenticate });
-  // The first start also makes the first administrator's account, so the web app can be entered at once:
-  // its one-time set-up link is printed with the token (no default password anywhere).
-  const firstAdministrator = firstAdminToken
-    ? await accounts.create({ username: 'admin', roles: ['administrator'], displayName: 'Administrator' })
-    : undefined;
-  const guard = new AccessGuard(store, authenticate, {
-    // Every refusal is in the audit log (allowed reads are recorded by the routes, with what was disclosed).
-    onDecision: async ({ subject, request, decision, source }) => {
-      if (decision.allow) return;
-      await store.audit.record({
-        action: 'denied',
-        actor: subject.userId,
-        actorRole: subject.kind === 'service' ? 'service' : subject.roles.join(' '),
-        outcome: 'denied',
-        resourceType: request.resourceType,
-        ...(request.patientId ? { patientId: request.patientId } : {}),
-        reason: decision.reason,
-        source,
-        detail: { action: request.action, ...(request.category ? { category: request.category } : {}) },
-      });
-    },
-  });
-  accessRoutes(http, { store, guard, wakeWebhooks: () => webhooks.wake() });
-  peopleRoutes(http, { store, resolve: authenticate });
-  auditRoutes(http, { store, resolve: authenticate, files: auditPaths });
-  adminRoutes(http, { store, devices, guard });
-  fhirRoutes(http, { store, guard, bus });
-  // FHIR Subscriptions match off the bus (never holding ingest up) and deliver what the owner may read now.
-  const subscriptions = await startSubscriptions({ http, store, bus, guard, log });
-  fhirAlarmRoutes(http, { store, guard });
-  // The patient portal: data export, erasure requests, secure messages with the care team.
-  portalRoutes(http, { store, guard });
-  alarmRoutes(http, { store, alarms, rules, guard });
-  alarmStreamRoute(http, {
-    bus,
-    alarms,
-    guard,
-    careTeamPatients: async (id) => {
-      const team = await store.access.careTeam(id);
-      return team ? new Set(team.patients) : undefined;
-    },
-    ...(options.streamRescopeMs ? { rescopeMs: options.streamRescopeMs } : {}),
-  });
-  registerWebhooks(http, { store, deliverer: webhooks, resolve: authenticate });
-  liveRoutes(http, {
+  const { http, accounts, firstAdministrator, subscriptions, oauth } = await buildHttp({
+    config,
+    log,
+    tls,
+    streamRescopeMs: options.streamRescopeMs,
     store,
     bus,
-    guard,
+    pipeline,
+    enrolment,
+    devices,
     alarms,
     rules,
     trends,
-    ...(options.streamRescopeMs ? { rescopeMs: options.streamRescopeMs } : {}),
+    webhooks,
+    auditPaths,
+    brokerListening: () => brokerListening,
+    firstStart: firstAdminToken !== undefined,
   });
-  webAppRoutes(http);
 
   const warmed = await warming;
   if (warmed > 0)

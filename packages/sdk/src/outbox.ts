@@ -1,15 +1,8 @@
-import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDir, writeFileAtomic } from './fs-util.ts';
-import {
-  type CursorState,
-  encodeFrame,
-  FRAME_HEADER_BYTES,
-  scanFrames,
-  segmentFirstId,
-  segmentName,
-} from './outbox-format.ts';
-import { type Entry, readCursor, readEntries, type Segment, truncateFile } from './outbox-segments.ts';
+import { writeFileAtomic } from './fs-util.ts';
+import { type CursorState, encodeFrame, FRAME_HEADER_BYTES } from './outbox-format.ts';
+import { type Entry, readCursor, readEntries, SegmentFiles } from './outbox-segments.ts';
 
 /**
  * What happens when the outbox is full:
@@ -81,8 +74,7 @@ export class Outbox {
   private entries: Entry[] = [];
   private headIdx = 0;
   private liveBytes = 0;
-  private segments: Segment[] = [];
-  private active: { seg: Segment; handle: Awaited<ReturnType<typeof open>> } | undefined;
+  private readonly files: SegmentFiles;
   private pending: Pending[] = [];
   private flushing: Promise<void> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -104,6 +96,7 @@ export class Outbox {
       throw new Error('outbox maxBytes must be an integer of at least 1024');
     const seg = opts.segmentBytes ?? Math.min(4 * 1024 * 1024, Math.floor(this.maxBytes / 4));
     this.segmentBytes = Math.max(1, Math.min(seg, Math.floor(this.maxBytes / 2)));
+    this.files = new SegmentFiles(dir, this.segmentBytes, opts.sync ?? true);
   }
 
   static async open(dir: string, opts: OutboxOptions = {}): Promise<Outbox> {
@@ -192,7 +185,7 @@ export class Outbox {
     return {
       records: this.length,
       bytes: this.liveBytes,
-      segments: this.segments.length,
+      segments: this.files.count,
       ...this.counters,
     };
   }
@@ -206,38 +199,15 @@ export class Outbox {
     while (this.pending.length > 0 || this.flushing) await (this.flushing ?? this.flush());
     while (this.cursorWrite) await this.cursorWrite;
     this.closed = true;
-    await this.active?.handle.close();
-    this.active = undefined;
+    await this.files.close();
   }
 
   private async load(): Promise<void> {
-    const names = (await readdir(this.dir)).filter((n) => segmentFirstId(n) !== undefined).sort();
-    let lastEnd = -1;
-    for (const name of names) {
-      const seg: Segment = { first: segmentFirstId(name)!, path: join(this.dir, name), bytes: 0, live: 0 };
-      const data = await readFile(seg.path);
-      const { frames, validBytes } = scanFrames(data);
-      if (validBytes < data.length) {
-        this.counters.tornBytesDiscarded += data.length - validBytes;
-        await truncateFile(seg.path, validBytes);
-      }
-      seg.bytes = validBytes;
-      frames.forEach((f, i) => {
-        const id = seg.first + i;
-        if (id < this.cursor.head) return;
-        this.entries.push({ id, seg, offset: f.offset, length: f.length });
-        this.liveBytes += FRAME_HEADER_BYTES + f.length;
-        seg.live += 1;
-      });
-      this.segments.push(seg);
-      lastEnd = seg.first + frames.length;
-      this.nextId = Math.max(this.nextId, lastEnd);
-    }
-    const last = this.segments.at(-1);
-    // Reuse the newest segment for appends only if its numbering continues without a gap.
-    if (last && lastEnd === this.nextId && last.bytes < this.segmentBytes)
-      this.active = { seg: last, handle: await open(last.path, 'a') };
-    await this.deleteEmptySegments(this.cursor.head);
+    const found = await this.files.recover(this.cursor.head, this.nextId);
+    this.entries = found.entries;
+    this.liveBytes = found.liveBytes;
+    this.nextId = found.nextId;
+    this.counters.tornBytesDiscarded = found.tornBytes;
   }
 
   private scheduleFlush(): void {
@@ -316,22 +286,8 @@ export class Outbox {
   }
 
   private async writeFrames(batch: Pending[], batchBytes: number): Promise<void> {
-    // Rotate before a batch that would take the active segment past segmentBytes, so disk use stays within
-    // maxBytes plus one segment (a segment is larger only when a single record is).
-    const active = this.active?.seg.bytes;
-    if (active === undefined || (active > 0 && active + batchBytes > this.segmentBytes))
-      await this.rollSegment();
-    const { seg, handle } = this.active!;
     const frames = batch.map((p) => encodeFrame(p.payload));
-    const start = seg.bytes;
-    try {
-      await handle.writev(frames);
-      if (this.opts.sync ?? true) await handle.datasync();
-    } catch (e) {
-      // Cut off a partial write so later appends do not land behind garbage.
-      await handle.truncate(start).catch(() => undefined);
-      throw e;
-    }
+    const { seg, start } = await this.files.append(frames, batchBytes, this.nextId);
     let offset = start;
     batch.forEach((p, i) => {
       const entry: Entry = { id: this.nextId, seg, offset, length: p.payload.length };
@@ -341,23 +297,8 @@ export class Outbox {
       offset += frames[i]!.length;
       p.resolve(entry.id);
     });
-    seg.bytes = offset;
     this.liveBytes += batchBytes;
     this.counters.appended += batch.length;
-  }
-
-  private async rollSegment(): Promise<void> {
-    await this.active?.handle.close();
-    const seg: Segment = {
-      first: this.nextId,
-      path: join(this.dir, segmentName(this.nextId)),
-      bytes: 0,
-      live: 0,
-    };
-    const handle = await open(seg.path, 'a', 0o600);
-    if (this.opts.sync ?? true) await fsyncDir(this.dir);
-    this.segments.push(seg);
-    this.active = { seg, handle };
   }
 
   /** Removes live records up to and including `id` from memory; returns how many. */
@@ -392,19 +333,7 @@ export class Outbox {
       this.cursorWrite = undefined;
     });
     await this.cursorWrite;
-    await this.deleteEmptySegments(snapshot.head);
-  }
-
-  /** Deletes segments without live records whose every id is below `durableHead`, the head in the
-   * cursor on disk, so that a crash never finds the cursor behind the segments. */
-  private async deleteEmptySegments(durableHead: number): Promise<void> {
-    const dead = this.segments.filter(
-      (s, i) =>
-        s.live === 0 && s !== this.active?.seg && (this.segments[i + 1]?.first ?? Infinity) <= durableHead,
-    );
-    if (dead.length === 0) return;
-    this.segments = this.segments.filter((s) => !dead.includes(s));
-    for (const s of dead) await unlink(s.path).catch(() => undefined);
+    await this.files.deleteEmpty(snapshot.head);
   }
 
   private select(n: number, fromId: number): Entry[] {

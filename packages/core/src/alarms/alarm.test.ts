@@ -1,13 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  type Alarm,
-  type AlarmEvent,
-  type AlarmResult,
-  nextDueAt,
-  raiseAlarm,
-  reduceAlarm,
-} from './alarm.ts';
+import { nextDueAt, raiseAlarm, reduceAlarm } from './alarm.ts';
+import type { Alarm, AlarmEvent, AlarmResult } from './model.ts';
 import { type AlarmPolicy, DEFAULT_ALARM_POLICY } from './policy.ts';
 import { alarmKey } from './vocabulary.ts';
 

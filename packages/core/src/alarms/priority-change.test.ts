@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Alarm, type AlarmEvent, type AlarmResult, raiseAlarm, reduceAlarm } from './alarm.ts';
+import { raiseAlarm, reduceAlarm } from './alarm.ts';
+import type { Alarm, AlarmEvent, AlarmResult } from './model.ts';
 import { DEFAULT_ALARM_POLICY } from './policy.ts';
 import { ALARM_PRIORITIES, type AlarmPriority, comparePriority } from './vocabulary.ts';
 

@@ -13,7 +13,7 @@
  * resolves itself). Lowering is refused by the reducer with a reason; the next alarm of the condition
  * starts at whatever priority the rules then report.
  */
-import type { Alarm } from './alarm.ts';
+import type { Alarm } from './model.ts';
 import { type AlarmPolicy, DEFAULT_ALARM_POLICY } from './policy.ts';
 import { type AlarmPriority, comparePriority } from './vocabulary.ts';
 

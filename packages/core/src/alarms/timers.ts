@@ -2,7 +2,7 @@
  * An alarm's timers are due times on the alarm itself (escalation, reminder, snooze expiry,
  * auto-resolution), fired by the reducer's `tick`; these helpers arm and disarm them. Pure.
  */
-import type { Alarm } from './alarm.ts';
+import type { Alarm } from './model.ts';
 import type { AlarmPolicy } from './policy.ts';
 
 /** The earliest time a `tick` has something to do, if any. */

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VITAL_CODES, VITALS } from '../codes/vitals.ts';
+import { offlineCondition } from '../rules/staleness.ts';
 import { DEFAULT_THRESHOLDS, thresholdCondition } from '../rules/thresholds.ts';
-import { DEFAULT_HEART_RATE_TREND, offlineCondition, trendCondition } from '../rules/trends.ts';
+import { DEFAULT_HEART_RATE_TREND, trendCondition } from '../rules/trends.ts';
 import { alarmConditionDeviceId, alarmConditionDisplay } from './alarm-condition.ts';
 
 /** What R4 accepts as a string (the JSON schema's pattern; Ajv compiles it with the u flag). */

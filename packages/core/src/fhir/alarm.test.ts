@@ -1,14 +1,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Alarm,
-  type AlarmEffect,
-  type AlarmEvent,
-  type AlarmResult,
-  type RaiseAlarm,
-  raiseAlarm,
-  reduceAlarm,
-} from '../alarms/alarm.ts';
+import { type RaiseAlarm, raiseAlarm, reduceAlarm } from '../alarms/alarm.ts';
+import type { Alarm, AlarmEffect, AlarmEvent, AlarmResult } from '../alarms/model.ts';
 import type { AlarmNotice } from '../alarms/notice.ts';
 import type { AlarmPolicy } from '../alarms/policy.ts';
 import { ALARM_CATEGORIES, ALARM_PRIORITIES } from '../alarms/vocabulary.ts';

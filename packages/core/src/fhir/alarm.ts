@@ -4,7 +4,7 @@
  * Communication about that Flag. Our lifecycle details (acknowledged, assignee, escalation level) have no
  * R4 element, so they travel in extensions of ours.
  */
-import type { Alarm } from '../alarms/alarm.ts';
+import type { Alarm } from '../alarms/model.ts';
 import type { AlarmNotice } from '../alarms/notice.ts';
 import type { AlarmCategory, AlarmPriority } from '../alarms/vocabulary.ts';
 import { alarmConditionDeviceId, alarmConditionDisplay } from './alarm-condition.ts';

@@ -15,6 +15,8 @@ import {
   type News2Score,
   news2ChangesAfter,
 } from './news2.ts';
+import { evaluateStaleness, offlineCleared, type StalenessState, stalenessDueAt } from './staleness.ts';
+import { evaluateTechnical, initialTechnicalState, SIGNAL_RULE, type TechnicalState } from './technical.ts';
 import {
   evaluateThreshold,
   initialThresholdState,
@@ -25,16 +27,8 @@ import {
 } from './thresholds.ts';
 import {
   DEFAULT_HEART_RATE_TREND,
-  evaluateStaleness,
-  evaluateTechnical,
   evaluateTrend,
-  initialTechnicalState,
   initialTrendState,
-  offlineCleared,
-  SIGNAL_RULE,
-  type StalenessState,
-  stalenessDueAt,
-  type TechnicalState,
   type TrendRule,
   type TrendState,
   trendCondition,

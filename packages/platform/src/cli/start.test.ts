@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,34 @@ describe('openiomt start', () => {
     expect(r.stderr).not.toContain('s3cret');
     // The master key file this start made went with it: nothing was ever encrypted under it.
     expect(existsSync(join(dataDir, 'keys', 'master.key'))).toBe(false);
+  }, 60_000);
+
+  it('gives up on a PostgreSQL that never answers once the connect timeout passes, in one line', async () => {
+    const accepted = new Set<Socket>();
+    const silent = createServer((socket) => {
+      accepted.add(socket);
+      socket.resume(); // reads what it is sent, answers nothing
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const dataDir = join(dir, 'silent');
+      const r = await cli(
+        ['start', '--http-port', '0', '--mqtt-port', '0', '--data-dir', dataDir, '--log-level', 'silent'],
+        { DATABASE_URL: `postgres://u@127.0.0.1:${port}/x`, OPENIOMT_DATABASE_CONNECT_TIMEOUT_S: '1' },
+      );
+      expect(r.code).toBe(2);
+      oneLine(r.stderr);
+      expect(r.stderr).toContain(
+        `openiomt: cannot connect to PostgreSQL at 127.0.0.1:${port} (DATABASE_URL): no answer within 1 s`,
+      );
+      expect(r.stderr.trimEnd()).toMatch(/: check the host and port in DATABASE_URL$/);
+      expect(accepted.size).toBe(1); // it did reach the server, which kept silent
+      expect(existsSync(join(dataDir, 'keys', 'master.key'))).toBe(false);
+    } finally {
+      for (const socket of accepted) socket.destroy();
+      await new Promise((r) => silent.close(r));
+    }
   }, 60_000);
 
   it('refuses a URL of another database, or one naming no database, before starting anything', async () => {

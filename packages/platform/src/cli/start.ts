@@ -18,6 +18,10 @@ export function startCommand(program: Command): void {
     .option('--mqtt-port <port>', 'MQTT port (default 1883; 0 picks a free port)')
     .option('--data-dir <dir>', 'embedded database and state (default ./data)')
     .option('--database-url <url>', 'PostgreSQL server instead of the embedded database (or DATABASE_URL)')
+    .option(
+      '--database-connect-timeout-s <seconds>',
+      'how long the PostgreSQL server may take to answer the first connection at start (default 10)',
+    )
     .option('--tls-cert <file>', 'PEM certificate for HTTPS and MQTT over TLS')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option(

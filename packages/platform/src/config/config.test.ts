@@ -26,6 +26,9 @@ describe('platform configuration', () => {
     expect(() => loadConfig({ flags: { httpPort: '80a' } })).toThrow(/--http-port/);
     expect(() => loadConfig({ flags: { mqttPort: 70000 } })).toThrow(/--mqtt-port: must be a port/);
     expect(() => loadConfig({ env: { OPENIOMT_INSECURE: 'maybe' } })).toThrow(/OPENIOMT_INSECURE/);
+    expect(() => loadConfig({ flags: { databaseConnectTimeoutS: '0' } })).toThrow(
+      /--database-connect-timeout-s: must be between 1 and 600, got 0/,
+    );
     expect(() => loadConfig({ fileText: '{"httpPort": 1, "colour": "red"}', fileName: 'x.json' })).toThrow(
       /unknown setting "colour"/,
     );

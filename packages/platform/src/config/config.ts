@@ -5,6 +5,7 @@
  */
 import { configuredOrigin } from '../http/cors.ts';
 import { relyingPartyOf } from '../identity/relying-party.ts';
+import { DEFAULT_CONNECT_TIMEOUT_S } from '../store/connect-error.ts';
 import { closestSetting, flagOf, isSettingKey, SETTINGS, type SettingKey, settingOf } from './settings.ts';
 
 export { SETTINGS, type SettingKey, settingsHelp } from './settings.ts';
@@ -17,6 +18,8 @@ export interface PlatformConfig {
   readonly dataDir: string;
   /** PostgreSQL server URL; absent means embedded PGlite in dataDir. */
   readonly databaseUrl?: string;
+  /** How long the first connection to that server may take at start before the start fails. */
+  readonly databaseConnectTimeoutS: number;
   readonly tlsCertFile?: string;
   readonly tlsKeyFile?: string;
   /**
@@ -71,6 +74,7 @@ export const DEFAULTS: PlatformConfig = {
   mqttHost: '127.0.0.1',
   mqttPort: 1883,
   dataDir: './data',
+  databaseConnectTimeoutS: DEFAULT_CONNECT_TIMEOUT_S,
   corsOrigins: [],
   insecure: false,
   demo: false,

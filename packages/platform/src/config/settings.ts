@@ -31,6 +31,9 @@ export const SETTINGS = {
   dataDir: { env: ['OPENIOMT_DATA_DIR'], type: 'string' },
   // DATABASE_URL is what PostgreSQL tooling and hosting platforms set; OPENIOMT_* as every other setting.
   databaseUrl: { env: ['OPENIOMT_DATABASE_URL', 'DATABASE_URL'], type: 'postgres-url' },
+  // Under a second a healthy server across a network could be refused; past ten minutes a start waits on a
+  // server that will not answer about as long as it would without a bound.
+  databaseConnectTimeoutS: { env: ['OPENIOMT_DATABASE_CONNECT_TIMEOUT_S'], type: 'int', min: 1, max: 600 },
   tlsCertFile: { env: ['OPENIOMT_TLS_CERT'], type: 'string', flag: '--tls-cert' },
   tlsKeyFile: { env: ['OPENIOMT_TLS_KEY'], type: 'string', flag: '--tls-key' },
   masterKeyFile: { env: ['OPENIOMT_MASTER_KEY_FILE'], type: 'string' },

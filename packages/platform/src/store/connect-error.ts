@@ -29,19 +29,38 @@ const SYSTEM_REASONS: Record<string, string> = {
   EAI_AGAIN: 'the host name could not be resolved (DNS)',
 };
 
-/** Turns what node-postgres threw while connecting into a DatabaseConnectError. */
-export function connectError(url: string, e: unknown): DatabaseConnectError {
-  let host = '?';
-  let port = '5432';
-  let database = '';
-  let user = '';
+/** How long the first connection at start may take before the server counts as not answering. */
+export const DEFAULT_CONNECT_TIMEOUT_S = 10;
+
+/** Where a URL points, for messages: never its password. */
+function addressOf(url: string): { host: string; port: string; database: string; user: string } {
+  const address = { host: '?', port: '5432', database: '', user: '' };
   try {
     const u = new URL(url);
-    host = u.hostname || new URLSearchParams(u.search).get('host') || 'localhost';
-    port = u.port || port;
-    database = decodeURIComponent(u.pathname.replace(/^\//, ''));
-    user = decodeURIComponent(u.username);
+    address.host = u.hostname || new URLSearchParams(u.search).get('host') || 'localhost';
+    address.port = u.port || address.port;
+    address.database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+    address.user = decodeURIComponent(u.username);
   } catch {}
+  return address;
+}
+
+/**
+ * The server took the connection but never answered, or the address drops every packet: without a bound
+ * the start would wait forever.
+ */
+export function connectTimeout(url: string, timeoutMs: number): DatabaseConnectError {
+  const { host, port } = addressOf(url);
+  return new DatabaseConnectError(
+    `${host}:${port}`,
+    `no answer within ${timeoutMs / 1000} s (not a PostgreSQL server, or the network drops the connection?)`,
+    'check the host and port in',
+  );
+}
+
+/** Turns what node-postgres threw while connecting into a DatabaseConnectError. */
+export function connectError(url: string, e: unknown): DatabaseConnectError {
+  const { host, port, database, user } = addressOf(url);
   const at = `${host}:${port}`;
   const err = e as { code?: string; message?: string };
   const code = err.code ?? '';

@@ -10,7 +10,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
 import pg from 'pg';
-import { connectError } from './connect-error.ts';
+import { connectError, connectTimeout, DEFAULT_CONNECT_TIMEOUT_S } from './connect-error.ts';
 import { PG_PARSERS_OIDS, parseInt8, parseTimestamptz } from './pg-types.ts';
 import { openPgliteThread } from './pglite-thread.ts';
 import type { Database, Queryable } from './types.ts';
@@ -24,6 +24,11 @@ export interface OpenDatabaseOptions {
   readonly memory?: boolean;
   /** PostgreSQL pool size (default 10). */
   readonly poolSize?: number;
+  /**
+   * PostgreSQL: how long the first connection may take before opening fails (default 10 s). Only that one:
+   * a pooled connection may wait as long as the load makes it.
+   */
+  readonly connectTimeoutMs?: number;
   /** Run PGlite on its own worker thread (what the platform does, so storage gets its own core). */
   readonly pgliteThread?: boolean;
 }
@@ -37,7 +42,11 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   if (opts.url !== undefined) {
     if (opts.dataDir !== undefined || opts.memory)
       throw new Error('give either url or dataDir/memory, not both');
-    return openPostgres(opts.url, opts.poolSize ?? 10);
+    return openPostgres(
+      opts.url,
+      opts.poolSize ?? 10,
+      opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_S * 1000,
+    );
   }
   if (opts.dataDir !== undefined && opts.memory) throw new Error('give either dataDir or memory, not both');
   return opts.pgliteThread ? openPgliteThread(opts.dataDir) : openPglite(opts.dataDir);
@@ -78,7 +87,24 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
 /** Not exported by pg's typings under this name; the structural shape node-postgres calls. */
 type TypeParser = (text: string) => unknown;
 
-async function openPostgres(url: string, poolSize: number): Promise<Database> {
+/**
+ * Connects once, within `timeoutMs`, so that a server that cannot be reached, refuses us or never answers
+ * fails the start in one line, with what to do, instead of at the first request or never. A client of its
+ * own: pg's connectionTimeoutMillis on the pool would also cap the wait for a free connection under load.
+ */
+async function probePostgres(url: string, timeoutMs: number): Promise<void> {
+  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  try {
+    await probe.connect();
+  } catch (e) {
+    // node-postgres destroys a connection that outlives connectionTimeoutMillis with this error (no code).
+    throw (e as Error).message === 'timeout expired' ? connectTimeout(url, timeoutMs) : connectError(url, e);
+  }
+  await probe.end();
+}
+
+async function openPostgres(url: string, poolSize: number, connectTimeoutMs: number): Promise<Database> {
+  await probePostgres(url, connectTimeoutMs);
   const custom: Record<number, TypeParser> = { [OID_TIMESTAMPTZ]: parseTimestamptz, [OID_INT8]: parseInt8 };
   const pool = new pg.Pool({
     connectionString: url,
@@ -92,14 +118,6 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   // An idle client that loses its server emits 'error' on the pool; without a listener Node would exit.
   // The pool drops that client by itself and the next query opens a fresh one.
   pool.on('error', () => {});
-  // Fail at start, not at the first request, when the server is unreachable: in one line, with what to do.
-  try {
-    const probe = await pool.connect();
-    probe.release();
-  } catch (e) {
-    await pool.end().catch(() => {});
-    throw connectError(url, e);
-  }
   let closed = false;
   return {
     kind: 'postgres',

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { applyLive, byUrgency, deviceStatus, devicesAt, matchesFilter, seenDevice } from './census-model.ts';
+import {
+  applyLive,
+  byUrgency,
+  deviceStatus,
+  devicesAt,
+  matchesFilter,
+  patientHeading,
+  seenDevice,
+} from './census-model.ts';
 import type { CensusRow } from './live-types.ts';
 
 const NOW = Date.parse('2025-03-01T12:00:00Z');
@@ -179,5 +187,21 @@ describe('ranking and filter', () => {
     expect(matchesFilter(r, 'medium')).toBe(true);
     expect(matchesFilter(r, 'high')).toBe(false);
     expect(matchesFilter(r, 'stale')).toBe(true);
+  });
+});
+
+describe("the patient view's heading", () => {
+  it('is a placeholder until the census answers, never the record id for a moment', () => {
+    expect(patientHeading(row('p-7f3a'), false)).toEqual({ text: 'Patient', loading: true });
+  });
+
+  it('is the name as soon as one is known, even before the census answers', () => {
+    const named = row('p-7f3a', { displayName: 'Ife Adebayo' });
+    expect(patientHeading(named, false)).toEqual({ text: 'Ife Adebayo', loading: false });
+    expect(patientHeading(named, true)).toEqual({ text: 'Ife Adebayo', loading: false });
+  });
+
+  it('is the record id only when the census answered without a name', () => {
+    expect(patientHeading(row('p-7f3a'), true)).toEqual({ text: 'p-7f3a', loading: false });
   });
 });

@@ -140,3 +140,16 @@ export function matchesFilter(row: CensusRow, filter: string, alarms: AlarmCount
 /** The name to show: the display name, else the pseudonymous id. */
 export const patientName = (row: Pick<CensusRow, 'patientId' | 'displayName'>) =>
   row.displayName ?? row.patientId;
+
+/**
+ * What the patient view calls the patient: the name once a census has it; the pseudonymous id only once the
+ * census has answered without one (the patient is not on it, or has no name); until then a neutral
+ * placeholder, so the id does not show for a moment before the name.
+ */
+export function patientHeading(
+  row: Pick<CensusRow, 'patientId' | 'displayName'>,
+  censusAnswered: boolean,
+): { text: string; loading: boolean } {
+  if (row.displayName !== undefined) return { text: row.displayName, loading: false };
+  return censusAnswered ? { text: row.patientId, loading: false } : { text: 'Patient', loading: true };
+}

@@ -15,7 +15,7 @@ import type { alarmFeed } from './alarm-feed.ts';
 import { AlarmItem, peopleNamedBy } from './alarm-item.tsx';
 import { byInboxOrder } from './alarms-model.ts';
 import { cachedRow, loadCensus, serverNow } from './census-cache.ts';
-import { applyLive, NO_ALARMS, patientName, seenDevice } from './census-model.ts';
+import { applyLive, NO_ALARMS, patientHeading, seenDevice } from './census-model.ts';
 import { Conversation } from './conversation.tsx';
 import { WaveformChannels } from './ecg-buffer.ts';
 import { EcgPanel } from './ecg-panel.tsx';
@@ -128,7 +128,8 @@ export function PatientScreen({
   );
 
   const r = row.current;
-  const name = patientName(r);
+  const heading = patientHeading(r, ready);
+  const name = heading.text;
   const alarms = [...feed.open.values()].filter((a) => a.patientId === patientId).sort(byInboxOrder(now));
   const names = usePeopleNames(
     feed.loaded ? peopleNamedBy(alarms.flatMap((a) => [a.assignee, a.acknowledgedBy])) : undefined,
@@ -137,6 +138,7 @@ export function PatientScreen({
   return (
     <Page
       title={name}
+      busy={heading.loading}
       actions={
         <a class="button" href={href('census')}>
           Back to census

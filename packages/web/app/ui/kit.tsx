@@ -59,11 +59,19 @@ export function Select(props: {
   );
 }
 
-export function Page(props: { title: string; actions?: ComponentChildren; children: ComponentChildren }) {
+export function Page(props: {
+  title: string;
+  /** The title is a placeholder until what it names has loaded. */
+  busy?: boolean;
+  actions?: ComponentChildren;
+  children: ComponentChildren;
+}) {
   return (
     <section class="page" aria-labelledby="page-title">
       <header class="page-header">
-        <h1 id="page-title">{props.title}</h1>
+        <h1 id="page-title" aria-busy={props.busy || undefined} class={props.busy ? 'loading' : undefined}>
+          {props.title}
+        </h1>
         {props.actions ? <div class="page-actions">{props.actions}</div> : null}
       </header>
       {props.children}

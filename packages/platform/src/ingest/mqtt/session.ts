@@ -1,25 +1,21 @@
 /**
- * One device connection: framing, the CONNECT handshake, packet dispatch, the ordered PUBACK pipeline,
- * backpressure and keepalive. Every failure ends this connection only; nothing here throws to the server.
+ * One device connection: its states, framing, packet dispatch, the ordered PUBACK pipeline, backpressure and
+ * keepalive; the CONNECT handshake is handshake.ts, what it sends writer.ts. Every failure ends this
+ * connection only; nothing here throws to the server.
  */
 import type net from 'node:net';
 import { readingsTopic } from '@openiomt/core';
-import {
-  parser as createParser,
-  generate,
-  type IConnectPacket,
-  type IPublishPacket,
-  type Packet,
-} from 'mqtt-packet';
+import { parser as createParser, type IConnectPacket, type IPublishPacket, type Packet } from 'mqtt-packet';
 import { AckQueue } from './ack-queue.ts';
-import { mayPublish, pubackReasonCode } from './acl.ts';
+import { mayPublish } from './acl.ts';
 import { CommandChannel } from './commands.ts';
 import { acceptedConnack, negotiateKeepalive, refusedConnack, type ServerLimits } from './connack.ts';
 import { MqttFramer } from './framer.ts';
 import type { MqttGatewayHooks, MqttReadingOutcome, MqttSecurityEvent } from './gateway.ts';
+import { handshake } from './handshake.ts';
 import { KeepaliveWatch } from './keepalive.ts';
-import { successPuback } from './puback.ts';
 import { RC4, RC5 } from './reason-codes.ts';
+import { PacketWriter, WRITE_HIGH_WATER } from './writer.ts';
 
 export interface SessionHost {
   readonly hooks: MqttGatewayHooks;
@@ -41,18 +37,14 @@ interface Ack {
 }
 
 const CONNECT_TYPE = 1;
-/** Stop reading from a client that does not read its acknowledgements. */
-const WRITE_HIGH_WATER = 256 * 1024;
 /** After DISCONNECT/end, how long a peer gets to close before the socket is destroyed. */
 const END_GRACE_MS = 2_000;
 
 export class DeviceSession {
   deviceId: string | undefined;
   private state: State = 'awaiting-connect';
-  private version: 4 | 5 = 4;
-  private connackSent = false;
-  private requestProblemInformation = true;
   private readonly framer: MqttFramer;
+  private readonly out: PacketWriter;
   private readonly parser = createParser();
   private readonly acks: AckQueue<Ack>;
   private readonly commands: CommandChannel;
@@ -68,12 +60,13 @@ export class DeviceSession {
   ) {
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
     this.framer = new MqttFramer(host.limits.maxPacketBytes);
+    this.out = new PacketWriter(socket, () => this.updateReading());
     this.acks = new AckQueue<Ack>({
       release: (ack) => this.sendPuback(ack),
       fail: () => this.terminate(RC5.unspecifiedError, 'reading could not be stored'),
       drained: () => this.pump(),
     });
-    this.commands = new CommandChannel((packet) => this.send(packet));
+    this.commands = new CommandChannel((packet) => this.out.send(packet));
     this.keepalive = new KeepaliveWatch(
       () => this.state !== 'connected' || !this.reading || this.acks.inFlight > 0,
       () => this.terminate(RC5.keepAliveTimeout, 'keep alive timeout'),
@@ -209,7 +202,7 @@ export class DeviceSession {
         this.onPublish(packet);
         return;
       case 'subscribe':
-        this.commands.subscribe(packet, this.deviceId!, this.version, (topic) =>
+        this.commands.subscribe(packet, this.deviceId!, this.out.version, (topic) =>
           this.emit({ kind: 'acl-denied', detail: `subscribe to ${topic} refused`, topic }),
         );
         return;
@@ -220,7 +213,7 @@ export class DeviceSession {
         this.commands.acknowledged(packet.messageId);
         return;
       case 'pingreq':
-        this.send({ cmd: 'pingresp' });
+        this.out.send({ cmd: 'pingresp' });
         return;
       case 'disconnect':
         this.terminate();
@@ -236,58 +229,21 @@ export class DeviceSession {
     this.updateReading();
     const version = connect.protocolVersion;
     if (version !== 4 && version !== 5) {
-      this.send(refusedConnack(4, RC4.unacceptableProtocolVersion, RC5.unsupportedProtocolVersion));
+      this.out.send(refusedConnack(4, RC4.unacceptableProtocolVersion, RC5.unsupportedProtocolVersion));
       this.terminate();
       return;
     }
-    this.version = version;
-    this.requestProblemInformation = connect.properties?.requestProblemInformation !== false;
-    if (version === 5 && connect.properties?.authenticationMethod !== undefined) {
-      this.refuse(RC4.notAuthorized, RC5.badAuthenticationMethod);
-      return;
-    }
-    if (version === 4 && connect.clientId === '' && connect.clean === false) {
-      this.refuse(RC4.identifierRejected, RC4.identifierRejected);
-      return;
-    }
-    const request = {
-      clientId: connect.clientId,
-      protocolVersion: version,
+    this.out.version = version;
+    this.out.requestProblemInformation = connect.properties?.requestProblemInformation !== false;
+    handshake(connect, version, {
+      hooks: this.host.hooks,
       remoteAddress: this.remoteAddress,
-      ...(connect.username !== undefined ? { username: connect.username } : {}),
-      ...(connect.password !== undefined ? { password: connect.password } : {}),
-    };
-    Promise.resolve()
-      .then(() => this.host.hooks.authenticate(request))
-      .then(
-        (result) => {
-          if (this.state !== 'authenticating') return;
-          if (this.host.isClosing()) {
-            this.refuse(RC4.serverUnavailable, RC5.serverUnavailable);
-            return;
-          }
-          if (!result.ok && result.unrecorded) {
-            this.refuse(RC4.notAuthorized, RC5.notAuthorized);
-            return;
-          }
-          if (!result.ok) {
-            // The refusal waits for the attempt to be on record, so what the client sees is already audited.
-            void this.emit({
-              kind: 'auth-failed',
-              // The device it claimed to be: failed logins per device feed intrusion detection.
-              ...(connect.username ? { deviceId: connect.username } : {}),
-              detail: `client ${JSON.stringify(connect.clientId)} user ${JSON.stringify(connect.username ?? '')}: ${result.reason}`,
-            }).then(() => {
-              if (this.state === 'authenticating') this.refuse(RC4.notAuthorized, RC5.notAuthorized);
-            });
-            return;
-          }
-          this.accept(connect, result.deviceId);
-        },
-        () => {
-          if (this.state === 'authenticating') this.refuse(RC4.serverUnavailable, RC5.serverUnavailable);
-        },
-      );
+      authenticating: () => this.state === 'authenticating',
+      serverClosing: () => this.host.isClosing(),
+      accept: (deviceId) => this.accept(connect, deviceId),
+      refuse: (code4, code5) => this.refuse(code4, code5),
+      record: (event) => this.emit(event),
+    });
   }
 
   private accept(connect: IConnectPacket, deviceId: string): void {
@@ -295,22 +251,23 @@ export class DeviceSession {
     this.state = 'connected';
     clearTimeout(this.connectTimer);
     this.host.authenticated(this, deviceId);
-    const assigned = connect.clientId === '' && this.version === 5 ? deviceId : undefined;
-    this.send(acceptedConnack(connect, this.host.limits, assigned));
-    this.connackSent = true;
-    this.commands.configure(this.version, deviceId, connect.properties);
+    const assigned = connect.clientId === '' && this.out.version === 5 ? deviceId : undefined;
+    this.out.send(acceptedConnack(connect, this.host.limits, assigned));
+    this.out.connackSent = true;
+    this.commands.configure(this.out.version, deviceId, connect.properties);
     this.keepalive.start(negotiateKeepalive(connect.keepalive ?? 0, this.host.limits.maxKeepaliveS));
     this.pump();
   }
 
   private refuse(code4: number, code5: number): void {
-    this.send(refusedConnack(this.version, code4, code5));
+    this.out.send(refusedConnack(this.out.version, code4, code5));
     this.terminate();
   }
 
   private onPublish(publish: IPublishPacket): void {
     const deviceId = this.deviceId!;
-    if (this.version === 5 && publish.properties?.topicAlias !== undefined) {
+    const version = this.out.version;
+    if (version === 5 && publish.properties?.topicAlias !== undefined) {
       this.protocolError('topic alias used (Topic Alias Maximum is 0)', RC5.topicAliasInvalid);
       return;
     }
@@ -318,7 +275,7 @@ export class DeviceSession {
       this.protocolError('QoS 2 publish', RC5.qosNotSupported);
       return;
     }
-    if (publish.retain && this.version === 5) {
+    if (publish.retain && version === 5) {
       this.protocolError('retained publish', RC5.retainNotSupported);
       return;
     }
@@ -331,7 +288,7 @@ export class DeviceSession {
         topic: publish.topic,
         payload,
       });
-      if (this.version === 4) {
+      if (version === 4) {
         this.terminate();
         return;
       }
@@ -354,7 +311,7 @@ export class DeviceSession {
       payload,
       qos: publish.qos,
       dup: publish.dup,
-      protocolVersion: this.version,
+      protocolVersion: version,
       remoteAddress: this.remoteAddress,
     };
     const stored = Promise.resolve()
@@ -368,21 +325,7 @@ export class DeviceSession {
 
   private sendPuback(ack: Ack): void {
     if (ack.messageId === undefined || this.state === 'closed') return;
-    const reasonCode = this.version === 4 ? 0 : pubackReasonCode(ack.outcome);
-    // The common case, built by hand: one per reading, and identical in 3.1.1 and 5 (MQTT 5 omits a success
-    // reason code without properties, 3.4.2.1).
-    if (reasonCode === 0) {
-      this.write(successPuback(ack.messageId));
-      return;
-    }
-    const reasonString = ack.outcome.reasonString;
-    const withReason = reasonString !== undefined && this.requestProblemInformation;
-    this.send({
-      cmd: 'puback',
-      messageId: ack.messageId,
-      reasonCode,
-      ...(withReason ? { properties: { reasonString } } : {}),
-    });
+    this.out.puback(ack.messageId, ack.outcome);
   }
 
   private protocolError(detail: string, code5: number = RC5.protocolError): void {
@@ -399,24 +342,6 @@ export class DeviceSession {
     });
   }
 
-  private send(packet: Packet): boolean {
-    let bytes: Buffer;
-    try {
-      bytes = generate(packet, { protocolVersion: this.version });
-    } catch {
-      this.socket.destroy();
-      return false;
-    }
-    return this.write(bytes);
-  }
-
-  private write(bytes: Buffer): boolean {
-    if (this.socket.destroyed || !this.socket.writable) return false;
-    this.socket.write(bytes);
-    if (this.socket.writableLength >= WRITE_HIGH_WATER) this.updateReading();
-    return true;
-  }
-
   /**
    * Ends the connection: MQTT 5 clients past CONNACK get a DISCONNECT with the reason (3.1.1 has none), then
    * the socket is ended and destroyed if the peer does not close it promptly.
@@ -427,10 +352,7 @@ export class DeviceSession {
     this.clearTimers();
     this.framer.clear();
     this.host.ended(this);
-    if (code5 !== undefined && this.version === 5 && this.connackSent) {
-      const properties = reasonString ? { reasonString: reasonString.slice(0, 256) } : undefined;
-      this.send({ cmd: 'disconnect', reasonCode: code5, ...(properties ? { properties } : {}) });
-    }
+    if (code5 !== undefined) this.out.disconnect(code5, reasonString);
     this.socket.end();
     // Keep draining (and discarding) input so the peer's FIN is seen and 'close' comes promptly.
     this.socket.resume();
