@@ -35,9 +35,36 @@ export interface FloorOptions {
 
 const MAX_READING_BYTES = 256 * 1024;
 
+/**
+ * A connection's PUBACKs in the order its PUBLISHes came (MQTT 3.1.1 and 5, section 4.6), although two
+ * verify threads may finish them out of order.
+ */
+class AckOrder {
+  private readonly tickets: { messageId: number; ready: boolean }[] = [];
+  private head = 0;
+
+  constructor(private readonly socket: net.Socket) {}
+
+  take(messageId: number): { messageId: number; ready: boolean } {
+    const ticket = { messageId, ready: false };
+    this.tickets.push(ticket);
+    return ticket;
+  }
+
+  ready(ticket: { ready: boolean }): void {
+    ticket.ready = true;
+    while (this.head < this.tickets.length && this.tickets[this.head]!.ready)
+      puback(this.socket, this.tickets[this.head++]!.messageId);
+    if (this.head > 1024) {
+      this.tickets.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+}
+
 interface Pending {
-  readonly socket: net.Socket;
-  readonly messageId: number;
+  readonly order: AckOrder;
+  readonly ticket: { messageId: number; ready: boolean };
   readonly jws: Buffer;
 }
 
@@ -60,7 +87,7 @@ class GroupLog {
       this.waiting = [];
       await this.file.writev(group.flatMap((p) => [p.jws, NEWLINE]));
       await this.file.datasync();
-      for (const p of group) puback(p.socket, p.messageId);
+      for (const p of group) p.order.ready(p.ticket);
     }
     this.writing = false;
   }
@@ -114,7 +141,7 @@ export async function startFloor(o: FloorOptions): Promise<{ server: net.Server;
   const file = o.level === 'durable' ? await open(join(o.dir, 'readings.log'), 'a') : undefined;
   const log = file ? new GroupLog(file) : undefined;
 
-  const onPublish = (socket: net.Socket, flags: number, body: Buffer): void => {
+  const onPublish = (socket: net.Socket, order: AckOrder, flags: number, body: Buffer): void => {
     const topicLength = body.readUInt16BE(0);
     const topic = body.toString('latin1', 2, 2 + topicLength);
     let at = 2 + topicLength;
@@ -131,10 +158,11 @@ export async function startFloor(o: FloorOptions): Promise<{ server: net.Server;
     const key = keys.get(topic);
     if (key === undefined) return; // unknown device: never acknowledged, the step then fails loudly
     const jws = body.subarray(at);
+    const ticket = order.take(messageId);
     void pool.check(jws.toString('latin1'), key, MAX_READING_BYTES).then((verdict) => {
-      if (!verdict.ok) return; // a refused reading is not acknowledged: the benchmark counts it missing
-      if (log) log.add({ socket, messageId, jws });
-      else puback(socket, messageId);
+      if (!verdict.ok) return; // a refused reading is never acknowledged: the benchmark counts it missing
+      if (log) log.add({ order, ticket, jws });
+      else order.ready(ticket);
     });
   };
 
@@ -143,6 +171,7 @@ export async function startFloor(o: FloorOptions): Promise<{ server: net.Server;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.setNoDelay(true);
+    const order = new AckOrder(socket);
     let pending = Buffer.alloc(0);
     socket.on('error', () => {});
     socket.on('data', (chunk: Buffer) => {
@@ -154,7 +183,7 @@ export async function startFloor(o: FloorOptions): Promise<{ server: net.Server;
         const body = buf.subarray(f.bodyStart, f.end);
         if (type === 1)
           socket.write(Buffer.from([0x20, 3, 0, 0, 0])); // CONNACK: accepted, no properties
-        else if (type === 3) onPublish(socket, buf[0]! & 0x0f, body);
+        else if (type === 3) onPublish(socket, order, buf[0]! & 0x0f, body);
         else if (type === 12)
           socket.write(Buffer.from([0xd0, 0])); // PINGRESP
         else if (type === 14) socket.end();
