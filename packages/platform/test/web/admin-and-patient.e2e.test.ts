@@ -200,6 +200,20 @@ describe('web app: administrator and patient', () => {
     const back = await device.connect();
     expect(await publish(back, topicOf(device.id), device.sign(3))).toBe(0);
     back.end(true);
+
+    // The Security page shows both changes, by the administrator's address, beside the key's enrolment,
+    // which the enrolment subsystem raised.
+    await page.goto('/#/admin/security');
+    const rows = page.getByTestId('security-event-row');
+    for (const kind of ['device-quarantined', 'device-released'])
+      await rows
+        .and(page.locator(`[data-kind="${kind}"]`))
+        .first()
+        .waitFor();
+    const subsystems = await rows.locator('td:nth-child(5)').allTextContents();
+    expect(subsystems).toContain('enrolment');
+    await screenshot(page, 'admin-security-events');
+    expect(await accessibilityProblems(page)).toEqual([]);
     expect(problems).toEqual([]);
     await close();
   }, 90_000);
