@@ -173,7 +173,14 @@ async function runLevel(
   }
 }
 
-const options = parseOptions(process.argv);
+const options = (() => {
+  try {
+    return parseOptions(process.argv);
+  } catch (e) {
+    process.stderr.write(`bench:floor: ${(e as Error).message} (see --help)\n`);
+    process.exit(2);
+  }
+})();
 const machine = machineInfo();
 log(
   `floor benchmark on ${machine.cpuModel} x${machine.cores}, ${machine.memoryGb} GB, node ${machine.node}; ` +
