@@ -13,6 +13,7 @@ import type { DeviceAdmin } from './admin/service.ts';
 import { alarmRoutes } from './alarms/routes.ts';
 import type { AlarmService } from './alarms/service.ts';
 import type { AuditFiles } from './audit/audit-files.ts';
+import { roleOf } from './audit/http-events.ts';
 import { auditRoutes } from './audit/routes.ts';
 import type { InProcessBus } from './bus/bus.ts';
 import type { PlatformConfig } from './config/config.ts';
@@ -116,7 +117,7 @@ export async function buildHttp(parts: HttpParts): Promise<PlatformHttp> {
       await store.audit.record({
         action: 'denied',
         actor: subject.userId,
-        actorRole: subject.kind === 'service' ? 'service' : subject.roles.join(' '),
+        actorRole: roleOf(subject),
         outcome: 'denied',
         resourceType: request.resourceType,
         ...(request.patientId ? { patientId: request.patientId } : {}),

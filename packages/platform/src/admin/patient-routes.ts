@@ -5,7 +5,7 @@
  */
 import { patientResource } from '@openiomt/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { adminAccess } from '../audit/http-events.ts';
+import { type Actor, actorId, adminAccess } from '../audit/http-events.ts';
 import { bodyObject, optionalString, requiredString } from '../http/body.ts';
 import { badRequest, notFound } from '../http/problem.ts';
 import { isBirthDate } from '../store/patients.ts';
@@ -36,7 +36,7 @@ export function patientRoutes(
   admin: FastifyInstance,
   deps: {
     store: Store;
-    actorOf: (req: FastifyRequest) => string;
+    actorOf: (req: FastifyRequest) => Actor;
     listQuery: (q: Record<string, string | undefined>) => ListQuery;
   },
 ): void {
@@ -100,7 +100,7 @@ export function patientRoutes(
   admin.post<{ Params: { id: string } }>('/api/v1/admin/patients/:id/erase', async (req) => {
     const reason = requiredString(bodyObject(req.body ?? {}), 'reason');
     if (reason.length > 500) throw badRequest('reason is at most 500 characters', '/reason');
-    const p = await store.patients.erase(req.params.id, { reason, by: deps.actorOf(req) });
+    const p = await store.patients.erase(req.params.id, { reason, by: actorId(deps.actorOf(req)) });
     return { ...p, fhir: patientResource(p) };
   });
 }

@@ -2,7 +2,7 @@ import { DEVICE_ID_PATTERN, deviceResource, type Subject } from '@openiomt/core'
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireAdministrator } from '../access/administrator.ts';
 import type { AccessGuard } from '../access/guard.ts';
-import { adminAccess } from '../audit/http-events.ts';
+import { actorFields, adminAccess } from '../audit/http-events.ts';
 import {
   bodyObject,
   listQuery,
@@ -45,7 +45,7 @@ export function adminRoutes(
       actor.set(req, await requireAdministrator(store, (r) => guard.subject(r), req));
     });
 
-    patientRoutes(admin, { store, actorOf: (req) => actor.get(req)?.userId ?? 'admin', listQuery });
+    patientRoutes(admin, { store, actorOf: (req) => actor.get(req) ?? 'admin', listQuery });
     logRoutes(admin, { store, actorOf: (req) => actor.get(req) ?? 'admin', listQuery });
 
     admin.post('/api/v1/admin/devices', async (req, reply) => {
@@ -108,13 +108,8 @@ export function adminRoutes(
     };
     // Revocation, quarantine and release: audited, security events device-revoked / -quarantined / -released.
     const who = (req: FastifyRequest) => {
-      const subject = actor.get(req);
-      return {
-        by: subject?.userId ?? 'admin',
-        actor: subject?.userId ?? 'admin',
-        actorRole: subject?.kind === 'user' ? subject.roles.join(' ') : 'administrator',
-        source: req.ip,
-      };
+      const fields = actorFields(actor.get(req) ?? 'admin');
+      return { by: fields.actor, ...fields, source: req.ip };
     };
     admin.post<{ Params: { id: string } }>('/api/v1/admin/devices/:id/revoke', async (req) =>
       deps.devices.revoke(req.params.id, reasonOf(req), who(req)),

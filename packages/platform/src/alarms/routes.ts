@@ -7,7 +7,7 @@
 import { DEFAULT_THRESHOLDS } from '@openiomt/core';
 import type { FastifyInstance } from 'fastify';
 import type { AccessGuard } from '../access/guard.ts';
-import { adminAccess } from '../audit/http-events.ts';
+import { adminAccess, roleOf } from '../audit/http-events.ts';
 import { listQuery } from '../http/body.ts';
 import { badRequest, HttpProblem, notFound } from '../http/problem.ts';
 import type { ClinicalRules } from '../rules/engine.ts';
@@ -101,7 +101,7 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
     await store.audit.record({
       action: 'act',
       actor: subject.userId,
-      actorRole: subject.kind === 'service' ? 'service' : subject.roles.join(' '),
+      actorRole: roleOf(subject),
       outcome: r.ok ? 'success' : 'error',
       resourceType: 'Flag',
       resourceId: req.params.id,

@@ -10,10 +10,18 @@ import type { AuditInput } from './audit-log.ts';
 /** Who acted, as the audit log names them: the user id (or service name) and their role(s). */
 export type Actor = string | Pick<Subject, 'userId' | 'roles' | 'kind'>;
 
-const actorFields = (who: Actor) =>
+/** The user (or service) id of an actor. */
+export const actorId = (who: Actor): string => (typeof who === 'string' ? who : who.userId);
+
+/** An audit record's role for a subject: a service (the administrator token, a backend client) has none. */
+export const roleOf = (s: Pick<Subject, 'kind' | 'roles'>): string =>
+  s.kind === 'service' ? 'service' : s.roles.join(' ');
+
+/** Who did it, as the audit record names them. */
+export const actorFields = (who: Actor) =>
   typeof who === 'string'
     ? { actor: who, actorRole: 'administrator' }
-    : { actor: who.userId, actorRole: who.kind === 'service' ? 'service' : who.roles.join(' ') };
+    : { actor: who.userId, actorRole: roleOf(who) };
 
 type Access = Omit<AuditInput, 'actor' | 'actorRole' | 'source' | 'outcome' | 'reason'> & {
   /** False when the thing asked for does not exist: recorded as an error. */

@@ -89,7 +89,7 @@ describe.each(storeBackends())('audit over HTTP on $name', ({ open }) => {
       resourceId: 'pa',
       patientId: 'pa',
     });
-    expect((await latest(1))[0]).toMatchObject({ actorRole: 'administrator', source: '127.0.0.1' });
+    expect((await latest(1))[0]).toMatchObject({ actorRole: 'service', source: '127.0.0.1' });
     expect((await get('/api/v1/admin/patients/nobody')).status).toBe(404);
     expect((await latest(1))[0]).toMatchObject({
       outcome: 'error',

@@ -13,6 +13,7 @@ import { badRequest, conflict, HttpProblem } from '../http/problem.ts';
 import type { Store } from '../store/types.ts';
 import { type AuditFiles, readAuditPublicKey, readTreeHeadFile } from './audit-files.ts';
 import type { AuditInput, AuditQuery } from './audit-log.ts';
+import { actorFields, roleOf } from './http-events.ts';
 import { readKeyHistory } from './key-history.ts';
 import { verdict, verifyAuditLog } from './verify.ts';
 
@@ -31,7 +32,7 @@ export function auditRoutes(
   /** One verification at a time: it reads the whole log in one transaction. */
   let verifying = false;
   const resolve = deps.resolve ?? adminTokenResolver(store);
-  const actor = new WeakMap<FastifyRequest, string>();
+  const actor = new WeakMap<FastifyRequest, Subject>();
 
   /**
    * Who asked (an administrator), or throws 401/403 after recording the refusal: a security event (as on
@@ -40,14 +41,14 @@ export function auditRoutes(
   const authenticate = async (req: FastifyRequest, interaction: string): Promise<void> => {
     let subject: Subject | undefined;
     try {
-      actor.set(req, (await requireAdministrator(store, resolve, req)).userId);
+      actor.set(req, await requireAdministrator(store, resolve, req));
       return;
     } catch (e) {
       if (e instanceof HttpProblem && e.problem.status === 403) subject = await resolve(req);
       await store.audit.record({
         action: 'denied',
         actor: subject?.userId ?? 'anonymous',
-        ...(subject ? { actorRole: subject.kind === 'user' ? subject.roles.join(' ') : 'service' } : {}),
+        ...(subject ? { actorRole: roleOf(subject) } : {}),
         outcome: 'denied',
         resourceType: 'AuditEvent',
         reason: subject ? NEEDS_ADMINISTRATOR : 'authentication required',
@@ -61,8 +62,7 @@ export function auditRoutes(
   /** What a reader of the log did, recorded before the answer leaves. */
   const readerEvent = (req: FastifyRequest, e: Omit<AuditInput, 'actor' | 'source'>): AuditInput => ({
     ...e,
-    actor: actor.get(req) ?? 'admin',
-    actorRole: 'administrator',
+    ...actorFields(actor.get(req) ?? 'admin'),
     source: req.ip,
     resourceType: 'AuditEvent',
   });

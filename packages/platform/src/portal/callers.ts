@@ -6,6 +6,7 @@
 import { isAdministrator, type Subject } from '@openiomt/core';
 import type { FastifyRequest } from 'fastify';
 import type { AccessGuard } from '../access/guard.ts';
+import { roleOf } from '../audit/http-events.ts';
 import { HttpProblem } from '../http/problem.ts';
 import { PatientErasedError } from '../store/patient-data-key.ts';
 import type { Store } from '../store/types.ts';
@@ -14,8 +15,6 @@ export const forbidden = (detail: string): HttpProblem =>
   new HttpProblem({ status: 403, title: 'Forbidden', detail });
 
 export const gone = (detail: string): HttpProblem => new HttpProblem({ status: 410, title: 'Gone', detail });
-
-export const actorRole = (s: Subject): string => (s.kind === 'service' ? 'service' : s.roles.join(' '));
 
 async function refuse(
   store: Store,
@@ -31,7 +30,7 @@ async function refuse(
   await store.audit.record({
     action: 'denied',
     actor: subject.userId,
-    actorRole: actorRole(subject),
+    actorRole: roleOf(subject),
     outcome: 'denied',
     resourceType: what.resourceType,
     ...(what.patientId ? { patientId: what.patientId } : {}),

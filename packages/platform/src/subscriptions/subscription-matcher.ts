@@ -25,7 +25,7 @@ import {
 import type { WebSocket } from 'ws';
 import type { AccessGuard } from '../access/guard.ts';
 import { recordAudit } from '../audit/audit-log.ts';
-import { subjectPatient } from '../audit/http-events.ts';
+import { roleOf, subjectPatient } from '../audit/http-events.ts';
 import type {
   DerivedMeasurementEvent,
   InProcessBus,
@@ -301,7 +301,7 @@ export class SubscriptionMatcher {
     const audit = {
       action: 'read' as const,
       actor: sub.owner.id,
-      actorRole: sub.owner.kind === 'service' ? 'service' : sub.owner.roles.join(' '),
+      actorRole: roleOf(sub.owner),
       resourceType: 'Observation',
       resourceId: String(o.id),
       patientId,
