@@ -20,6 +20,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { VerifyPool } from '../src/ingest/verify-pool.ts';
+import { readFrame } from './mqtt-fleet.ts';
 
 export type FloorLevel = 'ack' | 'verify' | 'durable';
 
@@ -100,23 +101,6 @@ function puback(socket: net.Socket, messageId: number): void {
   if (!socket.destroyed) socket.write(Buffer.from([0x40, 2, messageId >> 8, messageId & 0xff]));
 }
 
-/** Remaining length and where the body starts, or undefined when more bytes are needed. */
-function frame(buf: Buffer): { bodyStart: number; end: number } | undefined {
-  let length = 0;
-  let multiplier = 1;
-  for (let i = 1; i <= 4; i++) {
-    if (i >= buf.length) return undefined;
-    const byte = buf[i]!;
-    length += (byte & 0x7f) * multiplier;
-    if ((byte & 0x80) === 0) {
-      const end = i + 1 + length;
-      return end <= buf.length ? { bodyStart: i + 1, end } : undefined;
-    }
-    multiplier *= 128;
-  }
-  throw new Error('malformed remaining length');
-}
-
 /** A variable byte integer at `at`: its value and the offset after it. */
 function varint(buf: Buffer, at: number): { value: number; next: number } {
   let value = 0;
@@ -177,7 +161,7 @@ export async function startFloor(o: FloorOptions): Promise<{ server: net.Server;
     socket.on('data', (chunk: Buffer) => {
       let buf = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
       for (;;) {
-        const f = frame(buf);
+        const f = readFrame(buf);
         if (!f) break;
         const type = buf[0]! >> 4;
         const body = buf.subarray(f.bodyStart, f.end);

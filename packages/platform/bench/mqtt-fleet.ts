@@ -102,7 +102,7 @@ export class FleetConnection {
 }
 
 /** Where the next whole packet's body starts and ends, or undefined if more bytes are needed. */
-function readFrame(buf: Buffer): { bodyStart: number; end: number } | undefined {
+export function readFrame(buf: Buffer): { bodyStart: number; end: number } | undefined {
   let length = 0;
   let multiplier = 1;
   for (let i = 1; i <= 4; i++) {
