@@ -117,6 +117,9 @@ describe.each(backends)('device management ($name)', (backend) => {
       ['key-rotated', 'rotation', expect.stringContaining('127.0.0.1')],
       ['key-enrolled', 'enrolment', expect.stringContaining('127.0.0.1')],
     ]);
+    // And they can be asked for by that part.
+    const rotations = await t.api('GET', `/api/v1/admin/security-events?device=${d.id}&subsystem=rotation`);
+    expect(rotations.body.items.map((e: any) => e.kind)).toEqual(['key-rotated']);
     // Without a valid device token, rotation is refused.
     const anon = await t.api(
       'POST',

@@ -3,7 +3,7 @@
  * reading may hold a patient's vital signs) and security events. Both reads are audited like any other
  * disclosure, after the read and before the answer, so a query that fails records nothing.
  */
-import { REJECTION_CODE_LIST, SECURITY_KINDS } from '@openiomt/core';
+import { REJECTION_CODE_LIST, SECURITY_KINDS, SECURITY_SUBSYSTEMS } from '@openiomt/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditInput } from '../audit/audit-log.ts';
 import { type Actor, adminAccess } from '../audit/http-events.ts';
@@ -46,6 +46,7 @@ export function logRoutes(
       ...deps.listQuery(q),
       ...(q.device ? { deviceId: q.device } : {}),
       ...(q.kind ? { kind: oneOf(q.kind, SECURITY_KINDS, 'kind') } : {}),
+      ...(q.subsystem ? { subsystem: oneOf(q.subsystem, SECURITY_SUBSYSTEMS, 'subsystem') } : {}),
     });
     await store.audit.record(
       adminAccess(req, deps.actorOf(req), {

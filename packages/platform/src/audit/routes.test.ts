@@ -242,6 +242,7 @@ describe.each(storeBackends())('audit over HTTP on $name', ({ open }) => {
       '/api/v1/admin/dead-letters?limit=0',
       '/api/v1/admin/dead-letters?cursor=not-a-cursor',
       '/api/v1/admin/security-events?kind=no-such-kind',
+      '/api/v1/admin/security-events?subsystem=enrollment',
       '/api/v1/admin/security-events?cursor=not-a-cursor',
     ])
       expect((await get(path)).status, path).toBe(400);

@@ -301,11 +301,13 @@ export function adminCommands(program: Command): void {
   )
     .option('--device <id>', 'only those about this device')
     .option('--kind <kind>', 'only this kind, e.g. bad-signature, auth-failed, intrusion-detected')
+    .option('--subsystem <name>', 'only those this part raised: enrolment, rotation or intrusion-detection')
     .option('--limit <n>', 'at most this many', '50')
     .action(async (o) => {
       const q = new URLSearchParams({
         ...(o.device ? { device: o.device } : {}),
         ...(o.kind ? { kind: o.kind } : {}),
+        ...(o.subsystem ? { subsystem: o.subsystem } : {}),
       });
       printTable(await listAll(conn(o), `/api/v1/admin/security-events?${q}`, Number(o.limit)), [
         'at',

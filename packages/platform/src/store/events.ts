@@ -159,6 +159,7 @@ export function securityEventsRepository(db: Database): Store['securityEvents'] 
       const where = new Where();
       if (q.deviceId !== undefined) where.add('device_id = ?', q.deviceId);
       if (q.kind !== undefined) where.add('kind = ?', q.kind);
+      if (q.subsystem !== undefined) where.add('subsystem = ?', q.subsystem);
       if (q.cursor !== undefined) where.after('at', 'id', uuidCursor(q.cursor), 'desc', 'uuid');
       const { rows } = await db.query<SecurityEventRow>(
         `SELECT ${SECURITY_EVENT_COLUMNS} FROM security_events ${where}

@@ -294,7 +294,7 @@ export interface Store {
 
   securityEvents: {
     add(e: Omit<SecurityEvent, 'id' | 'at'> & { at?: string }): Promise<SecurityEvent>;
-    list(q?: ListQuery & { kind?: string }): Promise<Page<SecurityEvent>>;
+    list(q?: ListQuery & { kind?: string; subsystem?: string }): Promise<Page<SecurityEvent>>;
     /** Calls the listener with every event this process records from now on (intrusion detection). */
     observe(listener: (e: SecurityEvent) => void): () => void;
   };
