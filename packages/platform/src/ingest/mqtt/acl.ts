@@ -3,7 +3,7 @@
  * commands topic, named exactly (no wildcards, no shared subscriptions, no $SYS).
  */
 import { commandsTopic, readingsTopic } from '@openiomt/core';
-import type { MqttReadingOutcome } from './gateway.ts';
+import type { MqttReadingOutcome } from './hooks.ts';
 import { RC4, RC5 } from './reason-codes.ts';
 
 export const mayPublish = (deviceId: string, topic: string): boolean => topic === readingsTopic(deviceId);

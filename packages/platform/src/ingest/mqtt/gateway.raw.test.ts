@@ -2,7 +2,8 @@
 import { commandsTopic, readingsTopic } from '@openiomt/core';
 import type { IConnackPacket, IDisconnectPacket, IPubackPacket, ISubackPacket, Packet } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MqttGateway, MqttReadingOutcome } from './gateway.ts';
+import type { MqttGateway } from './gateway.ts';
+import type { MqttReadingOutcome } from './hooks.ts';
 import { connectPacket, deferred, delay, RawClient, startGateway, type TestHooks } from './test-support.ts';
 
 let running: { gateway: MqttGateway; hooks: TestHooks; port: number } | undefined;

@@ -1,7 +1,8 @@
 import { commandsTopic, readingsTopic } from '@openiomt/core';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MqttGateway, MqttReadingOutcome } from './gateway.ts';
+import type { MqttGateway } from './gateway.ts';
+import type { MqttReadingOutcome } from './hooks.ts';
 import { deferred, delay, passwordOf, startGateway, type TestHooks } from './test-support.ts';
 
 let running: { gateway: MqttGateway; hooks: TestHooks; port: number } | undefined;

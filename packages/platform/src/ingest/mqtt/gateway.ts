@@ -6,48 +6,9 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { ServerLimits } from './connack.ts';
+import type { MqttGatewayHooks } from './hooks.ts';
 import { DeviceSession, type SessionHost } from './session.ts';
 
-export interface MqttAuthRequest {
-  clientId: string;
-  username?: string;
-  password?: Buffer;
-  protocolVersion: 4 | 5;
-  remoteAddress: string;
-}
-/** `unrecorded`: refused without a security event (an address already blocked: the block is on record). */
-export type MqttAuthResult =
-  | { ok: true; deviceId: string }
-  | { ok: false; reason: string; unrecorded?: true };
-export interface MqttReading {
-  deviceId: string;
-  topic: string;
-  payload: Buffer;
-  qos: 0 | 1;
-  dup: boolean;
-  protocolVersion: 4 | 5;
-  remoteAddress: string;
-}
-export interface MqttReadingOutcome {
-  accepted: boolean;
-  reasonCode?: number;
-  reasonString?: string;
-}
-export interface MqttSecurityEvent {
-  kind: 'auth-failed' | 'acl-denied' | 'protocol-error';
-  deviceId?: string;
-  source: string;
-  detail: string;
-  topic?: string;
-  payload?: Buffer;
-}
-export interface MqttGatewayHooks {
-  authenticate(req: MqttAuthRequest): Promise<MqttAuthResult>;
-  /** Resolves only once the reading is durable (or durably dead-lettered); the gateway then sends PUBACK. */
-  onReading(reading: MqttReading): Promise<MqttReadingOutcome>;
-  /** May return a promise: a refused QoS 1 publish is answered only once its record is written. */
-  onSecurityEvent(event: MqttSecurityEvent): void | Promise<void>;
-}
 export interface MqttGatewayOptions {
   hooks: MqttGatewayHooks;
   host: string;

@@ -4,7 +4,7 @@
  * login is refused only once it is on record, so what the client sees is already audited.
  */
 import type { IConnectPacket } from 'mqtt-packet';
-import type { MqttAuthResult, MqttGatewayHooks, MqttSecurityEvent } from './gateway.ts';
+import type { MqttAuthResult, MqttGatewayHooks, MqttSecurityEvent } from './hooks.ts';
 import { RC4, RC5 } from './reason-codes.ts';
 
 /** The connection's side of the handshake. */

@@ -1,10 +1,10 @@
+export type { MqttGatewayOptions } from './gateway.ts';
+export { MqttGateway } from './gateway.ts';
 export type {
   MqttAuthRequest,
   MqttAuthResult,
   MqttGatewayHooks,
-  MqttGatewayOptions,
   MqttReading,
   MqttReadingOutcome,
   MqttSecurityEvent,
-} from './gateway.ts';
-export { MqttGateway } from './gateway.ts';
+} from './hooks.ts';

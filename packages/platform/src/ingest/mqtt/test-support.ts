@@ -1,16 +1,15 @@
 /** Helpers for the gateway tests: controllable hooks, a gateway on port 0, and a raw MQTT socket client. */
 import net from 'node:net';
 import { generate, type IConnectPacket, type Packet, parser } from 'mqtt-packet';
-import {
-  type MqttAuthRequest,
-  type MqttAuthResult,
-  MqttGateway,
-  type MqttGatewayHooks,
-  type MqttGatewayOptions,
-  type MqttReading,
-  type MqttReadingOutcome,
-  type MqttSecurityEvent,
-} from './gateway.ts';
+import { MqttGateway, type MqttGatewayOptions } from './gateway.ts';
+import type {
+  MqttAuthRequest,
+  MqttAuthResult,
+  MqttGatewayHooks,
+  MqttReading,
+  MqttReadingOutcome,
+  MqttSecurityEvent,
+} from './hooks.ts';
 
 export interface Deferred<T> {
   promise: Promise<T>;

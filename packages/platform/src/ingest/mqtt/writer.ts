@@ -6,7 +6,7 @@
 import type net from 'node:net';
 import { generate, type Packet } from 'mqtt-packet';
 import { pubackReasonCode } from './acl.ts';
-import type { MqttReadingOutcome } from './gateway.ts';
+import type { MqttReadingOutcome } from './hooks.ts';
 import { successPuback } from './puback.ts';
 
 /** Stop reading from a client that does not read its acknowledgements. */
