@@ -6,7 +6,7 @@
 import { useState } from 'preact/hooks';
 import { SelectField, TextField } from '../ui/fields.tsx';
 import { Page, Time } from '../ui/kit.tsx';
-import { REJECTION_CODES, SECURITY_KINDS } from './event-kinds.ts';
+import { REJECTION_CODES, SECURITY_KINDS, SECURITY_SUBSYSTEMS } from './event-kinds.ts';
 import { PageFooter, Table, usePaged } from './paged.tsx';
 
 const options = (any: string, values: readonly string[]) => [
@@ -38,15 +38,18 @@ interface SecurityEvent {
   readonly detail: string;
 }
 
-/** Device and a kind, typed freely and applied on submit (each change would ask the platform again). */
-function useFilters(initial: { device: string; kind: string }) {
+/**
+ * Device, a kind and (security events) a subsystem, typed freely and applied on submit (each change would
+ * ask the platform again).
+ */
+function useFilters(initial: { device: string; kind: string; subsystem?: string }) {
   const [draft, setDraft] = useState(initial);
   const [applied, setApplied] = useState(initial);
   return {
     draft,
     setDraft,
     applied,
-    apply: () => setApplied({ device: draft.device.trim(), kind: draft.kind }),
+    apply: () => setApplied({ ...draft, device: draft.device.trim() }),
   };
 }
 
@@ -54,6 +57,7 @@ function FilterForm(props: {
   label: string;
   kindLabel: string;
   kinds: readonly (readonly [string, string])[];
+  subsystems?: readonly (readonly [string, string])[];
   f: ReturnType<typeof useFilters>;
 }) {
   const { f } = props;
@@ -80,6 +84,15 @@ function FilterForm(props: {
         options={props.kinds}
         onChange={(v) => f.setDraft({ ...f.draft, kind: v })}
       />
+      {props.subsystems ? (
+        <SelectField
+          label="Subsystem"
+          name="subsystem"
+          value={f.draft.subsystem ?? ''}
+          options={props.subsystems}
+          onChange={(v) => f.setDraft({ ...f.draft, subsystem: v })}
+        />
+      ) : null}
       <button type="submit">Apply filters</button>
     </form>
   );
@@ -151,10 +164,11 @@ export function DeadLetters() {
 }
 
 export function SecurityEvents() {
-  const f = useFilters({ device: '', kind: '' });
+  const f = useFilters({ device: '', kind: '', subsystem: '' });
   const list = usePaged<SecurityEvent>('/api/v1/admin/security-events', {
     device: f.applied.device,
     kind: f.applied.kind,
+    subsystem: f.applied.subsystem ?? '',
   });
   return (
     <Page title="Security events">
@@ -162,6 +176,7 @@ export function SecurityEvents() {
         label="Filter security events"
         kindLabel="Kind"
         kinds={options('Any kind', SECURITY_KINDS)}
+        subsystems={options('Any subsystem', SECURITY_SUBSYSTEMS)}
         f={f}
       />
       <Table
@@ -185,7 +200,10 @@ export function SecurityEvents() {
         ))}
       </Table>
       {!list.loading && list.items.length === 0 ? (
-        <p>No security events{f.applied.device || f.applied.kind ? ' match the filters' : ''}.</p>
+        <p>
+          No security events
+          {f.applied.device || f.applied.kind || f.applied.subsystem ? ' match the filters' : ''}.
+        </p>
       ) : null}
       <PageFooter list={list} what="events" />
     </Page>
