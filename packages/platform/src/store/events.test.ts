@@ -119,6 +119,17 @@ describe.each(storeBackends())('dead letters, security events and credentials on
     expect((await store.securityEvents.list({ deviceId })).items).toEqual([detected, enrolled]);
   });
 
+  it('records no source rather than a word that is not an address', async () => {
+    const closed = await store.securityEvents.add({ kind: 'auth-failed', source: 'unknown', detail: 'x' });
+    const v6 = await store.securityEvents.add({
+      kind: 'auth-failed',
+      source: '::ffff:192.0.2.7',
+      detail: 'y',
+    });
+    expect(closed.source).toBeUndefined();
+    expect(v6.source).toBe('::ffff:192.0.2.7');
+  });
+
   it(`moves the subsystem names an older version kept as the source to their own field (${name})`, async () => {
     const legacy = await openLegacyDatabase(name, '019');
     try {

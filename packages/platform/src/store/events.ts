@@ -3,6 +3,7 @@
  * newest first, the order an operator reads them in; keyset on (time, id).
  */
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import { compact, decodeCursor, isUuid, nowIso, pageLimit, requireInstant, toPage, Where } from './sql.ts';
 import {
   type Database,
@@ -128,6 +129,13 @@ export function deadLettersRepository(db: Database): Store['deadLetters'] {
   };
 }
 
+/**
+ * A security event's source is a network address or nothing: a connection that had none by the time it was
+ * asked (a socket already closed) is recorded without one, not as a placeholder word.
+ */
+const addressOrNull = (source: string | undefined): string | null =>
+  source !== undefined && isIP(source) !== 0 ? source : null;
+
 export function securityEventsRepository(db: Database): Store['securityEvents'] {
   const listeners = new Set<(e: SecurityEvent) => void>();
   return {
@@ -136,7 +144,15 @@ export function securityEventsRepository(db: Database): Store['securityEvents'] 
       const { rows } = await db.query<SecurityEventRow>(
         `INSERT INTO security_events (${SECURITY_EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
          RETURNING ${SECURITY_EVENT_COLUMNS}`,
-        [randomUUID(), at, e.kind, e.deviceId ?? null, e.source ?? null, e.subsystem ?? null, e.detail],
+        [
+          randomUUID(),
+          at,
+          e.kind,
+          e.deviceId ?? null,
+          addressOrNull(e.source),
+          e.subsystem ?? null,
+          e.detail,
+        ],
       );
       const event = toSecurityEvent(rows[0]!);
       for (const listener of listeners) {
