@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { type DataDirLock, lockDataDir } from './data-dir-lock.ts';
 import { checkBaseUrl, HttpPublisher, type HttpPublisherOptions } from './http-transport.ts';
 import type { DeviceKeyPair } from './keys.ts';
 import { checkMqttUrl, MqttPublisher, type MqttPublisherOptions } from './mqtt-transport.ts';
@@ -32,6 +33,7 @@ export class DeviceClient {
     readonly signer: ReadingSigner,
     readonly outbox: Outbox,
     private readonly publisher: MqttPublisher | HttpPublisher,
+    private readonly lock: DataDirLock,
   ) {}
 
   static async open(opts: DeviceClientOptions): Promise<DeviceClient> {
@@ -40,6 +42,14 @@ export class DeviceClient {
     if (transport.kind === 'mqtt') checkMqttUrl(transport);
     else if (transport.kind === 'http') checkBaseUrl(transport);
     else throw new Error("transport.kind must be 'mqtt' or 'http'");
+    const lock = await lockDataDir(opts.dataDir);
+    let outbox: Outbox;
+    try {
+      outbox = await Outbox.open(join(opts.dataDir, 'outbox'), opts.outbox);
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
     const sequence = opts.sequence ?? new FileSequenceStore(join(opts.dataDir, 'sequence'));
     const signer = new ReadingSigner({
       deviceId: opts.deviceId,
@@ -47,7 +57,6 @@ export class DeviceClient {
       sequence,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
-    const outbox = await Outbox.open(join(opts.dataDir, 'outbox'), opts.outbox);
     const common = { deviceId: opts.deviceId, signer, outbox };
     const { kind, ...rest } = opts.transport;
     const publisher =
@@ -55,7 +64,7 @@ export class DeviceClient {
         ? new MqttPublisher({ ...(rest as Omit<MqttPublisherOptions, Common>), ...common })
         : new HttpPublisher({ ...(rest as Omit<HttpPublisherOptions, Common>), ...common });
     publisher.start();
-    return new DeviceClient(signer, outbox, publisher);
+    return new DeviceClient(signer, outbox, publisher, lock);
   }
 
   /** Signs and stores one reading; returns its seq. Delivery happens in the background. */
@@ -80,5 +89,6 @@ export class DeviceClient {
   async close(): Promise<void> {
     await this.publisher.stop();
     await this.outbox.close();
+    await this.lock.release();
   }
 }
