@@ -222,6 +222,7 @@ describe('web app: administrator and patient', () => {
         ...new Set(await rows.evaluateAll((r) => r.map((e) => e.getAttribute('data-kind')))),
       ])
       .toEqual(['key-enrolled']);
+    expect(await page.locator('.page-footer .hint').textContent()).toBe('Showing 1 event (all).');
     expect(problems).toEqual([]);
     await close();
   }, 90_000);

@@ -60,13 +60,16 @@ export function usePaged<T>(path: string, filters: Record<string, string | undef
 }
 
 /** Under a table: how many are shown, "Show more", the error of the last page asked. */
+/** "1 event", "2 events": every `what` here is a plural made with a final s. */
+const counted = (n: number, what: string) => `${n} ${n === 1 ? what.replace(/s$/, '') : what}`;
+
 export function PageFooter({ list, what }: { list: Paged<unknown>; what: string }) {
   return (
     <div class="page-footer">
       <ErrorNotice error={list.error} />
       {list.loading ? <Loading what={what} /> : null}
       <p class="hint" role="status">
-        {list.loading ? '' : `Showing ${list.items.length} ${what}${list.next ? '' : ' (all)'}.`}
+        {list.loading ? '' : `Showing ${counted(list.items.length, what)}${list.next ? '' : ' (all)'}.`}
       </p>
       {list.next ? (
         <button type="button" onClick={list.more} disabled={list.loading}>
