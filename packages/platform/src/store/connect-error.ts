@@ -22,7 +22,7 @@ export class DatabaseConnectError extends Error {
 
 const SYSTEM_REASONS: Record<string, string> = {
   ECONNREFUSED: 'connection refused (is the server running, on this port?)',
-  ECONNRESET: 'the connection was reset',
+  ECONNRESET: 'the connection was reset (not a PostgreSQL server on that port, or TLS required?)',
   ETIMEDOUT: 'timed out',
   EHOSTUNREACH: 'host unreachable',
   ENETUNREACH: 'network unreachable',
@@ -75,5 +75,12 @@ export function connectError(url: string, e: unknown): DatabaseConnectError {
     );
   if (code === '28000' || code === '28P01')
     return new DatabaseConnectError(at, message, 'create the role or correct the user and password in');
+  // node-postgres's own words when the other end closes before the handshake is done.
+  if (message === 'Connection terminated unexpectedly')
+    return new DatabaseConnectError(
+      at,
+      'the server closed the connection before answering (not a PostgreSQL server, a proxy that drops it, or TLS required?)',
+      'check the host, port and sslmode in',
+    );
   return new DatabaseConnectError(at, message.replace(/:\/\/([^:@/]*):[^@/]*@/g, '://$1:***@'));
 }

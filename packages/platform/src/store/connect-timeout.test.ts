@@ -46,6 +46,31 @@ describe('the first PostgreSQL connection is bounded', () => {
     await expect.poll(() => silent?.open.size, { timeout: 2_000 }).toBe(0);
   });
 
+  it.each([
+    ['closes every connection at once', (s: Socket) => s.destroy(), /closed the connection before answering/],
+    [
+      'resets every connection',
+      (s: Socket) => s.resetAndDestroy(),
+      /connection was reset \(not a PostgreSQL/,
+    ],
+  ])(
+    'says what to check when the server %s',
+    async (_, answer, reason) => {
+      const server = createServer(answer);
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      try {
+        const port = (server.address() as { port: number }).port;
+        const url = `postgres://u@127.0.0.1:${port}/x`;
+        const error = await openDatabase({ url, connectTimeoutMs: 3_000 }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(DatabaseConnectError);
+        expect((error as DatabaseConnectError).explain('DATABASE_URL')).toMatch(reason);
+      } finally {
+        await new Promise((r) => server.close(r));
+      }
+    },
+    10_000,
+  );
+
   it.skipIf(!PG)('does not cap the wait for a free pooled connection under load', async () => {
     const database = await createTestDatabase(PG as string);
     const db = await openDatabase({ url: database.url, poolSize: 1, connectTimeoutMs: 1_000 });
