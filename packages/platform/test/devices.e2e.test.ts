@@ -90,6 +90,35 @@ describe.each(backends)('device management ($name)', (backend) => {
     });
     expect(forged.status).toBe(400);
     expect(forged.body.field).toBe('/proof');
+    // The refusal answers as the docs say, and each refusal is a security event naming why, not the code.
+    expect(wrong.status).toBe(400);
+    expect(wrong.body).toMatchObject({
+      title: 'Enrolment refused',
+      detail: 'enrolment code is not valid for this device',
+    });
+    const refusals = await t.api(
+      'GET',
+      '/api/v1/admin/security-events?device=enrol-once&kind=enrolment-refused',
+    );
+    for (const e of refusals.body.items)
+      expect(e).toMatchObject({ subsystem: 'enrolment', source: expect.stringContaining('127.0.0.1') });
+    // Once the code is spent, any code (the used one, a wrong one) finds none outstanding.
+    expect(refusals.body.items.map((e: any) => e.detail).sort()).toEqual([
+      'no enrolment code outstanding (already used, or none issued)',
+      'no enrolment code outstanding (already used, or none issued)',
+      'proof kid must be the RFC 7638 thumbprint of jwk',
+    ]);
+    // The console can filter on the enrolment subsystem: the enrolment and the refusals.
+    const enrolments = await t.api(
+      'GET',
+      '/api/v1/admin/security-events?device=enrol-once&subsystem=enrolment',
+    );
+    expect(enrolments.body.items.map((e: any) => e.kind).sort()).toEqual([
+      'enrolment-refused',
+      'enrolment-refused',
+      'enrolment-refused',
+      'key-enrolled',
+    ]);
   });
 
   it('rotates keys with an overlap window in which both keys verify', async () => {

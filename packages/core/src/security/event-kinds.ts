@@ -13,6 +13,7 @@ export const SECURITY_EVENT_KINDS = [
   'device-released',
   'intrusion-detected',
   'key-enrolled',
+  'enrolment-refused',
   'key-rotated',
   'admin-auth-failed',
   'login-failed',

@@ -25,7 +25,7 @@ export interface PasskeyRouteDeps {
   readonly fullSession: (req: FastifyRequest) => Promise<SessionState>;
   readonly signedIn: (reply: FastifyReply, issued: IssuedSession) => unknown;
   /** Ends a session (a pending password sign-in left behind when the person chose a passkey instead). */
-  readonly logout: (state: SessionState) => Promise<unknown>;
+  readonly logout: (state: SessionState, req: FastifyRequest) => Promise<unknown>;
 }
 
 export function passkeyRoutes(auth: FastifyInstance, d: PasskeyRouteDeps): void {
@@ -69,7 +69,7 @@ export function passkeyRoutes(auth: FastifyInstance, d: PasskeyRouteDeps): void 
     reply.header('set-cookie', clearPasskeyLoginCookie(d.secureCookies));
     const issued = await d.passkeys.login(rp(req), token, bodyObject(req.body).response, d.ctx(req));
     const pending = await d.sessionOf(req);
-    if (pending !== undefined) await d.logout(pending);
+    if (pending !== undefined) await d.logout(pending, req);
     // Fastify adds a second set-cookie header: the spent challenge's removal and the new session.
     return d.signedIn(reply, issued);
   });

@@ -138,6 +138,14 @@ describe.each(storeBackends())('passkeys on $name', ({ open }) => {
     const me = await fresh.get('/api/v1/auth/me');
     expect(me.json).toMatchObject({ userId: u.id, roles: ['clinician'], mfa: true });
     expect((await jar.get(P)).json.passkeys[0].lastUsedAt).toBe(new Date(h.clock.now).toISOString());
+    // A passkey is both factors: one login record, by passkey.
+    const logins = (await store.audit.list({ actor: u.id, action: 'login' })).items;
+    expect(logins.map((r) => r.detail?.method).sort()).toEqual(['passkey', 'password+totp-enrolment']);
+    expect(logins.find((r) => r.detail?.method === 'passkey')).toMatchObject({
+      actorRole: 'clinician',
+      outcome: 'success',
+      source: '127.0.0.1',
+    });
     const events = await store.securityEvents.list({ kind: 'passkey-added' });
     expect(events.items.some((e) => e.detail.startsWith(`user ${u.id}: passkey`))).toBe(true);
   });

@@ -132,13 +132,13 @@ export function identityRoutes(app: FastifyInstance, deps: IdentityDeps): Identi
 
     auth.post('/api/v1/auth/logout', async (req, reply) => {
       const state = await sessionOf(req);
-      if (state !== undefined) await identity.logout(state);
+      if (state !== undefined) await identity.logout(state, ctx(req));
       return reply.header('set-cookie', clearSessionCookie(SECURE_COOKIE)).code(204).send();
     });
 
     auth.post('/api/v1/auth/logout-everywhere', async (req, reply) => {
       const state = await fullSession(req);
-      const revoked = await identity.logoutEverywhere(state.record.user.id);
+      const revoked = await identity.logoutEverywhere(state, ctx(req));
       reply.header('set-cookie', clearSessionCookie(SECURE_COOKIE));
       return { revoked };
     });
@@ -152,7 +152,7 @@ export function identityRoutes(app: FastifyInstance, deps: IdentityDeps): Identi
       sessionOf,
       fullSession,
       signedIn,
-      logout: (state) => identity.logout(state),
+      logout: (state, req) => identity.logout(state, ctx(req)),
     });
 
     auth.get('/api/v1/auth/me', async (req) => {

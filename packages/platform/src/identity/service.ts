@@ -8,6 +8,7 @@
  * whether the account exists, gets the same answer after the same Argon2id work.
  */
 import { isStaff, type Subject } from '@openiomt/core';
+import { roleOf } from '../audit/http-events.ts';
 import { badRequest, conflict, HttpProblem } from '../http/problem.ts';
 import type { KeyService } from '../security/keys/key-service.ts';
 import type { Session } from '../store/sessions.ts';
@@ -28,6 +29,9 @@ import { dummyHash, hashPassword, needsRehash, verifyPassword } from './password
 import { type SecretSealer, totpSecretSealer } from './secret-sealer.ts';
 import { newTotpSecret, parseTotpCode, totpUri, verifyTotp } from './totp.ts';
 import { normaliseUsername } from './username.ts';
+
+/** How a full sign-in was made, as its audit record's `detail.method` says. */
+export type SignInMethod = 'password' | 'password+totp' | 'password+totp-enrolment' | 'passkey';
 
 /** Where a session stands: fully signed in, or waiting for the second factor or for authenticator enrolment. */
 export type SessionStage = 'full' | 'mfa' | 'totp-enrol';
@@ -103,7 +107,7 @@ export class IdentityService {
     // Failures are forgiven only at a full sign-in, so a known password does not reset the TOTP guess count.
     if (stage === 'full') await this.store.users.clearFailures(user.id);
     await this.pruneNowAndThen(now);
-    return this.issue(user.id, stage, now, ctx, false);
+    return this.issue(rec, stage, now, ctx, { mfa: false, method: 'password' });
   }
 
   /** The second factor of a pending session; returns the replacement (full) session. */
@@ -128,7 +132,7 @@ export class IdentityService {
       throw mfaRefused();
     }
     await this.store.users.clearFailures(record.user.id);
-    return this.replace(state, now, ctx);
+    return this.replace(state, now, ctx, 'password+totp');
   }
 
   /**
@@ -161,7 +165,7 @@ export class IdentityService {
       );
     if (!(await this.store.users.confirmTotp(record.user.id, step, iso(now)))) throw alreadyEnrolled();
     await this.store.users.clearFailures(record.user.id);
-    return this.replace(state, now, ctx);
+    return this.replace({ ...state, record }, now, ctx, 'password+totp-enrolment');
   }
 
   /**
@@ -172,7 +176,7 @@ export class IdentityService {
     const now = this.options.now();
     await this.store.users.clearFailures(record.user.id);
     await this.pruneNowAndThen(now);
-    return this.issue(record.user.id, 'full', now, ctx, true);
+    return this.issue(record, 'full', now, ctx, { mfa: true, method: 'passkey' });
   }
 
   /** The live session a token names, with where it stands; undefined when missing, ended or expired. */
@@ -200,13 +204,21 @@ export class IdentityService {
     return { session, record, stage };
   }
 
-  logout(state: SessionState): Promise<boolean> {
-    return this.store.sessions.revoke(state.session.id, iso(this.options.now()));
+  /**
+   * Ends the session. Ending a full sign-in is audited (`logout`); a pending one, which was never signed in
+   * (no `login` record), is not.
+   */
+  async logout(state: SessionState, ctx: RequestContext = {}): Promise<boolean> {
+    const ended = await this.store.sessions.revoke(state.session.id, iso(this.options.now()));
+    if (ended && state.stage === 'full') await this.audit('logout', state.record, ctx);
+    return ended;
   }
 
-  /** Ends every session of the person, on every device. */
-  logoutEverywhere(userId: string): Promise<number> {
-    return this.store.sessions.revokeAllOf(userId, iso(this.options.now()));
+  /** Ends every session of the person, on every device (audited as one `logout` with the count). */
+  async logoutEverywhere(state: SessionState, ctx: RequestContext = {}): Promise<number> {
+    const revoked = await this.store.sessions.revokeAllOf(state.record.user.id, iso(this.options.now()));
+    await this.audit('logout', state.record, ctx, { everywhere: true, sessions: revoked });
+    return revoked;
   }
 
   /** The subject of a fully signed-in session. */
@@ -234,13 +246,18 @@ export class IdentityService {
       throw conflict('this session is not waiting for authenticator enrolment');
   }
 
+  /**
+   * Starts a session. A full one is a completed sign-in and is audited (`login`, docs/audit.md) before its
+   * token is handed out: if the record cannot be written, the sign-in fails.
+   */
   private async issue(
-    userId: string,
+    rec: UserRecord,
     stage: SessionStage,
     now: number,
     ctx: RequestContext,
-    mfa: boolean,
+    how: { mfa: boolean; method: SignInMethod },
   ): Promise<IssuedSession> {
+    const userId = rec.user.id;
     const token = newToken(SESSION_TOKEN_PREFIX);
     const absolute = now + this.options.absoluteTimeoutS * 1000;
     const session = await this.store.sessions.create({
@@ -249,17 +266,40 @@ export class IdentityService {
       createdAt: iso(now),
       idleExpiresAt: iso(Math.min(now + this.options.idleTimeoutS * 1000, absolute)),
       absoluteExpiresAt: iso(absolute),
-      ...(mfa ? { mfaAt: iso(now) } : {}),
+      ...(how.mfa ? { mfaAt: iso(now) } : {}),
       ...(ctx.userAgent !== undefined ? { userAgent: ctx.userAgent } : {}),
       ...(ctx.ip !== undefined ? { ip: ctx.ip } : {}),
     });
+    if (stage === 'full') await this.audit('login', rec, ctx, { method: how.method });
     return { token, session, stage };
   }
 
   /** Ends the pending session and issues a full one with a new token (no session fixation across MFA). */
-  private async replace(state: SessionState, now: number, ctx: RequestContext): Promise<IssuedSession> {
+  private async replace(
+    state: SessionState,
+    now: number,
+    ctx: RequestContext,
+    method: SignInMethod,
+  ): Promise<IssuedSession> {
     await this.store.sessions.revoke(state.session.id, iso(now));
-    return this.issue(state.record.user.id, 'full', now, ctx, true);
+    return this.issue(state.record, 'full', now, ctx, { mfa: true, method });
+  }
+
+  /** A sign-in or sign-out in the audit log: the person (by id, with their roles) and the client's address. */
+  private async audit(
+    action: 'login' | 'logout',
+    rec: UserRecord,
+    ctx: RequestContext,
+    detail?: { readonly [key: string]: string | number | boolean },
+  ): Promise<void> {
+    await this.store.audit.record({
+      action,
+      actor: rec.user.id,
+      actorRole: roleOf({ kind: 'user', roles: rec.user.roles }),
+      ...(ctx.ip !== undefined ? { source: ctx.ip } : {}),
+      ...(detail !== undefined ? { detail } : {}),
+      at: iso(this.options.now()),
+    });
   }
 
   private async failure(rec: UserRecord, now: number, ctx: RequestContext, what: string) {

@@ -8,7 +8,7 @@ import {
   verifyJws,
 } from '@openiomt/core';
 import { badRequest, HttpProblem, unauthorized } from '../http/problem.ts';
-import type { DeviceKey, Store } from '../store/types.ts';
+import { type DeviceKey, EnrolmentRefused, type Store, StoreError } from '../store/types.ts';
 import type { DeviceRegistry } from './device-registry.ts';
 
 const PROOF_MAX_AGE_S = 600;
@@ -25,8 +25,38 @@ export class Enrolment {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** `source`: the address the request came from, for the security event. */
+  /**
+   * `source`: the address the request came from, for the security event. Every refusal (a bad key or proof
+   * of possession, a wrong, used or expired code, an unknown or revoked device) is an `enrolment-refused`
+   * security event naming the reason, never the code; the answer stays the same whatever the reason.
+   */
   async enrol(deviceId: string, body: Record<string, unknown>, source: string): Promise<DeviceKey> {
+    try {
+      return await this.enrolKey(deviceId, body, source);
+    } catch (e) {
+      const reason = refusalReason(e);
+      if (reason === undefined) throw e; // not a refusal (the database failed, say)
+      // The device is named only when it is registered: anyone can put any id in the path.
+      const known =
+        e instanceof EnrolmentRefused
+          ? e.reason !== 'unknown device'
+          : (await this.store.devices.get(deviceId)) !== undefined;
+      await this.store.securityEvents.add({
+        kind: 'enrolment-refused',
+        ...(known ? { deviceId } : {}),
+        source,
+        subsystem: 'enrolment',
+        detail: known ? reason : `device ${deviceId}: ${reason}`,
+      });
+      throw e;
+    }
+  }
+
+  private async enrolKey(
+    deviceId: string,
+    body: Record<string, unknown>,
+    source: string,
+  ): Promise<DeviceKey> {
     const jwk = readJwk(body);
     const proof = this.readProof(body, jwk, deviceId);
     const code = proof.enrolmentCode;
@@ -140,6 +170,15 @@ export class Enrolment {
       throw badRequest(`proof iat must be within ${PROOF_MAX_AGE_S} s of now`, '/proof');
     return claims;
   }
+}
+
+/** What an enrolment refusal says in its security event; undefined for an error that is not a refusal. */
+function refusalReason(e: unknown): string | undefined {
+  if (e instanceof EnrolmentRefused) return e.reason;
+  // The key and proof checks: their texts are the platform's own, never the code sent.
+  if (e instanceof HttpProblem && e.problem.status < 500) return e.problem.detail ?? e.problem.title;
+  if (e instanceof StoreError) return e.message;
+  return undefined;
 }
 
 function readJwk(body: Record<string, unknown>): Ed25519PublicJwk {

@@ -3,6 +3,8 @@
  * violations, replays, malformed packets) feed core's sliding-window detector; a device that crosses a
  * threshold is quarantined at once, with a reason naming the rule and the counts. Failed logins are not
  * counted against the device they name (anyone can name any device): source-blocks.ts blocks the address.
+ * Refused enrolments (`enrolment-refused`) are not counted either, for the same reason; nothing counts them
+ * per address yet (source-blocks.ts guards MQTT connections only, and enrolment is HTTPS).
  *
  * Webhooks are not told: the outbox only carries patient events (each delivery is filtered by patient).
  */

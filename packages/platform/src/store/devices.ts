@@ -21,6 +21,7 @@ import {
   type Device,
   type DeviceKey,
   type DeviceQuarantine,
+  EnrolmentRefused,
   type Queryable,
   type Store,
   StoreError,
@@ -221,15 +222,20 @@ export function devicesRepository(db: Database): Store['devices'] {
 
     async enrol(id, enrolmentCode, jwk) {
       const key = requireJwk(jwk);
-      const refused = () =>
-        new StoreError('enrolment-invalid', 'enrolment code is not valid for this device');
       return db.transaction(async (tx) => {
         const device = await lockDevice(tx, id);
         // The hash comparison runs even when there is nothing to compare with, and every refusal is the
-        // same error, so neither timing nor message tells which part was wrong.
-        const hashOk = enrolmentCodeMatches(enrolmentCode, device?.hash ?? NO_HASH) && device?.hash != null;
+        // same error and message, so neither timing nor answer tells which part was wrong (the reason it
+        // carries is for the security event alone).
+        const matches = enrolmentCodeMatches(enrolmentCode, device?.hash ?? NO_HASH);
+        const hashOk = matches && device?.hash != null;
         const live = device?.expires != null && Date.parse(device.expires) > Date.now();
-        if (device === undefined || device.status === 'revoked' || !hashOk || !live) throw refused();
+        if (device === undefined) throw new EnrolmentRefused('unknown device');
+        if (device.status === 'revoked') throw new EnrolmentRefused('device revoked');
+        if (device.hash == null)
+          throw new EnrolmentRefused('no enrolment code outstanding (already used, or none issued)');
+        if (!hashOk) throw new EnrolmentRefused('wrong enrolment code');
+        if (!live) throw new EnrolmentRefused('enrolment code expired');
         const at = nowIso();
         await tx.query(
           `UPDATE devices SET status = 'active', enrolment_code_hash = NULL, enrolment_expires_at = NULL

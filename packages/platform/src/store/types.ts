@@ -360,3 +360,19 @@ export class StoreError extends Error {
     this.name = 'StoreError';
   }
 }
+
+/** Why an enrolment code was refused, for the security event only: the caller is told none of this. */
+export type EnrolmentRefusal =
+  | 'unknown device'
+  | 'device revoked'
+  | 'no enrolment code outstanding (already used, or none issued)'
+  | 'wrong enrolment code'
+  | 'enrolment code expired';
+
+/** The one refusal of an enrolment code (`enrolment-invalid`), carrying the reason for the security event. */
+export class EnrolmentRefused extends StoreError {
+  constructor(readonly reason: EnrolmentRefusal) {
+    super('enrolment-invalid', 'enrolment code is not valid for this device');
+    this.name = 'EnrolmentRefused';
+  }
+}
