@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deviceStateNote } from './admin.ts';
+import { deviceStateNote, pagePath } from './admin.ts';
 
 describe('device show', () => {
   it('says plainly that a quarantined device, whose status stays active, has its readings refused', () => {
@@ -22,5 +22,15 @@ describe('device show', () => {
     expect(deviceStateNote({ id: 'd', status: 'revoked' })).toMatch(/REVOKED/);
     expect(deviceStateNote({ id: 'd', status: 'active' })).toBeUndefined();
     expect(deviceStateNote({ id: 'd', status: 'registered' })).toBeUndefined();
+  });
+});
+
+describe('list pages', () => {
+  it('adds the page size to whatever query the command built, empty or not', () => {
+    expect(pagePath('/api/v1/admin/dead-letters?', 50)).toBe('/api/v1/admin/dead-letters?limit=50');
+    expect(pagePath('/api/v1/admin/dead-letters?device=d1', 50, 'c/1')).toBe(
+      '/api/v1/admin/dead-letters?device=d1&limit=50&cursor=c%2F1',
+    );
+    expect(pagePath('/api/v1/admin/patients', 10)).toBe('/api/v1/admin/patients?limit=10');
   });
 });

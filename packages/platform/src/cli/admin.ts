@@ -52,15 +52,20 @@ export function deviceStateNote(d: ShownDevice): string | undefined {
   return undefined;
 }
 
+/** One page of a list: `path` may already hold a query, possibly empty ("…?"), which the audit log keeps as asked. */
+export function pagePath(path: string, limit: number, cursor?: string): string {
+  const sep = path.endsWith('?') ? '' : path.includes('?') ? '&' : '?';
+  return `${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+}
+
 export async function listAll<T>(c: AdminConnection, path: string, limit: number): Promise<T[]> {
   const items: T[] = [];
   let cursor: string | undefined;
   do {
-    const sep = path.includes('?') ? '&' : '?';
     const page = await adminRequest<Page<T>>(
       c,
       'GET',
-      `${path}${sep}limit=${Math.min(limit - items.length, 1000)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      pagePath(path, Math.min(limit - items.length, 1000), cursor),
     );
     items.push(...page.items);
     cursor = page.next;
