@@ -101,7 +101,9 @@ describe.each(storeBackends())('dead letters, security events and credentials on
 
   it('keeps the address an event came from apart from the subsystem that raised it', async () => {
     const deviceId = `dev-${randomUUID().slice(0, 8)}`;
+    const at = Date.now();
     const enrolled = await store.securityEvents.add({
+      at: new Date(at - 1000).toISOString(), // apart: two events of one millisecond list in id order
       kind: 'key-enrolled',
       deviceId,
       source: '192.0.2.10',
@@ -109,6 +111,7 @@ describe.each(storeBackends())('dead letters, security events and credentials on
       detail: 'kid k1',
     });
     const detected = await store.securityEvents.add({
+      at: new Date(at).toISOString(),
       kind: 'intrusion-detected',
       deviceId,
       subsystem: 'intrusion-detection',
