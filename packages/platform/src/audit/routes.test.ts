@@ -175,10 +175,18 @@ describe.each(storeBackends())('audit over HTTP on $name', ({ open }) => {
     );
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(
-      /^at\s+actor\s+action\s+outcome\s+resourceType\s+resourceId\s+patientId\s+leafIndex$/,
+      /^at\s+actor\s+actorRole\s+action\s+outcome\s+resourceType\s+resourceId\s+patientId\s+leafIndex$/,
     );
     expect(lines).toHaveLength(4);
     for (const line of lines.slice(1)) expect(line).toMatch(/ admin .* pb/);
+    const whole = await run(
+      process.execPath,
+      [BIN, 'audit', 'tail', '--url', base, '--patient', 'pb', '--limit', '2', '--json'],
+      { env: { ...process.env, OPENIOMT_ADMIN_TOKEN: token } },
+    );
+    const records = JSON.parse(whole.stdout);
+    expect(records).toHaveLength(2);
+    for (const r of records) expect(r).toMatchObject({ patientId: 'pb', source: expect.any(String) });
   });
 
   it('records a read of the dead letters against the patient wearing the device when each arrived', async () => {

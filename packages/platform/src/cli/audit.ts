@@ -50,6 +50,7 @@ export function auditCommands(program: Command): void {
       'read, search, create, update, delete, export, denied, break-glass, login, ...',
     )
     .option('--limit <n>', 'at most this many', '20')
+    .option('--json', 'print the records whole (with source, reason and detail) instead of a table')
     .action(async (o) => {
       const q = new URLSearchParams({
         ...(o.patient ? { patient: o.patient } : {}),
@@ -61,9 +62,14 @@ export function auditCommands(program: Command): void {
         `/api/v1/admin/audit?${q}`,
         Number(o.limit),
       );
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
       printTable(rows, [
         'at',
         'actor',
+        'actorRole',
         'action',
         'outcome',
         'resourceType',
