@@ -74,6 +74,7 @@ function FilterForm(props: {
         label="Device id"
         name="device"
         type="search"
+        hint="The whole id, as on the Devices page."
         value={f.draft.device}
         onInput={(v) => f.setDraft({ ...f.draft, device: v })}
       />
