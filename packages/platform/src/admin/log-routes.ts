@@ -8,7 +8,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditInput } from '../audit/audit-log.ts';
 import { type Actor, adminAccess } from '../audit/http-events.ts';
 import { badRequest } from '../http/problem.ts';
-import type { Assignment, DeadLetter, ListQuery, Store } from '../store/types.ts';
+import type { Assignment, DeadLetter } from '../store/types.ts';
+import type { AdminRouteDeps } from './route-deps.ts';
 
 /** A filter value from a fixed list: a misspelt one is refused rather than matching nothing. */
 function oneOf(value: string, allowed: readonly string[], name: string): string {
@@ -16,14 +17,7 @@ function oneOf(value: string, allowed: readonly string[], name: string): string 
   return value;
 }
 
-export function logRoutes(
-  admin: FastifyInstance,
-  deps: {
-    store: Store;
-    actorOf: (req: FastifyRequest) => Actor;
-    listQuery: (q: Record<string, string | undefined>) => ListQuery;
-  },
-): void {
+export function logRoutes(admin: FastifyInstance, deps: AdminRouteDeps): void {
   const { store } = deps;
 
   admin.get('/api/v1/admin/dead-letters', async (req) => {

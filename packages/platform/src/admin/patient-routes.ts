@@ -5,11 +5,12 @@
  */
 import { patientResource } from '@openiomt/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type Actor, actorId, adminAccess } from '../audit/http-events.ts';
+import { actorId, adminAccess } from '../audit/http-events.ts';
 import { bodyObject, optionalString, requiredString } from '../http/body.ts';
 import { badRequest, notFound } from '../http/problem.ts';
 import { isBirthDate } from '../store/patients.ts';
-import type { ListQuery, PatientIdentity, Store } from '../store/types.ts';
+import type { PatientIdentity } from '../store/types.ts';
+import type { AdminRouteDeps } from './route-deps.ts';
 
 const PATIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
@@ -32,14 +33,7 @@ export function identityFields(b: Record<string, unknown>): PatientIdentity {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== ''));
 }
 
-export function patientRoutes(
-  admin: FastifyInstance,
-  deps: {
-    store: Store;
-    actorOf: (req: FastifyRequest) => Actor;
-    listQuery: (q: Record<string, string | undefined>) => ListQuery;
-  },
-): void {
+export function patientRoutes(admin: FastifyInstance, deps: AdminRouteDeps): void {
   const { store } = deps;
 
   admin.post('/api/v1/admin/patients', async (req, reply) => {
